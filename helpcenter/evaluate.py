@@ -1,0 +1,96 @@
+"""Score the matcher on a labelled question file (the format of shared/eval/dev_questions.tsv)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .matcher import Match, Matcher
+
+NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    question: str
+    topics: frozenset[str]
+    line: int
+
+
+@dataclass
+class Report:
+    in_scope: int = 0
+    top1: int = 0
+    top3: int = 0
+    none_total: int = 0
+    none_rejected: int = 0
+    misses: list[tuple[Labelled, Match]] = field(default_factory=list)
+
+    @property
+    def top1_rate(self) -> float:
+        return self.top1 / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def top3_rate(self) -> float:
+        return self.top3 / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def rejection_rate(self) -> float:
+        return self.none_rejected / self.none_total if self.none_total else 1.0
+
+
+def read_questions(path: Path) -> list[Labelled]:
+    """Tab-separated question and '|'-separated topic ids; '#' lines are comments."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        question, _, labels = line.partition("\t")
+        topics = frozenset(t.strip() for t in labels.split("|") if t.strip())
+        if not question.strip() or not topics:
+            raise ValueError(f"{path}:{number}: expected 'question<TAB>topic|topic'")
+        rows.append(Labelled(question.strip(), topics, number))
+    return rows
+
+
+def ranked_topics(match: Match) -> list[str]:
+    """Topics in the order the bot would show them: the answer, then its suggestions."""
+    shown = ([match.answer] if match.answer else []) + list(match.suggestions)
+    return [c.entry.topic for c in shown]
+
+
+def evaluate(matcher: Matcher, rows: list[Labelled]) -> Report:
+    report = Report()
+    for row in rows:
+        match = matcher.match(row.question)
+        if NONE in row.topics:
+            report.none_total += 1
+            if match.answer is None:
+                report.none_rejected += 1
+            else:
+                report.misses.append((row, match))
+            continue
+        report.in_scope += 1
+        hit1 = match.answer is not None and match.answer.entry.topic in row.topics
+        hit3 = any(t in row.topics for t in ranked_topics(match)[:3])
+        report.top1 += hit1
+        report.top3 += hit3
+        if not hit1:
+            report.misses.append((row, match))
+    return report
+
+
+def format_report(report: Report) -> str:
+    lines = []
+    for row, match in report.misses:
+        got = (f"answered {match.answer.entry.topic} ({match.answer.score:.2f})" if match.answer
+               else "no answer")
+        shown = ", ".join(f"{c.entry.topic} {c.score:.2f}" for c in match.candidates[:3])
+        lines.append(f"  miss line {row.line}: {row.question!r} want {'|'.join(sorted(row.topics))};"
+                     f" {got}; top: {shown}")
+    lines.append(f"in-scope questions: {report.in_scope}, none questions: {report.none_total}")
+    lines.append(f"top-1 accuracy: {report.top1_rate:.1%} ({report.top1}/{report.in_scope})")
+    lines.append(f"top-3 accuracy: {report.top3_rate:.1%} ({report.top3}/{report.in_scope})")
+    lines.append(f"none rejected: {report.rejection_rate:.1%}"
+                 f" ({report.none_rejected}/{report.none_total})")
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""The knowledge base as plain, immutable objects, built once from content/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LANGS = ("zh", "en")
+ROLES = ("buyer", "seller", "both")
+UNITS = ("hour", "day", "calendar_day", "business_day", "working_day", "month")
+LIMIT_KINDS = ("acceptance", "evidence_buyer", "evidence_seller", "decision")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    url: str | None
+    date: str  # YYYY-MM-DD, YYYY-MM or "undated"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A time limit; value None means no source states it."""
+
+    value: float | None
+    source: str
+    unit: str | None = None
+    value_max: float | None = None
+    from_event: str | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeRule:
+    case: str
+    market: str
+    evidence: dict[str, tuple[str, ...]]
+    limits: dict[str, tuple[Window, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnWindow:
+    market: str
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A quoted number that is not a dispute window: a limit (window) or a count."""
+
+    id: str
+    market: str
+    label: dict[str, str]
+    window: Window | None = None
+    count: Window | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    title: str
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    topic: str
+    role: str
+    texts: dict[str, Text]
+    sources: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    dispute_case: str | None = None
+    step: int | None = None
+    file: Path = Path("?")
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Glossary:
+    markets: dict[str, dict[str, str]]
+    events: dict[str, dict[str, str]]
+    conditions: dict[str, dict[str, str]]
+    cases: dict[str, dict[str, str]]
+    limits: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    synonyms: dict[str, str]  # variant -> canonical
+    stopwords: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    entries: tuple[Entry, ...]
+    topics: dict[str, dict[str, str]]
+    sources: dict[str, Source]
+    glossary: Glossary
+    dispute_rules: tuple[DisputeRule, ...]
+    return_windows: tuple[ReturnWindow, ...]
+    figures: dict[str, Figure]
+    lexicon: Lexicon
+    by_id: dict[str, Entry] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id.update({entry.id: entry for entry in self.entries})
+
+    def rules_for(self, case: str) -> tuple[DisputeRule, ...]:
+        return tuple(rule for rule in self.dispute_rules if rule.case == case)
+
+    def flow_steps(self) -> tuple[Entry, ...]:
+        """The entries of the guided self-ship return, in step order."""
+        return tuple(sorted((e for e in self.entries if e.step), key=lambda e: e.step or 0))
+
+    def entry_for_topic(self, topic: str) -> Entry | None:
+        return next((e for e in self.entries if e.topic == topic), None)

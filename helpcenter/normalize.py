@@ -1,0 +1,109 @@
+"""Turn what people type into comparable text and into weighted character grams.
+
+Chinese has no spaces, so it is compared on character unigrams and bigrams; Latin-script words
+are compared whole and on character trigrams, which keeps typos close to the right word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+
+import opencc
+import snowballstemmer
+
+from .model import Lexicon
+
+_T2S = opencc.OpenCC("t2s")
+_STEM = snowballstemmer.stemmer("english")
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"[{_HAN}]+|[^\s{_HAN}]+")
+_IS_HAN = re.compile(rf"[{_HAN}]")
+
+# Gram weights: bigrams carry Chinese meaning, unigrams catch typos and word-order changes.
+W_HAN_BIGRAM = 1.0
+W_HAN_UNIGRAM = 0.35
+W_WORD = 1.0
+W_TRIGRAM = 0.25
+
+
+@lru_cache(maxsize=4096)
+def _fold_char_class(text: str) -> str:
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat[0] in "LN" or ch == "'":
+            out.append(ch)
+        elif cat == "Cf" or cat[0] == "M":
+            continue  # zero-width joiners, variation selectors, combining marks
+        else:
+            out.append(" ")
+    return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _stem(word: str) -> str:
+    return _STEM.stemWord(word) if word.isascii() and word.isalpha() else word
+
+
+class Normalizer:
+    """Normalises text the same way for the knowledge base and for questions."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.stop_en = frozenset(w.lower() for w in lexicon.stopwords.get("en", ()))
+        self.stop_zh = tuple(sorted(lexicon.stopwords.get("zh", ()), key=len, reverse=True))
+        variants = sorted(lexicon.synonyms, key=len, reverse=True)
+        self.synonyms = {self.fold(v): self.fold(c) for v, c in lexicon.synonyms.items()}
+        self._syn_re = self._alternation([self.fold(v) for v in variants])
+
+    @staticmethod
+    def _alternation(words: list[str]) -> re.Pattern[str] | None:
+        parts = []
+        for word in words:
+            if not word:
+                continue
+            escaped = re.escape(word)
+            # Latin variants only match whole words; Chinese ones match anywhere.
+            parts.append(escaped if _IS_HAN.search(word) else rf"(?<![a-z0-9']){escaped}(?![a-z0-9'])")
+        return re.compile("|".join(parts)) if parts else None
+
+    @staticmethod
+    def fold(text: str) -> str:
+        """NFKC, case, traditional→simplified, punctuation/emoji to spaces."""
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = _T2S.convert(text)
+        text = _fold_char_class(text).replace("’", "'")
+        return " ".join(text.split())
+
+    def normalize(self, text: str) -> str:
+        """fold() plus synonyms: the form that is matched."""
+        text = self.fold(text)
+        if self._syn_re is not None:
+            text = self._syn_re.sub(lambda m: self.synonyms.get(m.group(0), m.group(0)), text)
+        return text
+
+    def grams(self, text: str) -> Counter[str]:
+        """Weighted grams of normalised text, with stopwords left out."""
+        grams: Counter[str] = Counter()
+        for run in _RUNS.findall(text):
+            if _IS_HAN.match(run):
+                for stop in self.stop_zh:
+                    run = run.replace(stop, " ")
+                for piece in run.split():
+                    for i, ch in enumerate(piece):
+                        grams[ch] += W_HAN_UNIGRAM
+                        if i + 1 < len(piece):
+                            grams[piece[i:i + 2]] += W_HAN_BIGRAM
+            else:
+                word = run.strip("'")
+                if not word or word in self.stop_en:
+                    continue
+                word = _stem(word)
+                grams["w:" + word] += W_WORD
+                if len(word) >= 4:
+                    padded = f"#{word}#"
+                    for i in range(len(padded) - 2):
+                        grams[padded[i:i + 3]] += W_TRIGRAM
+        return grams
