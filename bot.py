@@ -1,0 +1,102 @@
+"""Composition root and command line of the TikTok Shop returns & refunds help-center bot.
+
+    python bot.py                 serve Telegram if TELEGRAM_BOT_TOKEN is set, else console chat
+    python bot.py ask [--json] [--lang zh|en] QUESTION|-
+    python bot.py check           validate content/ and templates/
+    python bot.py eval FILE.tsv   score the matcher on labelled questions
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from helpcenter.content import InvalidContent
+from helpcenter.core import HelpCenter, guess_lang
+from helpcenter.evaluate import evaluate, format_report, read_questions
+from helpcenter.render import to_plain
+
+
+def _load() -> HelpCenter:
+    try:
+        return HelpCenter()
+    except InvalidContent as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} content error(s); not starting.", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _as_json(center: HelpCenter, question: str) -> str:
+    match = center.matcher.match(question)
+
+    def item(c):  # noqa: ANN001, ANN202 - tiny local shape helper
+        return {"id": c.entry.id, "topic": c.entry.topic, "score": round(c.score, 4)}
+
+    return json.dumps({
+        "query": question,
+        "answer": item(match.answer) if match.answer else None,
+        "suggestions": [item(c) for c in match.suggestions],
+    }, ensure_ascii=False)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    center = _load()
+    questions = (line.rstrip("\n") for line in sys.stdin) if args.question == "-" else [args.question]
+    for question in questions:
+        if args.json:
+            print(_as_json(center, question), flush=True)
+            continue
+        reply = center.ask(question, args.lang or guess_lang(question))
+        print("\n\n".join(to_plain(m) for m in reply.messages), flush=True)
+    return 0
+
+
+def cmd_check(_: argparse.Namespace) -> int:
+    from helpcenter.core import check
+
+    errors = check()
+    for error in errors:
+        print(error)
+    if errors:
+        print(f"{len(errors)} error(s)")
+        return 1
+    center = _load()
+    print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
+          f" {len(center.kb.sources)} sources")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    center = _load()
+    try:
+        rows = read_questions(Path(args.file))
+    except (OSError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(format_report(evaluate(center.matcher, rows)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="answer one question (or '-' for one per stdin line)")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the match as JSON")
+    ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed)")
+    sub.add_parser("check", help="validate content/ and templates/")
+    ev = sub.add_parser("eval", help="score labelled questions (TSV)")
+    ev.add_argument("file")
+    args = parser.parse_args(argv)
+    handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval}
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

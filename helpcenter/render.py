@@ -1,0 +1,173 @@
+"""Render every message from templates/ as Telegram HTML, and split long ones.
+
+One Jinja2 environment with StrictUndefined (a missing value is an error, not a blank) and HTML
+autoescape (user text can never become markup).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from .content import PROJECT_DIR, ContentError
+from .model import LANGS, Entry, KnowledgeBase, Window
+
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+TELEGRAM_LIMIT = 4096
+
+
+class Renderer:
+    """Knows the knowledge base and the wording; turns both into message texts."""
+
+    def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self.kb = kb
+        self.strings: dict[str, dict[str, str]] = yaml.safe_load(
+            (templates_dir / "i18n.yaml").read_text(encoding="utf-8"))
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
+                                sources=kb.sources)
+
+    def t(self, key: str, lang: str, **values: Any) -> str:
+        """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n."""
+        text = self.strings[key][lang]
+        if "|" in text:
+            one, many = text.split("|", 1)
+            text = one if values.get("n") == 1 else many
+        return text.format(**{k: _number(v) for k, v in values.items()})
+
+    def amount(self, window: Window, lang: str) -> str:
+        unit = f"unit.{window.unit}"
+        if window.value_max is not None:
+            n = self.t("range", lang, lo=window.value, hi=window.value_max)
+            return self.t(unit, lang, n=n)
+        return self.t(unit, lang, n=window.value)
+
+    def render(self, name: str, lang: str, **context: Any) -> str:
+        text = self.env.get_template(name).render(lang=lang, **context)
+        return _BLANK_RUNS.sub("\n\n", text).strip()
+
+    def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True) -> list[str]:
+        """An entry as one or more messages, each within Telegram's limit."""
+        kb = self.kb
+        rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
+                 kb.dispute_rules if "dispute_rules" in entry.tables else ())
+        windows = kb.return_windows if "return_windows" in entry.tables else ()
+        figures = [kb.figures[f] for f in entry.figures]
+        cited = [w.source for rule in rules for ws in rule.limits.values() for w in ws]
+        cited += [w.source for rw in windows for w in rw.windows]
+        cited += [(f.window or f.count).source for f in figures if f.window or f.count]
+        refs = {sid: n for n, sid in enumerate(dict.fromkeys([*entry.sources, *cited]), start=1)}
+        text = self.render(
+            "answer.html.j2", lang, entry=entry, progress=progress, show_related=show_related,
+            rules=rules, return_windows=windows, figures=figures, refs=refs,
+            related=[kb.by_id[r] for r in entry.related],
+        )
+        return split_message(text)
+
+    def check_all(self) -> list[ContentError]:
+        """Render every entry in every language; a failure is a content error at the entry."""
+        errors = []
+        for entry in self.kb.entries:
+            for lang in LANGS:
+                try:
+                    self.answer(entry, lang)
+                except Exception as exc:  # noqa: BLE001 - any template failure is reported
+                    errors.append(ContentError(entry.file, entry.line,
+                                               f"entry {entry.id} ({lang}) fails to render: {exc}"))
+        return errors
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def escape(text: str) -> Markup:
+    """User text made safe for Telegram HTML."""
+    return Markup.escape(text)
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
+
+
+def to_plain(text: str) -> str:
+    """Telegram HTML as terminal text: links keep their address, tags go, entities decode."""
+    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 <\1>", text)
+    text = _TAG.sub(lambda m: m.group(0) if m.group(0).startswith("<http") else "", text)
+    return html.unescape(text)
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split at paragraph, then line boundaries so every part fits and no tag is cut."""
+    if _units(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for block in _pieces(text, limit):
+        sep = "\n\n" if current else ""
+        if _units(current + sep + block) <= limit:
+            current += sep + block
+        else:
+            if current:
+                parts.append(current)
+            current = block
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    out: list[str] = []
+    for para in text.split("\n\n"):
+        if _units(para) <= limit:
+            out.append(para)
+            continue
+        line_buf = ""
+        for line in para.split("\n"):
+            for chunk in _hard_split(line, limit):
+                if line_buf and _units(line_buf + "\n" + chunk) > limit:
+                    out.append(line_buf)
+                    line_buf = chunk
+                else:
+                    line_buf = f"{line_buf}\n{chunk}" if line_buf else chunk
+        if line_buf:
+            out.append(line_buf)
+    return out
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    """A single over-long line: cut outside tags and entities (tags never span our cuts)."""
+    chunks = []
+    while _units(line) > limit:
+        cut = limit // 2  # UTF-16 safe lower bound for any character mix
+        cut = max(cut, 1)
+        while cut < len(line) and _units(line[:cut + 1]) <= limit:
+            cut += 1
+        head = line[:cut]
+        back = max(head.rfind("<"), head.rfind("&"))
+        if back > 0 and ">" not in head[back:] and ";" not in head[back:]:
+            cut = back
+        chunks.append(line[:cut])
+        line = line[cut:]
+    chunks.append(line)
+    return chunks

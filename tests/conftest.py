@@ -1,0 +1,27 @@
+"""Shared fixtures: the real help center, and a scratch copy of the content to break."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpcenter.core import HelpCenter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def center() -> HelpCenter:
+    return HelpCenter()
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A writable copy of content/, so a test can break one thing and see the error."""
+    target = tmp_path / "content"
+    shutil.copytree(ROOT / "content", target)
+    return target
