@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import logging
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -47,7 +46,7 @@ def timed(fn: Callable[[str], str | None], questions: list[str], repeat: int) ->
 
 def pct(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ours(kb: KnowledgeBase) -> Callable[[str], str | None]:
