@@ -21,12 +21,14 @@ from .model import (
     DisputeRule,
     Entry,
     Figure,
+    Flows,
     Glossary,
     KnowledgeBase,
     Lexicon,
     ReturnWindow,
     Source,
     Text,
+    WarehouseOption,
     Window,
 )
 from .yamlsrc import line_of
@@ -36,7 +38,7 @@ CONTENT_DIR = PROJECT_DIR / "content"
 
 SECTIONS = (
     "topics", "sources", "markets", "events", "conditions", "cases", "limits",
-    "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords",
+    "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "flows",
 )
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
               "step", *LANGS}
@@ -209,9 +211,52 @@ class _Builder:
         figures = self.figures()
         lexicon = self.lexicon()
         entries = self.entries(raw_entries, topics, figures)
+        flows = self.flows({e.id: e for e in entries}, figures)
         return KnowledgeBase(entries=tuple(entries), topics=topics, sources=sources,
                              glossary=glossary, dispute_rules=tuple(rules),
-                             return_windows=tuple(windows), figures=figures, lexicon=lexicon)
+                             return_windows=tuple(windows), figures=figures, lexicon=lexicon,
+                             flows=flows)
+
+    def flows(self, entries: dict[str, Entry], figures: dict[str, Figure]) -> Flows:
+        empty = Flows({}, {}, "", (), ())
+        node = self.section("flows")
+        if not isinstance(node, yamlsrc.Mapping):
+            return empty
+        keys = {"return_reasons", "return_keep", "seller_warehouse", "seller_response"}
+        self.r.check_keys(node, keys, keys, "flows")
+        lists = {}
+        for key in ("return_reasons", "return_keep"):
+            spec = self.r.mapping(node.get(key), line_of(node, key), f"flows.{key}")
+            if spec is not None:
+                self.r.check_keys(spec, LANGS, LANGS, f"flows.{key}")
+                lists[key] = {lang: self.r.texts(spec, lang, f"flows.{key}") for lang in LANGS}
+        options: list[WarehouseOption] = []
+        wh = self.r.mapping(node.get("seller_warehouse"), line_of(node, "seller_warehouse"),
+                            "flows.seller_warehouse")
+        entry_id = ""
+        if wh is not None:
+            self.r.check_keys(wh, {"entry", "options"}, {"entry", "options"}, "flows.seller_warehouse")
+            entry_id = self.ref(wh.get("entry"), entries, line_of(wh, "entry"), "entry") or ""
+            entry = entries.get(entry_id)
+            for i, spec in enumerate(wh.get("options") or []):
+                spec = self.r.mapping(spec, line_of(wh.get("options"), i), "warehouse option")
+                if spec is None:
+                    continue
+                what = f"warehouse option {spec.get('id')}"
+                self.r.check_keys(spec, {"id", "label", "steps", "notes"}, {"id", "label", "steps"}, what)
+                picks = {}
+                for key, limit in (("steps", len(entry.texts["zh"].steps) if entry else 0),
+                                   ("notes", len(entry.texts["zh"].notes) if entry else 0)):
+                    picks[key] = tuple(spec.get(key) or ())
+                    if any(not isinstance(n, int) or not 1 <= n <= limit for n in picks[key]):
+                        self.r.error(line_of(spec, key), f"{what}: {key} must be numbers from 1 to {limit}")
+                options.append(WarehouseOption(str(spec.get("id")), self.r.bilingual(
+                    spec.get("label"), line_of(spec, "label"), f"{what} label"), **picks))
+        response = tuple(map(str, node.get("seller_response") or ()))
+        for i, fid in enumerate(response):
+            self.ref(fid, figures, line_of(node.get("seller_response"), i), "figure")
+        return Flows(lists.get("return_reasons", {}), lists.get("return_keep", {}), entry_id,
+                     tuple(options), response)
 
     # --- reference data -------------------------------------------------------------------
 
@@ -502,6 +547,12 @@ class _Builder:
                                      f" one in entry {other.id} ({_display(other.file)}:{other_line})")
                     else:
                         phrasings[key] = (entry, line)
+        for entry in entries:
+            zh, en = entry.texts.get("zh"), entry.texts.get("en")
+            if zh and en and (len(zh.steps), len(zh.notes)) != (len(en.steps), len(en.notes)):
+                self.r.error(entry.line, f"entry {entry.id}: zh and en must have as many steps and notes"
+                             f" (zh {len(zh.steps)}/{len(zh.notes)}, en {len(en.steps)}/{len(en.notes)})",
+                             file=entry.file)
         steps = sorted(e.step for e in entries if e.step)
         if steps and steps != list(range(1, len(steps) + 1)):
             first = next(e for e in entries if e.step)

@@ -97,6 +97,25 @@ class Lexicon:
 
 
 @dataclass(frozen=True, slots=True)
+class WarehouseOption:
+    """One kind of seller, and which steps and notes of the warehouse entry apply to it."""
+
+    id: str
+    label: dict[str, str]
+    steps: tuple[int, ...]
+    notes: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Flows:
+    return_reasons: dict[str, tuple[str, ...]]
+    return_keep: dict[str, tuple[str, ...]]
+    warehouse_entry: str
+    warehouse_options: tuple[WarehouseOption, ...]
+    seller_response: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     entries: tuple[Entry, ...]
     topics: dict[str, dict[str, str]]
@@ -106,6 +125,7 @@ class KnowledgeBase:
     return_windows: tuple[ReturnWindow, ...]
     figures: dict[str, Figure]
     lexicon: Lexicon
+    flows: Flows
     by_id: dict[str, Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -120,3 +140,6 @@ class KnowledgeBase:
 
     def entry_for_topic(self, topic: str) -> Entry | None:
         return next((e for e in self.entries if e.topic == topic), None)
+
+    def markets_for(self, case: str) -> tuple[str, ...]:
+        return tuple(rule.market for rule in self.rules_for(case))

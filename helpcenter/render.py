@@ -59,23 +59,44 @@ class Renderer:
         text = self.env.get_template(name).render(lang=lang, **context)
         return _BLANK_RUNS.sub("\n\n", text).strip()
 
-    def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True) -> list[str]:
-        """An entry as one or more messages, each within Telegram's limit."""
+    def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
+               checklist: bool = False, steps: tuple[int, ...] | None = None,
+               notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
+               markets: tuple[str, ...] | None = None) -> list[str]:
+        """An entry as one or more messages, each within Telegram's limit.
+
+        steps/notes pick 1-based items (a flow shows only what applies); figures overrides the
+        entry's figures; markets keeps only the rules and windows of those markets.
+        """
         kb = self.kb
         rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
                  kb.dispute_rules if "dispute_rules" in entry.tables else ())
         windows = kb.return_windows if "return_windows" in entry.tables else ()
-        figures = [kb.figures[f] for f in entry.figures]
-        cited = [w.source for rule in rules for ws in rule.limits.values() for w in ws]
-        cited += [w.source for rw in windows for w in rw.windows]
-        cited += [(f.window or f.count).source for f in figures if f.window or f.count]
-        refs = {sid: n for n, sid in enumerate(dict.fromkeys([*entry.sources, *cited]), start=1)}
-        text = self.render(
-            "answer.html.j2", lang, entry=entry, progress=progress, show_related=show_related,
-            rules=rules, return_windows=windows, figures=figures, refs=refs,
+        if markets is not None:
+            rules = tuple(r for r in rules if r.market in markets)
+            windows = tuple(w for w in windows if w.market in markets)
+        shown = [kb.figures[f] for f in (entry.figures if figures is None else figures)]
+        text = entry.texts[lang]
+        refs = self.footnote_numbers(entry.sources, rules, windows, shown)
+        rendered = self.render(
+            "answer.html.j2", lang, entry=entry, title=text.title, progress=progress,
+            show_related=show_related, checklist=checklist,
+            steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
+            notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
+            rules=rules, return_windows=windows, figures=shown, refs=refs,
             related=[kb.by_id[r] for r in entry.related],
         )
-        return split_message(text)
+        return split_message(rendered)
+
+    @staticmethod
+    def footnote_numbers(sources: tuple[str, ...], rules: Any = (), windows: Any = (),
+                         figures: Any = ()) -> dict[str, int]:
+        """Number every cited source once, in order of first use: [1], [2], ..."""
+        cited = [*sources]
+        cited += [w.source for rule in rules for ws in rule.limits.values() for w in ws]
+        cited += [w.source for rw in windows for w in rw.windows]
+        cited += [(f.window or f.count).source for f in figures if f.window or f.count]
+        return {sid: n for n, sid in enumerate(dict.fromkeys(cited), start=1)}
 
     def check_all(self) -> list[ContentError]:
         """Render every entry in every language; a failure is a content error at the entry."""

@@ -128,7 +128,7 @@ def test_template_that_fails_to_render_is_a_content_error(content_copy: Path, tm
 
     shutil.copytree(ROOT / "templates", templates)
     answer = templates / "answer.html.j2"
-    answer.write_text(answer.read_text(encoding="utf-8").replace("{{ text.title }}",
+    answer.write_text(answer.read_text(encoding="utf-8").replace("{{ title }}",
                                                                  "{{ text.headline }}"), encoding="utf-8")
     errors = [str(e) for e in check(content_copy, templates)]
     assert errors and all("fails to render" in e for e in errors)

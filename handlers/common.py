@@ -1,0 +1,143 @@
+"""What every handler shares: services, the user's language, wording, keyboards, sending."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from helpcenter.core import HelpCenter
+from helpcenter.render import Renderer
+from helpcenter.store import Store
+
+log = logging.getLogger(__name__)
+
+LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The environment contract of design.md, read once."""
+
+    token: str = ""
+    api_base_url: str = ""
+    support_chat_id: int | None = None
+    admin_ids: frozenset[int] = frozenset()
+    data_dir: Path = Path("data")
+    timezone: str = "Asia/Shanghai"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    conversation_timeout: float = 30 * 60  # seconds of silence before a flow pauses
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        support = env.get("SUPPORT_CHAT_ID", "").strip()
+        admins = {int(x) for x in env.get("ADMIN_IDS", "").replace(" ", "").split(",") if x.lstrip("-").isdigit()}
+        return cls(
+            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip(),
+            support_chat_id=int(support) if support.lstrip("-").isdigit() else None,
+            admin_ids=frozenset(admins),
+            data_dir=Path(env.get("DATA_DIR", "data")),
+            timezone=env.get("BOT_TIMEZONE", "Asia/Shanghai"),
+            webhook_url=env.get("WEBHOOK_URL", "").strip(),
+            webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
+        )
+
+
+@dataclass
+class Services:
+    center: HelpCenter
+    store: Store
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tz)
+
+
+class HelpApplication(Application):
+    """PTB's Application with our services attached (Application itself has __slots__)."""
+
+    services: Services
+
+
+Context = CallbackContext[ExtBot, dict, dict, dict]
+
+
+def services(context: Context) -> Services:
+    return context.application.services  # type: ignore[attr-defined]
+
+
+def renderer(context: Context) -> Renderer:
+    return services(context).center.renderer
+
+
+def lang_of(update: Update | None, context: Context) -> str:
+    """The user's choice (/lang), else English for English Telegram clients, else Chinese."""
+    chosen = (context.user_data or {}).get("lang")
+    if chosen in LANGS:
+        return chosen
+    user = update.effective_user if update else None
+    return "en" if user and (user.language_code or "").lower().startswith("en") else "zh"
+
+
+def t(context: Context, key: str, lang: str, **values: object) -> str:
+    return renderer(context).t(key, lang, **values)
+
+
+def button(context: Context, key: str, lang: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t(context, key, lang), callback_data=data)
+
+
+def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([list(row) for row in rows if row])
+
+
+async def show(update: Update, context: Context, text: str | list[str],
+               markup: InlineKeyboardMarkup | None = None, edit: bool = True) -> Message | None:
+    """Answer a button by editing its message (one message becomes the next screen); otherwise,
+    or if the edit is impossible, send. A multi-part text is sent part by part, buttons last."""
+    parts = [text] if isinstance(text, str) else list(text)
+    query = update.callback_query
+    if query is not None:
+        await _answer_query(query)
+        if edit and len(parts) == 1 and query.message is not None:
+            try:
+                return await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML,
+                                                     reply_markup=markup, disable_web_page_preview=True)
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return None
+                log.info("edit failed (%s); sending instead", exc)
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    message = None
+    for i, part in enumerate(parts):
+        message = await context.bot.send_message(
+            chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+            reply_markup=markup if i == len(parts) - 1 else None)
+    return message
+
+
+async def _answer_query(query: object) -> None:
+    """Stop the button's spinner; a query too old to answer is not worth failing for."""
+    try:
+        await query.answer()  # type: ignore[attr-defined]
+    except BadRequest as exc:
+        log.info("callback answer failed: %s", exc)

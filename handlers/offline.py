@@ -1,0 +1,151 @@
+"""A Bot API that answers locally: the console chat and the tests run the real Application on it.
+
+It records every call, answers each the way Telegram would (a Message for sends and edits, True
+for the rest), and can be told to fail the next calls, so error paths are testable offline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 100000001, "is_bot": True, "first_name": "HelpCenter", "username": "helpcenter_bot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
+
+SENDS = {"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendVoice", "sendAudio",
+         "sendSticker", "sendAnimation", "copyMessage", "forwardMessage"}
+EDITS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    result: Any = None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[list[dict[str, Any]]]:
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return markup.get("inline_keyboard", [])
+
+    @property
+    def button_texts(self) -> list[str]:
+        return [b["text"] for row in self.buttons for b in row]
+
+
+@dataclass
+class Failure:
+    """Answer the next `times` calls of `method` (or any method if None) with an error."""
+
+    description: str
+    code: int = 400
+    method: str | None = None
+    times: int = 1
+    retry_after: int | None = None
+
+
+@dataclass
+class OfflineBotAPI(BaseRequest):
+    calls: list[Call] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    on_call: Callable[[Call], None] | None = None
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+
+    def __post_init__(self) -> None:
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
+                         pool_timeout: Any = None) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        failure = self._failure(api_method)
+        if failure is not None:
+            self.calls.append(Call(api_method, params, result=f"error {failure.code}"))
+            body: dict[str, Any] = {"ok": False, "error_code": failure.code, "description": failure.description}
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return failure.code, json.dumps(body).encode()
+        result = self._answer(api_method, params)
+        call = Call(api_method, params, result)
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _failure(self, method: str) -> Failure | None:
+        for failure in self.failures:
+            if failure.method in (None, method) and failure.times > 0:
+                failure.times -= 1
+                if failure.times == 0:
+                    self.failures.remove(failure)
+                return failure
+        return None
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        chat_id = int(chat_id)
+        return {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup",
+                **({"first_name": "User"} if chat_id > 0 else {"title": "Agents"})}
+
+    def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in SENDS:
+            message = {"message_id": next(self._ids), "date": int(time.time()),
+                       "chat": self._chat(params["chat_id"]), "from": BOT_USER}
+            for key in ("text", "caption", "reply_markup", "message_thread_id"):
+                if key in params:
+                    message[key] = params[key]
+            if method == "copyMessage":
+                return {"message_id": message["message_id"]}
+            self.messages[(int(params["chat_id"]), message["message_id"])] = message
+            return message
+        if method in EDITS:
+            if "inline_message_id" in params:
+                return True
+            key = (int(params["chat_id"]), int(params["message_id"]))
+            message = dict(self.messages.get(key) or {"message_id": key[1], "date": int(time.time()),
+                                                       "chat": self._chat(key[0]), "from": BOT_USER})
+            message.pop("reply_markup", None)
+            for field_name in ("text", "caption", "reply_markup"):
+                if field_name in params:
+                    message[field_name] = params[field_name]
+            self.messages[key] = message
+            return message
+        if method == "createForumTopic":
+            return {"message_thread_id": next(self._ids), "name": params.get("name", ""), "icon_color": 0}
+        if method == "getUpdates":
+            return []
+        return True
+
+    # --- what tests and the console read -------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        """Messages sent or edited, in order (optionally to one chat)."""
+        return [c for c in self.calls if (c.method in SENDS or c.method in EDITS)
+                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+    def clear(self) -> None:
+        self.calls.clear()
