@@ -1,6 +1,7 @@
 """Composition root and command line of the TikTok Shop returns & refunds help-center bot.
 
     python bot.py                 serve Telegram if TELEGRAM_BOT_TOKEN is set, else console chat
+    python bot.py console         the console chat (same handlers, no Telegram needed)
     python bot.py ask [--json] [--lang zh|en] QUESTION|-
     python bot.py check           validate content/ and templates/
     python bot.py eval FILE.tsv   score the matcher on labelled questions
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from telegram import Update
 
 from helpcenter.content import InvalidContent
 from helpcenter.core import HelpCenter, guess_lang
@@ -80,6 +84,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve Telegram with a token; otherwise open the same conversations in the console."""
+    import logging
+
+    from handlers.common import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    center = _load()
+    if args.command == "console" or not settings.token:
+        from handlers.console import run_console
+
+        logging.getLogger().setLevel(logging.WARNING)
+        run_console(center, settings, lang=getattr(args, "lang", None) or "zh")
+        return 0
+    from handlers.app import build_application
+
+    app = build_application(settings, center)
+    if settings.webhook_url:
+        app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
+                        url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                        secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -88,14 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the match as JSON")
     ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed)")
     sub.add_parser("check", help="validate content/ and templates/")
+    sub.add_parser("run", help="serve Telegram (TELEGRAM_BOT_TOKEN) or, without a token, the console chat")
+    console = sub.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--lang", choices=("zh", "en"))
     ev = sub.add_parser("eval", help="score labelled questions (TSV)")
     ev.add_argument("file")
     args = parser.parse_args(argv)
-    handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval}
-    if args.command is None:
-        parser.print_help()
-        return 0
-    return handlers[args.command](args)
+    handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run}
+    return handlers[args.command or "run"](args)
 
 
 if __name__ == "__main__":

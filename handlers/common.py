@@ -88,12 +88,16 @@ def renderer(context: Context) -> Renderer:
 
 
 def lang_of(update: Update | None, context: Context) -> str:
-    """The user's choice (/lang), else English for English Telegram clients, else Chinese."""
-    chosen = (context.user_data or {}).get("lang")
-    if chosen in LANGS:
-        return chosen
+    """The user's choice (/lang), else English for English Telegram clients, else Chinese.
+    The first guess is remembered, so later screens agree even on updates without a user."""
+    data = context.user_data
+    if data is not None and data.get("lang") in LANGS:
+        return data["lang"]
     user = update.effective_user if update else None
-    return "en" if user and (user.language_code or "").lower().startswith("en") else "zh"
+    guess = "en" if user and not user.is_bot and (user.language_code or "").lower().startswith("en") else "zh"
+    if data is not None and user is not None and not user.is_bot:
+        data["lang"] = guess
+    return guess
 
 
 def t(context: Context, key: str, lang: str, **values: object) -> str:

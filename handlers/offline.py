@@ -149,3 +149,43 @@ class OfflineBotAPI(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+class UpdateFactory:
+    """Builds the updates Telegram would send for a private chat with one user."""
+
+    def __init__(self, user_id: int = 1, first_name: str = "Ann", language_code: str = "zh-hans") -> None:
+        self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+
+    @property
+    def chat(self) -> dict[str, Any]:
+        return {"id": self.user["id"], "type": "private", "first_name": self.user["first_name"]}
+
+    def text(self, text: str) -> dict[str, Any]:
+        message: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()),
+                                   "chat": self.chat, "from": self.user, "text": text}
+        if text.startswith("/"):
+            length = len(text.split()[0].encode("utf-16-le")) // 2
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def media(self, kind: str) -> dict[str, Any]:
+        """A sticker, photo, voice note, … (kind is the Message field)."""
+        samples: dict[str, Any] = {
+            "sticker": {"file_id": "s1", "file_unique_id": "s1", "width": 512, "height": 512,
+                        "is_animated": False, "is_video": False, "type": "regular"},
+            "photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}],
+            "voice": {"file_id": "v1", "file_unique_id": "v1", "duration": 2},
+            "document": {"file_id": "d1", "file_unique_id": "d1", "file_name": "a.pdf"},
+            "location": {"latitude": 1.0, "longitude": 2.0},
+        }
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": self.chat, "from": self.user, kind: samples[kind]}
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def click(self, data: str, message: dict[str, Any]) -> dict[str, Any]:
+        return {"update_id": next(self._update_ids),
+                "callback_query": {"id": str(next(self._update_ids)), "from": self.user, "chat_instance": "1",
+                                   "data": data, "message": message}}

@@ -85,3 +85,26 @@ def deadline(event_day: date, window: Window, now: datetime) -> Deadline | None:
     # A day-based window that opens on day D lasts until the end of day D + n.
     last_day = end.date()
     return Deadline(last_day, (last_day - now.date()).days, window.unit == "hour")
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One time limit of a dispute rule as it applies to a buyer's case today."""
+
+    kind: str
+    window: Window
+    deadline: Deadline | None  # None: unknown, or not a date (counts from a later event)
+
+
+def assess(limits: dict[str, tuple[Window, ...]], variant: str | None, event_day: date,
+           now: datetime) -> list[Limit]:
+    """The buyer's view of a rule: the acceptance window from the event day, the buyer's evidence
+    deadline if the request is filed today, and the decision time as a duration."""
+    out: list[Limit] = []
+    for w in limits.get("acceptance", ()):
+        if variant is None or w.when in (None, variant):
+            out.append(Limit("acceptance", w, deadline(event_day, w, now)))
+    for w in limits.get("evidence_buyer", ()):
+        out.append(Limit("evidence_buyer", w, deadline(now.date(), w, now)))
+    out.extend(Limit("decision", w, None) for w in limits.get("decision", ()))
+    return out

@@ -55,8 +55,8 @@ class Renderer:
             return self.t(unit, lang, n=n)
         return self.t(unit, lang, n=window.value)
 
-    def render(self, name: str, lang: str, **context: Any) -> str:
-        text = self.env.get_template(name).render(lang=lang, **context)
+    def render(self, template: str, lang: str, **context: Any) -> str:
+        text = self.env.get_template(template).render(lang=lang, **context)
         return _BLANK_RUNS.sub("\n\n", text).strip()
 
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,

@@ -1,0 +1,165 @@
+"""Builds the Application: one persistent ConversationHandler for every flow, plus the handlers
+that work outside it. bot.py and the tests both build the bot here."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from helpcenter.core import HelpCenter
+from helpcenter.store import Store
+
+from . import answers, handoff, menu, misc, refund, returns, seller
+from .common import Context, HelpApplication, Services, Settings
+from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
+from .persistence import SqlitePersistence
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help")
+COMMAND_HELP = {
+    "zh": ["开始", "主菜单", "自行寄回退货(6 步)", "申请退款 · 算时限", "卖家:仓库、申请、争议", "常见问题",
+           "转人工客服", "切换语言", "取消当前流程", "帮助"],
+    "en": ["Start", "Main menu", "Self-ship return (6 steps)", "Refund request · deadlines",
+           "Sellers: warehouse, requests, disputes", "FAQ", "Talk to a human", "Language", "Cancel the current flow",
+           "Help"],
+}
+PRIVATE = filters.ChatType.PRIVATE
+TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+
+
+def _common_handlers() -> list:
+    """Handlers that work in every state (and start the conversation when none is active)."""
+    return [
+        CommandHandler("start", menu.start, filters=PRIVATE),
+        CommandHandler("menu", menu.menu, filters=PRIVATE),
+        CommandHandler("return", returns.begin, filters=PRIVATE),
+        CommandHandler("refund", refund.begin, filters=PRIVATE),
+        CommandHandler("seller", seller.begin, filters=PRIVATE),
+        CommandHandler("cancel", menu.cancel, filters=PRIVATE),
+        CommandHandler("help", menu.help_command, filters=PRIVATE),
+        CommandHandler("lang", menu.lang_command, filters=PRIVATE),
+        CommandHandler("human", handoff.request_human, filters=PRIVATE),
+        CommandHandler("faq", answers.faq, filters=PRIVATE),
+        CallbackQueryHandler(menu.pick_role, pattern=r"^role:"),
+        CallbackQueryHandler(menu.set_lang, pattern=r"^lang:"),
+        CallbackQueryHandler(menu.menu, pattern=r"^menu$"),
+        CallbackQueryHandler(menu.cancel, pattern=r"^cancel$"),
+        CallbackQueryHandler(misc.go, pattern=r"^go:"),
+        CallbackQueryHandler(misc.resume, pattern=r"^resume$"),
+        CallbackQueryHandler(returns.on_button, pattern=r"^ret:"),
+        CallbackQueryHandler(refund.on_button, pattern=r"^ref:"),
+        CallbackQueryHandler(seller.on_button, pattern=r"^sel:"),
+        CallbackQueryHandler(answers.answer_button, pattern=r"^ans:"),
+        CallbackQueryHandler(answers.faq, pattern=r"^faq$"),
+        CallbackQueryHandler(_human_button, pattern=r"^human$"),
+        MessageHandler(TEXT, answers.free_text),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT, misc.non_text),
+    ]
+
+
+async def _human_button(update: Update, context: Context) -> None:
+    await update.callback_query.answer()
+    await handoff.request_human(update, context)
+
+
+def conversation(timeout: float) -> ConversationHandler:
+    field_text = [MessageHandler(TEXT, returns.on_text)]
+    with warnings.catch_warnings():
+        # per_message=False is deliberate: one conversation per user, buttons checked by our own state.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=_common_handlers(),
+            states={
+                **{state: [] for state in SCREENS},  # button-driven states: the common handlers serve
+                **{state: field_text for state in (RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT, RET_CARRIER,
+                                                   RET_TRACKING)},
+                REF_DATE: [MessageHandler(TEXT, refund.on_text)],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, misc.timed_out)],
+            },
+            fallbacks=_common_handlers(),
+            name="main",
+            persistent=True,
+            conversation_timeout=timeout,
+        )
+
+
+async def _save_now(update: Update, context: Context) -> None:
+    """Write changed conversation and user state after every update, so a crash loses nothing."""
+    await context.application.update_persistence()
+
+
+async def _post_init(application: Application) -> None:
+    svc: Services = application.services  # type: ignore[attr-defined]
+    await svc.store.open()
+    restored = await refund.restore_reminders(application)
+    log.info("restored %d pending reminder(s)", restored)
+    for lang in ("zh", "en"):
+        commands = [BotCommand(c, d) for c, d in zip(COMMANDS, COMMAND_HELP[lang], strict=True)]
+        try:
+            await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
+        except TelegramError as exc:  # a nicety: never fatal
+            log.warning("set_my_commands(%s) failed: %s", lang, exc)
+
+
+async def _post_shutdown(application: Application) -> None:
+    await application.services.store.close()  # type: ignore[attr-defined]
+
+
+def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
+                      clock: Callable[[], datetime] | None = None, rate_limit: bool = True) -> HelpApplication:
+    builder = (Application.builder().application_class(HelpApplication)
+               .token(settings.token or "0:offline")
+               .persistence(SqlitePersistence(settings.data_dir / "state.sqlite3"))
+               .post_init(_post_init).post_shutdown(_post_shutdown))
+    if settings.api_base_url:
+        base = settings.api_base_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app: HelpApplication = builder.build()  # type: ignore[assignment]
+    services = Services(center, Store(settings.data_dir / "helpcenter.sqlite3"), settings)
+    if clock is not None:
+        services.clock = clock
+    app.services = services
+    app.add_handler(conversation(settings.conversation_timeout))
+    app.add_handler(CallbackQueryHandler(misc.stale_button))  # buttons nothing else claims
+    app.add_handler(TypeHandler(Update, _save_now), group=99)
+    app.add_error_handler(misc.on_error)
+    return app
+
+
+@asynccontextmanager
+async def serving(app: Application) -> AsyncIterator[Application]:
+    """Run an Application without an updater (console, tests), with the same start-up and
+    shut-down hooks run_polling would call."""
+    async with app:
+        if app.post_init:
+            await app.post_init(app)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.stop()
+            if app.post_shutdown:
+                await app.post_shutdown(app)

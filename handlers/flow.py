@@ -1,0 +1,47 @@
+"""The conversation's states, and how each state's screen is shown again.
+
+One ConversationHandler runs every flow, so a user is only ever in one place; that place is
+also kept in user_data, so a detour (a free-text question, a stale button, a timeout) can lead
+straight back to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+
+from .common import Context
+
+MENU = "menu"
+RET = "ret"
+RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT = "ret_order", "ret_product", "ret_reason", "ret_contact"
+RET_CARRIER, RET_TRACKING = "ret_carrier", "ret_tracking"
+REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT = (
+    "ref_case", "ref_variant", "ref_market", "ref_date", "ref_result")
+SEL, SEL_WH, SEL_HANDLE, SEL_CASE = "sel", "sel_wh", "sel_handle", "sel_case"
+
+Screen = Callable[[Update, Context], Awaitable[None]]
+SCREENS: dict[str, Screen] = {}
+
+
+def screen(state: str) -> Callable[[Screen], Screen]:
+    """Register the function that shows a state's message and buttons."""
+
+    def register(fn: Screen) -> Screen:
+        SCREENS[state] = fn
+        return fn
+
+    return register
+
+
+async def goto(update: Update, context: Context, state: str) -> str:
+    """Move to state: remember it, show its screen, and hand it to the ConversationHandler."""
+    context.user_data["state"] = state
+    await SCREENS[state](update, context)
+    return state
+
+
+def current(context: Context) -> str:
+    state = (context.user_data or {}).get("state", MENU)
+    return state if state in SCREENS else MENU

@@ -1,0 +1,97 @@
+"""Everything that is not a flow step: going back to a state, stale buttons, input we cannot
+read, timeouts and errors. Each gets a helpful reply, never silence or a crash."""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from .common import Context, button, keyboard, lang_of, services, show, t
+from .flow import MENU, SCREENS, current, goto
+
+log = logging.getLogger(__name__)
+GO_STATES = {"ret", "ref_case", "ref_market", "sel", "sel_wh", "sel_handle", "sel_case", "menu"}
+
+
+async def resume(update: Update, context: Context) -> str:
+    """Show the screen of the state the user is in (after a detour, a stale button, a timeout)."""
+    return await goto(update, context, current(context))
+
+
+async def go(update: Update, context: Context) -> str | None:
+    """go:<state> buttons: menus and "back" links to a state whose screen needs no new data."""
+    from . import refund, returns, seller
+
+    target = update.callback_query.data.split(":", 1)[1]
+    if target == "ret":
+        return await returns.begin(update, context)
+    if target == "ref_case":
+        return await refund.begin(update, context)
+    if target == "sel":
+        return await seller.begin(update, context)
+    if target == "ref_market" and context.user_data.get("ref", {}).get("case"):
+        return await goto(update, context, target)
+    if target in GO_STATES and target != "ref_market":
+        return await goto(update, context, target)
+    await stale_button(update, context)
+    return None
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button from an old message, or one that no longer fits: say so and show where they are."""
+    query = update.callback_query
+    lang = lang_of(update, context)
+    if query is not None:
+        try:
+            await query.answer(t(context, "stale", lang))
+        except TelegramError as exc:
+            log.info("stale answer failed: %s", exc)
+    await SCREENS[current(context)](_without_query(update), context)
+
+
+def _without_query(update: Update) -> Update:
+    """The same update, seen as a plain message, so the screen is sent fresh (not edited into
+    the old message the stale button belongs to)."""
+    return Update(update.update_id, message=update.effective_message) if update.effective_message else update
+
+
+async def non_text(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    back = (button(context, "btn.resume", lang, "resume") if current(context) != MENU
+            else button(context, "btn.menu", lang, "menu"))
+    await show(update, context, t(context, "non_text", lang),
+               keyboard([[back, button(context, "btn.human", lang, "human")]]), edit=False)
+
+
+async def timed_out(update: Update, context: Context) -> None:
+    """ConversationHandler.TIMEOUT: the user's data stays; one tap continues."""
+    lang = lang_of(update, context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.bot.send_message(chat.id, t(context, "timeout", lang),
+                                   reply_markup=keyboard([[button(context, "btn.continue", lang, "resume"),
+                                                           button(context, "btn.menu", lang, "menu")]]))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log every error, tell the user something went wrong, and report to admins."""
+    log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        try:
+            await context.bot.send_message(update.effective_chat.id, t(context, "error", lang_of(update, context)))
+        except TelegramError as exc:
+            log.warning("could not tell the user about the error: %s", exc)
+    error = context.error
+    if error is None or isinstance(error, Forbidden):
+        return
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-3000:]
+    for admin in services(context).settings.admin_ids:
+        try:
+            await context.bot.send_message(admin, f"<pre>{html.escape(trace)}</pre>", parse_mode="HTML")
+        except TelegramError as exc:
+            log.warning("could not report to admin %s: %s", admin, exc)

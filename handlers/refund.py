@@ -1,0 +1,225 @@
+"""Refund request by after-sales case (seed 000): pick the case and market, give the day the
+window counts from, and get the deadlines computed from content/rules.yaml, with a reminder."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+from telegram import InlineKeyboardButton, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+
+from helpcenter.deadlines import DateError, assess, parse_day
+from helpcenter.store import Reminder
+
+from .common import Context, Services, button, keyboard, lang_of, renderer, services, show, t
+from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen
+
+log = logging.getLogger(__name__)
+REFUND_ENTRY = "refund-apply"
+PICKER_DAYS = 7  # recent days offered as buttons
+REMIND_AT = time(10, 0)  # local time of day reminders are sent
+
+
+def _form(context: Context) -> dict:
+    return context.user_data.setdefault("ref", {})
+
+
+def _rule(context: Context):  # noqa: ANN202 - DisputeRule | None
+    form = _form(context)
+    kb = services(context).center.kb
+    return next((r for r in kb.rules_for(form.get("case", "")) if r.market == form.get("market")), None)
+
+
+def _variants(context: Context, case: str) -> list[str]:
+    rules = services(context).center.kb.rules_for(case)
+    return list(dict.fromkeys(w.when for r in rules for w in r.limits["acceptance"] if w.when))
+
+
+@screen(REF_CASE)
+async def case_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    cases = services(context).center.kb.glossary.cases
+    names = [InlineKeyboardButton(n[lang], callback_data=f"ref:case:{c}") for c, n in cases.items()]
+    rows = [names[i:i + 2] for i in range(0, len(names), 2)]
+    rows.append([button(context, "btn.human", lang, "human"), button(context, "btn.menu", lang, "menu")])
+    await show(update, context, t(context, "ref.pick_case", lang), keyboard(rows))
+
+
+@screen(REF_VARIANT)
+async def variant_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    conditions = services(context).center.kb.glossary.conditions
+    rows = [[InlineKeyboardButton(conditions[v][lang], callback_data=f"ref:var:{v}")]
+            for v in _variants(context, _form(context)["case"])]
+    rows.append([button(context, "btn.back", lang, "go:ref_case")])
+    await show(update, context, t(context, "ref.pick_variant", lang), keyboard(rows))
+
+
+@screen(REF_MARKET)
+async def market_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    kb = services(context).center.kb
+    rows = [[InlineKeyboardButton(kb.glossary.markets[m][lang], callback_data=f"ref:mkt:{m}")]
+            for m in kb.markets_for(_form(context)["case"])]
+    rows.append([button(context, "btn.other_market", lang, "ref:mkt:other")])
+    rows.append([button(context, "btn.back", lang, "go:ref_case")])
+    await show(update, context, t(context, "ref.pick_market", lang), keyboard(rows))
+
+
+@screen(REF_DATE)
+async def date_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    rule = _rule(context)
+    event = next((w.from_event for w in rule.limits["acceptance"] if w.from_event), None) if rule else None
+    kb = services(context).center.kb
+    today = services(context).now().date()
+    days = [InlineKeyboardButton(t(context, "btn.today", lang), callback_data=f"ref:day:{today}"),
+            InlineKeyboardButton(t(context, "btn.yesterday", lang),
+                                 callback_data=f"ref:day:{today - timedelta(days=1)}")]
+    days += [InlineKeyboardButton((today - timedelta(days=n)).strftime("%m-%d"),
+                                  callback_data=f"ref:day:{today - timedelta(days=n)}")
+             for n in range(2, PICKER_DAYS)]
+    rows = [days[i:i + 4] for i in range(0, len(days), 4)]
+    rows.append([button(context, "btn.back", lang, "go:ref_market"), button(context, "btn.cancel", lang, "cancel")])
+    event_name = kb.glossary.events[event][lang] if event else ""
+    await show(update, context, t(context, "ref.ask_date", lang, event=event_name), keyboard(rows))
+
+
+@screen(REF_RESULT)
+async def result_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    form = _form(context)
+    rule = _rule(context)
+    svc = services(context)
+    kb = svc.center.kb
+    event_day = date.fromisoformat(form["day"])
+    limits = assess(rule.limits, form.get("variant"), event_day, svc.now())
+    entry = kb.by_id[REFUND_ENTRY]
+    r = renderer(context)
+    refs = r.footnote_numbers(entry.sources, [rule])
+    text = r.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
+                    limits=limits, evidence=rule.evidence[lang], how_to=entry.texts[lang].steps, refs=refs,
+                    hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
+    acceptance = next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
+    rows = []
+    if acceptance and acceptance.days_left >= 1:
+        rows.append([button(context, "btn.remind", lang, "ref:remind")])
+    rows += [[button(context, "btn.other_case", lang, "go:ref_case"), button(context, "btn.human", lang, "human")],
+             [button(context, "btn.menu", lang, "menu")]]
+    await show(update, context, text, keyboard(rows))
+
+
+async def begin(update: Update, context: Context) -> str:
+    context.user_data["ref"] = {}
+    return await goto(update, context, REF_CASE)
+
+
+async def on_button(update: Update, context: Context) -> str | None:
+    from .misc import stale_button
+
+    _, action, value = (update.callback_query.data.split(":", 2) + ["", ""])[:3]
+    form = _form(context)
+    kb = services(context).center.kb
+    state = current(context)
+    if action == "case" and value in kb.glossary.cases and state in (REF_CASE, REF_RESULT):
+        context.user_data["ref"] = {"case": value}
+        return await goto(update, context, REF_VARIANT if _variants(context, value) else REF_MARKET)
+    if action == "var" and state == REF_VARIANT and value in _variants(context, form.get("case", "")):
+        form["variant"] = value
+        return await goto(update, context, REF_MARKET)
+    if action == "mkt" and state == REF_MARKET:
+        if value in kb.markets_for(form.get("case", "")):
+            form["market"] = value
+            return await goto(update, context, REF_DATE)
+        lang = lang_of(update, context)
+        await show(update, context, t(context, "ref.unknown_market", lang),
+                   keyboard([[button(context, "btn.human", lang, "human"),
+                              button(context, "btn.other_case", lang, "go:ref_case")],
+                             [button(context, "btn.menu", lang, "menu")]]))
+        return None
+    if action == "day" and state == REF_DATE:
+        return await _set_day(update, context, value)
+    if action == "remind" and state == REF_RESULT:
+        await _remind(update, context)
+        return None
+    await stale_button(update, context)
+    return None
+
+
+async def on_text(update: Update, context: Context) -> str | None:
+    return await _set_day(update, context, update.effective_message.text or "")
+
+
+async def _set_day(update: Update, context: Context, text: str) -> str | None:
+    lang = lang_of(update, context)
+    try:
+        day = parse_day(text, services(context).now().date())
+    except DateError:
+        await show(update, context, t(context, "ref.bad_date", lang),
+                   keyboard([[button(context, "btn.back", lang, "go:ref_market"),
+                              button(context, "btn.cancel", lang, "cancel")]]), edit=False)
+        return None
+    _form(context)["day"] = day.isoformat()
+    return await goto(update, context, REF_RESULT)
+
+
+async def _remind(update: Update, context: Context) -> None:
+    """Store a reminder for the day before the acceptance window closes, and schedule it."""
+    lang = lang_of(update, context)
+    svc = services(context)
+    form = _form(context)
+    rule = _rule(context)
+    limits = assess(rule.limits, form.get("variant"), date.fromisoformat(form["day"]), svc.now())
+    last_day = next((lim.deadline.last_day for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
+    now = svc.now()
+    due = datetime.combine(last_day - timedelta(days=1), REMIND_AT, svc.tz) if last_day else None
+    if due is None or due <= now:
+        await update.callback_query.answer(t(context, "ref.reminder_none", lang), show_alert=True)
+        return
+    case_name = svc.center.kb.glossary.cases[rule.case][lang]
+    payload = {"lang": lang, "case": case_name, "deadline": last_day.isoformat()}
+    chat_id = update.effective_chat.id
+    reminder_id = await svc.store.add_reminder(chat_id, update.effective_user.id, due, payload, now)
+    schedule(context.application, Reminder(reminder_id, chat_id, update.effective_user.id, due, payload))
+    await update.callback_query.answer()
+    await context.bot.send_message(chat_id, t(context, "ref.reminder_set", lang, when=due.strftime("%Y-%m-%d %H:%M"),
+                                              deadline=last_day.isoformat()))
+
+
+def schedule(application: object, reminder: Reminder) -> None:
+    """Put a stored reminder on the JobQueue; at start-up every pending one is scheduled again.
+    One that fell due while the bot was down is sent at once."""
+    svc: Services = application.services  # type: ignore[attr-defined]
+    delay = max(0.0, (reminder.due_at - svc.now()).total_seconds())
+    application.job_queue.run_once(send_reminder, when=delay, data=reminder,  # type: ignore[attr-defined]
+                                   name=f"reminder-{reminder.id}", chat_id=reminder.chat_id)
+
+
+async def send_reminder(context: Context) -> None:
+    reminder: Reminder = context.job.data
+    svc: Services = context.application.services  # type: ignore[attr-defined]
+    p = reminder.payload
+    text = svc.center.renderer.t("ref.reminder_text", p["lang"], case=p["case"], deadline=p["deadline"])
+    try:
+        await context.bot.send_message(reminder.chat_id, text, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        log.warning("reminder %s: user blocked the bot; dropping it", reminder.id)
+        await svc.store.set_reminder_status(reminder.id, "failed")
+        return
+    except TelegramError:
+        log.exception("reminder %s failed; retrying in 5 minutes", reminder.id)
+        context.job_queue.run_once(send_reminder, when=300, data=reminder, name=f"reminder-{reminder.id}",
+                                   chat_id=reminder.chat_id)
+        return
+    await svc.store.set_reminder_status(reminder.id, "sent")
+
+
+async def restore_reminders(application: object) -> int:
+    """Schedule again every reminder still pending (a past one is sent at once)."""
+    svc: Services = application.services  # type: ignore[attr-defined]
+    pending = await svc.store.pending_reminders()
+    for reminder in pending:
+        schedule(application, reminder)
+    return len(pending)

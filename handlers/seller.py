@@ -1,0 +1,97 @@
+"""Seller flows of seed 000: return warehouse by kind of seller, handling a request by market,
+each dispute case from the seller's side, and the prevention checklist."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, Update
+
+from .answers import send_entry
+from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .flow import SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen
+
+HANDLE_ENTRY = "seller-handle-refund"
+PREVENT_ENTRY = "seller-prevent-disputes"
+
+
+def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:
+    return [button(context, "btn.back", lang, f"go:{to}"), button(context, "btn.human", lang, "human"),
+            button(context, "btn.menu", lang, "menu")]
+
+
+@screen(SEL)
+async def seller_menu(update: Update, context: Context) -> None:
+    context.user_data["role"] = "seller"
+    from .menu import menu_screen
+
+    await menu_screen(update, context)
+
+
+@screen(SEL_WH)
+async def warehouse_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    options = services(context).center.kb.flows.warehouse_options
+    rows = [[InlineKeyboardButton(o.label[lang], callback_data=f"sel:wh:{o.id}")] for o in options]
+    rows.append(_back(context, lang, SEL))
+    await show(update, context, t(context, "sel.pick_type", lang), keyboard(rows))
+
+
+@screen(SEL_HANDLE)
+async def handle_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    kb = services(context).center.kb
+    rows = [[InlineKeyboardButton(kb.glossary.markets[kb.figures[f].market][lang], callback_data=f"sel:mkt:{f}")]
+            for f in kb.flows.seller_response]
+    rows.append(_back(context, lang, SEL))
+    await show(update, context, t(context, "sel.pick_market", lang), keyboard(rows))
+
+
+@screen(SEL_CASE)
+async def case_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    cases = services(context).center.kb.glossary.cases
+    names = [InlineKeyboardButton(n[lang], callback_data=f"sel:case:{c}") for c, n in cases.items()]
+    rows = [names[i:i + 2] for i in range(0, len(names), 2)]
+    rows.append(_back(context, lang, SEL))
+    await show(update, context, t(context, "sel.pick_case", lang), keyboard(rows))
+
+
+async def begin(update: Update, context: Context) -> str:
+    context.user_data["role"] = "seller"
+    return await goto(update, context, SEL)
+
+
+async def on_button(update: Update, context: Context) -> str | None:
+    """sel:<action>[:<value>]; each result keeps the user in the seller menu's sub-state."""
+    from .misc import stale_button
+
+    _, action, value = (update.callback_query.data.split(":", 2) + ["", ""])[:3]
+    lang = lang_of(update, context)
+    kb = services(context).center.kb
+    state = current(context)
+    r = renderer(context)
+    if action == "prevent":
+        context.user_data["state"] = SEL
+        await update.callback_query.answer()
+        await send_entry(update, context, kb.by_id[PREVENT_ENTRY])
+        return SEL
+    if action == "wh" and state == SEL_WH:
+        option = next((o for o in kb.flows.warehouse_options if o.id == value), None)
+        if option is not None:
+            entry = kb.by_id[kb.flows.warehouse_entry]
+            text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes)
+            await show(update, context, text, keyboard([_back(context, lang, SEL_WH)]))
+            return None
+    if action == "mkt" and state == SEL_HANDLE and value in kb.flows.seller_response:
+        entry = kb.by_id[HANDLE_ENTRY]
+        market = kb.figures[value].market
+        figures = tuple(f for f in entry.figures if kb.figures[f].market == market)
+        text = r.answer(entry, lang, show_related=False, figures=figures)
+        await show(update, context, text, keyboard([_back(context, lang, SEL_HANDLE)]))
+        return None
+    if action == "case" and state == SEL_CASE and value in kb.glossary.cases:
+        entry = next(e for e in kb.entries if e.dispute_case == value)
+        text = r.answer(entry, lang, show_related=False)
+        await show(update, context, text, keyboard([_back(context, lang, SEL_CASE)]))
+        return None
+    await stale_button(update, context)
+    return None

@@ -1,0 +1,58 @@
+"""Starting, menus, language, help and deep links, through the real Application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpcenter.core import HelpCenter
+
+from .botkit import chat, running_bot
+
+
+async def test_start_greets_in_chinese_and_asks_the_role(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/start")
+        assert "您好 Ann!我是 TikTok Shop 退货退款助手" in ann.text
+        assert ann.buttons == ["🛍 我是买家", "🏪 我是卖家", "🌐 English"]
+        await ann.press("我是买家")
+        assert "买家菜单" in ann.text
+        assert "📦 自行寄回退货(6 步)" in ann.buttons
+
+
+async def test_english_client_gets_english_and_can_switch(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        bob = chat(app, api, user_id=2, language_code="en-US", first_name="Bob")
+        await bob.send("/start")
+        assert "Hello Bob!" in bob.text
+        await bob.press("I am a seller")
+        assert "Seller menu" in bob.text
+        await bob.press("中文")
+        assert "卖家菜单" in bob.text
+        await bob.send("/lang")
+        await bob.press("English")
+        assert "Seller menu" in bob.text
+
+
+async def test_command_menu_is_registered_in_both_languages(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (_, api):
+        calls = [c for c in api.calls if c.method == "setMyCommands"]
+        assert len(calls) == 2
+        names = [cmd["command"] for cmd in calls[0].params["commands"]]
+        assert names == ["start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help"]
+
+
+async def test_deep_link_opens_an_answer(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/start dispute-lost-package")
+        assert ann.text.startswith("丢失包裹")
+        assert "受理期:7 天,最后一次物流更新起" in ann.text
+
+
+async def test_help_lists_commands(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/help")
+        for command in ("/return", "/refund", "/seller", "/faq", "/human", "/lang", "/cancel"):
+            assert command in ann.text
