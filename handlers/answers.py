@@ -29,7 +29,7 @@ async def send_entry(update: Update, context: Context, entry: Entry) -> None:
     messages = renderer(context).answer(entry, lang, show_related=False)
     rows = [[InlineKeyboardButton("➜ " + kb.by_id[r].texts[lang].title, callback_data=f"ans:{r}")]
             for r in entry.related[:3]]
-    rows.append(_way_back(context, lang) + [button(context, "btn.human", lang, "human")])
+    rows.append([*_way_back(context, lang), button(context, "btn.human", lang, "human")])
     await show(update, context, messages, keyboard(rows), edit=False)
 
 
@@ -61,7 +61,7 @@ async def free_text(update: Update, context: Context) -> None:
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:
         text += "\n\n" + t(context, "too_many_misses", lang)
-    rows.append(_way_back(context, lang) + [button(context, "btn.human", lang, "human")])
+    rows.append([*_way_back(context, lang), button(context, "btn.human", lang, "human")])
     await show(update, context, text, keyboard(rows), edit=False)
 
 

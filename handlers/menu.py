@@ -32,7 +32,8 @@ async def menu_screen(update: Update, context: Context) -> None:
                 [button(context, "btn.refund", lang, "go:ref_case")]]
         text = t(context, "menu_buyer", lang)
     rows += [[button(context, "btn.faq", lang, "faq"), button(context, "btn.human", lang, "human")],
-             [button(context, "btn.switch_role", lang, "role:switch"), button(context, "btn.lang", lang, "lang:toggle")]]
+             [button(context, "btn.switch_role", lang, "role:switch"),
+              button(context, "btn.lang", lang, "lang:toggle")]]
     await show(update, context, text, keyboard(rows))
 
 

@@ -119,7 +119,7 @@ async def begin(update: Update, context: Context) -> str:
 async def on_button(update: Update, context: Context) -> str | None:
     from .misc import stale_button
 
-    _, action, value = (update.callback_query.data.split(":", 2) + ["", ""])[:3]
+    _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
     form = _form(context)
     kb = services(context).center.kb
     state = current(context)

@@ -66,7 +66,8 @@ async def step_screen(update: Update, context: Context) -> None:
         messages.append(_summary(context, lang))
     if n == len(steps):
         messages.append(_summary(context, lang, t(context, "ret.done", lang), keep=True))
-        rows = [[button(context, "btn.back", lang, f"ret:back:{n}"), button(context, "btn.restart", lang, "ret:restart")],
+        rows = [[button(context, "btn.back", lang, f"ret:back:{n}"),
+                 button(context, "btn.restart", lang, "ret:restart")],
                 [button(context, "btn.human", lang, "human"), button(context, "btn.menu", lang, "menu")]]
     else:
         nav = [button(context, "btn.next", lang, f"ret:next:{n}")]
@@ -77,10 +78,14 @@ async def step_screen(update: Update, context: Context) -> None:
     await show(update, context, messages, keyboard(rows))
 
 
+def _field_nav(context: Context, lang: str) -> list[InlineKeyboardButton]:
+    return [button(context, "btn.back", lang, "ret:fback"), button(context, "btn.cancel", lang, "cancel")]
+
+
 async def _prompt(update: Update, context: Context, key: str, extra: list[list[InlineKeyboardButton]] | None = None,
                   prefix: str = "") -> None:
     lang = lang_of(update, context)
-    rows = [*(extra or []), [button(context, "btn.back", lang, "ret:fback"), button(context, "btn.cancel", lang, "cancel")]]
+    rows = [*(extra or []), _field_nav(context, lang)]
     await show(update, context, prefix + t(context, key, lang), keyboard(rows))
 
 
@@ -214,5 +219,5 @@ async def on_text(update: Update, context: Context) -> str | None:
         return None
     lo, hi = forms.ORDER_DIGITS
     await show(update, context, t(context, error_key, lang, lo=lo, hi=hi),
-               keyboard([[button(context, "btn.back", lang, "ret:fback"), button(context, "btn.cancel", lang, "cancel")]]))
+               keyboard([_field_nav(context, lang)]))
     return None

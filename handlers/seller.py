@@ -64,7 +64,7 @@ async def on_button(update: Update, context: Context) -> str | None:
     """sel:<action>[:<value>]; each result keeps the user in the seller menu's sub-state."""
     from .misc import stale_button
 
-    _, action, value = (update.callback_query.data.split(":", 2) + ["", ""])[:3]
+    _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
     lang = lang_of(update, context)
     kb = services(context).center.kb
     state = current(context)

@@ -81,8 +81,8 @@ class Chat:
 
 
 @asynccontextmanager
-async def running_bot(data_dir: Path, center: HelpCenter, now: datetime = NOW,
-                      timeout: float = 1800, **settings: object) -> AsyncIterator[tuple[HelpApplication, OfflineBotAPI]]:
+async def running_bot(data_dir: Path, center: HelpCenter, now: datetime = NOW, timeout: float = 1800,
+                      **settings: object) -> AsyncIterator[tuple[HelpApplication, OfflineBotAPI]]:
     api = OfflineBotAPI()
     config = Settings(data_dir=data_dir, conversation_timeout=timeout, **settings)  # type: ignore[arg-type]
     app = build_application(config, center, request=api, clock=lambda: now, rate_limit=False)
