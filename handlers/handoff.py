@@ -17,5 +17,7 @@ async def request_human(update: Update, context: Context) -> None:
 
     back = (button(context, "btn.resume", lang, "resume") if current(context) != MENU
             else button(context, "btn.menu", lang, "menu"))
-    await show(update, context, renderer(context).answer(entry, lang, show_related=False),
+    # Without an agents' group only TikTok Shop's own customer service (the entry's last step) applies.
+    steps = None if services(context).settings.support_chat_id else (len(entry.texts[lang].steps),)
+    await show(update, context, renderer(context).answer(entry, lang, show_related=False, steps=steps),
                keyboard([[back]]), edit=False)

@@ -1,0 +1,131 @@
+"""Refund request by case: deadlines computed from content/rules.yaml on a fixed clock
+(2026-11-22 10:00, Asia/Shanghai), reminders that survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+from helpcenter.core import HelpCenter
+
+from .botkit import TZ, Chat, chat, running_bot
+
+
+async def _case(ann: Chat, case: str, market: str = "印度尼西亚") -> None:
+    await ann.send("/refund")
+    assert "您遇到的是哪种情况" in ann.text
+    await ann.press(case)
+    await ann.press(market)
+
+
+async def test_mismatch_window_open_with_last_day_and_evidence_deadline(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        assert "受理期从“订单显示“已签收/已送达”起”算起" in ann.text
+        assert ann.buttons[:2] == ["今天", "昨天"]
+        await ann.press("昨天")
+        text = ann.text
+        assert "产品不一致 · 印度尼西亚(东南亚)" in text
+        assert "起算日:2026-11-21" in text
+        assert "受理期:6 天,订单显示“已签收/已送达”起" in text
+        assert "✅ 还可以申请:最晚 2026-11-27(还剩 5 天)" in text
+        assert "买家证明材料上传期限:24 小时,提交售后申请起" in text
+        assert "如果今天提交:最晚 2026-11-23" in text
+        assert "审核时间:24 小时,收到证明材料起" in text
+        assert "可准备的证据:物流详情、照片、视频" in text
+        assert "入口一" in text and "入口二" in text  # both in-app refund paths of seed 000
+        assert "⏰ 截止前提醒我" in ann.buttons
+
+
+async def test_durable_quality_problem_counts_months(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/refund")
+        await ann.press("产品质量安全问题")
+        assert "受理期分几种" in ann.text
+        await ann.press("耐用消费品")
+        await ann.press("印度尼西亚")
+        await ann.send("2026-06-01")
+        assert "受理期(耐用消费品):6 个月" in ann.text
+        assert "其他消费品" not in ann.text
+        assert "最晚 2026-12-01(还剩 9 天)" in ann.text
+        assert "买家证明材料上传期限:未知(公开来源没有给出这个时限)" in ann.text
+
+
+async def test_late_shipment_window_closed(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "延迟发货")
+        assert "最后一次物流更新起" in ann.text
+        await ann.send("3天前")
+        assert "受理期:48 小时,最后一次物流更新起" in ann.text
+        assert "❌ 已于 2026-11-21 截止" in ann.text
+        assert "从事件发生的具体时刻起算" in ann.text
+        assert "⏰ 截止前提醒我" not in ann.buttons
+
+
+async def test_counterfeit_shows_both_evidence_deadlines(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "假冒产品")
+        await ann.press("今天")
+        assert "买家证明材料上传期限(问题肉眼可见):24 小时" in ann.text
+        assert "买家证明材料上传期限(问题肉眼不可见(如无法使用)):7 天" in ann.text
+        assert "如果今天提交:最晚 2026-11-29" in ann.text
+        assert "审核时间:未知" in ann.text
+
+
+async def test_other_market_is_unknown_not_guessed(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/refund")
+        await ann.press("丢失包裹")
+        await ann.press("其他市场")
+        assert "没有可靠的公开来源" in ann.text
+        assert "👤 转人工" in ann.buttons
+
+
+async def test_bad_and_future_dates_are_refused(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "损坏包裹")
+        await ann.send("上周吧")
+        assert "没看懂这个日期" in ann.text
+        await ann.send("2026-12-25")
+        assert "没看懂这个日期,或它在未来" in ann.text
+        await ann.send("2026/11/20")
+        assert "最晚 2026-11-26(还剩 4 天)" in ann.text
+
+
+async def test_reminder_is_stored_and_survives_a_restart(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        await ann.press("昨天")
+        await ann.press("截止前提醒我")
+        assert "我会在 2026-11-26 10:00 提醒您(截止日 2026-11-27)" in ann.text
+        assert app.job_queue.get_jobs_by_name("reminder-1")
+    async with running_bot(tmp_path, center) as (app, api):  # restarted, still days before
+        assert app.job_queue.get_jobs_by_name("reminder-1")
+    due = datetime(2026, 11, 26, 10, 0, 1, tzinfo=TZ)
+    async with running_bot(tmp_path, center, now=due) as (app, api):  # restarted after it fell due
+        for _ in range(50):
+            if api.sent(1):
+                break
+            await asyncio.sleep(0.05)
+        assert any("提醒:您的“产品不一致”售后受理期将在 2026-11-27 截止" in c.text for c in api.sent(1))
+        assert await app.services.store.pending_reminders() == []
+
+
+async def test_refund_in_english(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        bob = chat(app, api, user_id=9, language_code="en-GB", first_name="Bob")
+        await bob.send("/refund")
+        await bob.press("Lost package")
+        await bob.press("Indonesia")
+        await bob.send("yesterday")
+        assert "Acceptance window: 7 days, after the last tracking update" in bob.text
+        assert "✅ Still open: file by 2026-11-28 (6 days left)" in bob.text
+        assert "Decision time: unknown (no public source states this limit)" in bob.text

@@ -1,0 +1,224 @@
+"""The buyer's self-ship return, driven through the real Application as a user would."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from helpcenter.core import HelpCenter
+
+from .botkit import Chat, chat, running_bot
+
+ORDER = "576482930174629381"
+
+
+async def _to_step(ann: Chat, step: int) -> None:
+    await ann.send("/return")
+    for _ in range(step - 1):
+        await ann.press("下一步")
+
+
+async def _fill_request(ann: Chat) -> None:
+    await ann.press("下一步")  # step 4 → asks for the order number
+    await ann.send(ORDER)
+    await ann.send("白色 T 恤 M 码 ×1")
+    await ann.press("尺码或规格不合适")
+    await ann.send("ann@example.com")
+
+
+async def test_whole_return_happy_path(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/return")
+        assert "第 1 步:了解退货政策" in ann.text and "步骤 1/6" in ann.text
+        assert "泰国(非 Mall 商家):7 个自然日" in ann.text  # the market windows from content
+        assert ann.buttons == ["下一步 ▶", "💬 提个问题", "👤 转人工", "✖ 取消"]
+        await ann.press("下一步")
+        assert "第 2 步:联系卖家" in ann.text and "步骤 2/6" in ann.text
+        assert "◀ 上一步" in ann.buttons
+        await ann.press("下一步")
+        assert "第 3 步:准备退货商品" in ann.text
+        assert "☐ 确保商品未经使用" in ann.text  # the checklist
+        await ann.press("下一步")
+        assert "第 4 步:填写退货申请" in ann.text
+        await ann.press("下一步")
+        assert "请输入订单号" in ann.text
+        await ann.send(ORDER)
+        assert "要退的是哪件商品" in ann.text
+        await ann.send("白色 T 恤 M 码 ×1")
+        assert "退货原因是什么" in ann.text
+        assert "与描述不符" in ann.buttons
+        await ann.press("与描述不符")
+        assert "留一个联系方式" in ann.text
+        await ann.send("ann@example.com")
+        assert "步骤 4/6" in ann.text
+        assert f"订单号:{ORDER}" in ann.text and "退货原因:与描述不符" in ann.text
+        assert "联系方式:ann@example.com" in ann.text
+        await ann.press("下一步")
+        assert "第 5 步:自行寄回商品" in ann.text
+        await ann.press("下一步")
+        assert "哪家物流公司" in ann.text
+        await ann.send("USPS")
+        await ann.send("9400 1118 9956 2737 4621 23")
+        assert "物流单号:9400111899562737462123" in ann.text
+        await ann.press("下一步")
+        assert "第 6 步:寄回后等待退款或协商解决" in ann.text and "步骤 6/6" in ann.text
+        assert "退货流程完成" in ann.text
+        assert "物流公司:USPS" in ann.text
+        assert "☐ 与卖家的聊天记录(截图)" in ann.text
+        assert "☐ 物流单号和寄件凭证" in ann.text
+        summary = next(c.text for c in ann.replies if "<pre>" in c.text)
+        assert f"订单号:{ORDER}" in summary  # ready to copy, in a code block
+
+
+async def test_back_and_cancel(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 3)
+        await ann.press("上一步")
+        assert "第 2 步" in ann.text
+        await ann.press("取消")
+        assert "已取消" in ann.text
+        await ann.send("/return")  # cancelled: a fresh start
+        assert "步骤 1/6" in ann.text
+
+
+async def test_leaving_for_the_menu_keeps_the_return_to_resume(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 3)
+        await ann.send("/menu")
+        await ann.send("/return")
+        assert "您上次的退货流程停在步骤 3/6。继续还是重新开始?" in ann.text
+        await ann.press("继续")
+        assert "步骤 3/6" in ann.text
+        await ann.send("/return")
+        await ann.press("重新开始")
+        assert "步骤 1/6" in ann.text
+
+
+async def test_invalid_order_number_gets_an_example_and_another_try(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send("12345")
+        assert "这看起来不像订单号" in ann.text and "576482930174629381" in ann.text
+        await ann.send("abc-def")
+        assert "这看起来不像订单号" in ann.text
+        await ann.send(ORDER)
+        assert "要退的是哪件商品" in ann.text
+
+
+async def test_question_while_waiting_for_a_field_is_answered_then_asked_again(tmp_path: Path,
+                                                                              center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send("退款多久到账?")
+        assert "退款退到哪里、什么时候到账" in ann.text
+        assert "我仍在等您输入上面要求的内容" in ann.text and "请输入订单号" in ann.text
+        await ann.send(ORDER)
+        assert "要退的是哪件商品" in ann.text
+
+
+async def test_free_text_detour_and_back_to_the_step(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 3)
+        await ann.press("提个问题")
+        assert "请直接输入您的问题" in ann.text
+        await ann.send("吊牌剪了还能退吗")
+        assert "第 3 步:准备退货商品" in ann.text  # the matching answer
+        assert "↩ 回到刚才的步骤" in ann.buttons
+        await ann.press("回到刚才的步骤")
+        assert "步骤 3/6" in ann.text
+        await ann.press("下一步")
+        assert "步骤 4/6" in ann.text
+
+
+async def test_other_reason_typed(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send(ORDER)
+        await ann.send("耳机")
+        await ann.send("左耳没有声音")
+        await ann.send("+1 555 0100")
+        assert "退货原因:左耳没有声音" in ann.text
+
+
+async def test_stale_button_shows_where_the_user_is(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/return")
+        step1 = ann.last_with_buttons()
+        await ann.press("下一步")
+        await ann.press("下一步")
+        await ann.press("下一步", call=step1)  # the old step-1 message's Next
+        assert ann.alerts == ["这个按钮已过期,已为您显示当前步骤。"]
+        assert "步骤 3/6" in ann.text
+        await ann.press_data("ret:unknown:99", step1)  # forged data
+        assert "步骤 3/6" in ann.text
+        await ann.press_data("nonsense", step1)
+        assert "步骤 3/6" in ann.text
+
+
+async def test_restart_in_the_middle_continues_where_the_user_was(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send(ORDER)
+        product_prompt = ann.last_with_buttons()
+        assert product_prompt is not None
+    async with running_bot(tmp_path, center) as (app, api):  # a new Application, same DATA_DIR
+        ann = chat(app, api)
+        await ann.send("白色 T 恤")  # still waiting for the product
+        assert "退货原因是什么" in ann.text
+        await ann.press("质量问题")
+        await ann.send("ann@example.com")
+        assert f"订单号:{ORDER}" in ann.text and "商品:白色 T 恤" in ann.text
+
+
+async def test_idle_conversation_times_out_and_resumes(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, timeout=0.3) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 2)
+        await asyncio.sleep(0.8)
+        timeout_messages = [c for c in api.sent(ann.user_id) if "已暂停" in c.text]
+        assert timeout_messages and "▶ 继续" in timeout_messages[-1].button_texts
+        await ann.press("继续", call=timeout_messages[-1])
+        assert "步骤 2/6" in ann.text
+
+
+async def test_return_in_english(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        bob = chat(app, api, user_id=7, language_code="en", first_name="Bob")
+        await bob.send("/return")
+        assert "Step 1: check the return policy" in bob.text and "Step 1/6" in bob.text
+        assert "Thailand (non-Mall sellers): 7 calendar days" in bob.text
+        for _ in range(3):
+            await bob.press("Next")
+        await bob.press("Next")
+        await bob.send("no idea")
+        assert "does not look like an order number" in bob.text
+        await bob.send(ORDER)
+        await bob.send("Blue mug")
+        await bob.press("Not as described")
+        await bob.send("bob@example.com")
+        assert f"Order number: {ORDER}" in bob.text
+
+
+async def test_non_text_input_gets_a_helpful_reply(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 2)
+        for kind in ("sticker", "photo", "voice", "document", "location"):
+            await ann.send_media(kind)
+            assert "我只能读懂文字消息" in ann.text
+            assert "↩ 回到刚才的步骤" in ann.buttons
+        await ann.press("回到刚才的步骤")
+        assert "步骤 2/6" in ann.text
