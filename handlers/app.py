@@ -35,13 +35,6 @@ from .persistence import SqlitePersistence
 log = logging.getLogger(__name__)
 
 COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help")
-COMMAND_HELP = {
-    "zh": ["开始", "主菜单", "自行寄回退货(6 步)", "申请退款 · 算时限", "卖家:仓库、申请、争议", "常见问题",
-           "转人工客服", "切换语言", "取消当前流程", "帮助"],
-    "en": ["Start", "Main menu", "Self-ship return (6 steps)", "Refund request · deadlines",
-           "Sellers: warehouse, requests, disputes", "FAQ", "Talk to a human", "Language", "Cancel the current flow",
-           "Help"],
-}
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 
@@ -113,7 +106,7 @@ async def _post_init(application: Application) -> None:
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
     for lang in ("zh", "en"):
-        commands = [BotCommand(c, d) for c, d in zip(COMMANDS, COMMAND_HELP[lang], strict=True)]
+        commands = [BotCommand(c, svc.center.renderer.t(f"cmd.{c}", lang)) for c in COMMANDS]
         try:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal

@@ -39,6 +39,7 @@ async def test_command_menu_is_registered_in_both_languages(tmp_path: Path, cent
         calls = [c for c in api.calls if c.method == "setMyCommands"]
         assert len(calls) == 2
         names = [cmd["command"] for cmd in calls[0].params["commands"]]
+        assert calls[0].params["commands"][2]["description"] == "自行寄回退货(6 步)"
         assert names == ["start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help"]
 
 
@@ -56,3 +57,18 @@ async def test_help_lists_commands(tmp_path: Path, center: HelpCenter) -> None:
         await ann.send("/help")
         for command in ("/return", "/refund", "/seller", "/faq", "/human", "/lang", "/cancel"):
             assert command in ann.text
+
+
+async def test_a_failing_command_menu_call_is_not_fatal(tmp_path: Path, center: HelpCenter) -> None:
+    from handlers.app import build_application, serving
+    from handlers.common import Settings
+    from handlers.offline import Failure, OfflineBotAPI
+
+    from .botkit import NOW
+
+    api = OfflineBotAPI(failures=[Failure("Internal Server Error", code=500, method="setMyCommands", times=2)])
+    app = build_application(Settings(data_dir=tmp_path), center, request=api, clock=lambda: NOW, rate_limit=False)
+    async with serving(app):
+        ann = chat(app, api)
+        await ann.send("/start")
+        assert "您好 Ann" in ann.text
