@@ -66,7 +66,28 @@ def _common_handlers() -> list:
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
         MessageHandler(TEXT, answers.free_text),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT, misc.non_text),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & filters.COMMAND, menu.unknown_command),
     ]
+
+
+def _handoff_handlers(support_chat_id: int | None) -> list:
+    """Group -1: relays while a ticket is open, and the agents' group. They stop the update
+    (ApplicationHandlerStop) when they took it, so the bot does not answer it as well."""
+    handlers: list = [
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_user),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, handoff.on_edit),
+        CallbackQueryHandler(handoff.on_ticket_button, pattern=r"^tk:"),
+    ]
+    if support_chat_id is not None:
+        agents = filters.Chat(support_chat_id)
+        handlers += [
+            CommandHandler("close", handoff.close_command, filters=agents),
+            CommandHandler("tickets", handoff.tickets_command, filters=agents),
+            CommandHandler("ban", handoff.ban_command, filters=agents),
+            CommandHandler("unban", handoff.unban_command, filters=agents),
+            MessageHandler(agents & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_agent),
+        ]
+    return handlers
 
 
 async def _human_button(update: Update, context: Context) -> None:
@@ -105,6 +126,8 @@ async def _post_init(application: Application) -> None:
     await svc.store.open()
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
+    if application.job_queue is not None:  # relays left pending by the last run
+        application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
     for lang in ("zh", "en"):
         commands = [BotCommand(c, svc.center.renderer.t(f"cmd.{c}", lang)) for c in COMMANDS]
         try:
@@ -135,6 +158,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if clock is not None:
         services.clock = clock
     app.services = services
+    app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(CallbackQueryHandler(misc.stale_button))  # buttons nothing else claims
     app.add_handler(TypeHandler(Update, _save_now), group=99)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from helpcenter.core import HelpCenter
+from helpcenter.ratelimit import RateLimiter
 from helpcenter.render import Renderer
 from helpcenter.store import Store
 
@@ -37,6 +39,9 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: str = ""
     conversation_timeout: float = 30 * 60  # seconds of silence before a flow pauses
+    support_hours: str = ""  # "09:00-18:00"; empty = agents always there
+    support_days: str = "1-5"  # ISO weekdays of support_hours
+    support_lang: str = "zh"  # language of the agents' group
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,6 +57,9 @@ class Settings:
             timezone=env.get("BOT_TIMEZONE", "Asia/Shanghai"),
             webhook_url=env.get("WEBHOOK_URL", "").strip(),
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
+            support_hours=env.get("SUPPORT_HOURS", "").strip(),
+            support_days=env.get("SUPPORT_DAYS", "1-5").strip(),
+            support_lang="en" if env.get("SUPPORT_LANG", "zh").strip().lower().startswith("en") else "zh",
         )
 
 
@@ -61,6 +69,9 @@ class Services:
     store: Store
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
 
     @property
     def tz(self) -> ZoneInfo:

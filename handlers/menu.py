@@ -91,3 +91,9 @@ async def cancel(update: Update, context: Context) -> int:
     await show(update, context, t(context, "cancelled", lang),
                keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)
     return ConversationHandler.END
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    await show(update, context, t(context, "unknown_command", lang) + "\n\n" + t(context, "help", lang),
+               keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)

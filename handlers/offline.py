@@ -60,6 +60,7 @@ class Failure:
 class OfflineBotAPI(BaseRequest):
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    forum_chats: set[int] = field(default_factory=set)  # group ids that are forums
     on_call: Callable[[Call], None] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
@@ -138,6 +139,12 @@ class OfflineBotAPI(BaseRequest):
             return {"message_thread_id": next(self._ids), "name": params.get("name", ""), "icon_color": 0}
         if method == "getUpdates":
             return []
+        if method == "getChat":
+            chat = self._chat(params["chat_id"])
+            return {**chat, "is_forum": int(params["chat_id"]) in self.forum_chats, "accent_color_id": 0,
+                    "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": False,
+                    "limited_gifts": False, "unique_gifts": False, "premium_subscription": False,
+                    "gifts_from_channels": False}}
         return True
 
     # --- what tests and the console read -------------------------------------------------------
@@ -184,6 +191,27 @@ class UpdateFactory:
         message = {"message_id": next(self._message_ids), "date": int(time.time()),
                    "chat": self.chat, "from": self.user, kind: samples[kind]}
         return {"update_id": next(self._update_ids), "message": message}
+
+    def group(self, chat_id: int, text: str | None = None, kind: str | None = None,
+              reply_to: dict[str, Any] | None = None, thread_id: int | None = None) -> dict[str, Any]:
+        """A message from this user in a group (the agents' group): text or a media kind."""
+        chat = {"id": chat_id, "type": "supergroup", "title": "Agents", **({"is_forum": True} if thread_id else {})}
+        raw = self.media(kind) if kind else self.text(text or "")
+        message = raw["message"]
+        message["chat"] = chat
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+            message.setdefault("reply_to_message", {"message_id": thread_id, "date": 0, "chat": chat,
+                                                    "forum_topic_created": {"name": "t", "icon_color": 0}})
+        return raw
+
+    def edit(self, raw: dict[str, Any], text: str) -> dict[str, Any]:
+        """The edited_message update for a message this factory made earlier."""
+        message = dict(raw["message"], text=text, edit_date=int(time.time()))
+        return {"update_id": next(self._update_ids), "edited_message": message}
 
     def click(self, data: str, message: dict[str, Any]) -> dict[str, Any]:
         return {"update_id": next(self._update_ids),

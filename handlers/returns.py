@@ -79,7 +79,8 @@ async def step_screen(update: Update, context: Context) -> None:
 
 
 def _field_nav(context: Context, lang: str) -> list[InlineKeyboardButton]:
-    return [button(context, "btn.back", lang, "ret:fback"), button(context, "btn.cancel", lang, "cancel")]
+    return [button(context, "btn.back", lang, "ret:fback"), button(context, "btn.human", lang, "human"),
+            button(context, "btn.cancel", lang, "cancel")]
 
 
 async def _prompt(update: Update, context: Context, key: str, extra: list[list[InlineKeyboardButton]] | None = None,

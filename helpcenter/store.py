@@ -1,4 +1,5 @@
-"""The help center's own records in SQLite under DATA_DIR: reminders (and later tickets).
+"""The help center's own records in SQLite under DATA_DIR: reminders, tickets, message links,
+the relay outbox and bans.
 
 aiosqlite keeps the event loop free; every write is committed at once so a crash loses nothing.
 """
@@ -25,6 +26,48 @@ CREATE TABLE IF NOT EXISTS reminders (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reminders_pending ON reminders(status, due_at);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    chat_id INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    role TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',   -- open | closed
+    thread_id INTEGER,                      -- forum topic of the agents' group, if any
+    card_msg INTEGER,                       -- the context card in the agents' group
+    rating INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS tickets_user ON tickets(user_id, status);
+CREATE INDEX IF NOT EXISTS tickets_thread ON tickets(thread_id);
+-- Which message became which: replies and edits route by this, never by forward_from.
+CREATE TABLE IF NOT EXISTS links (
+    ticket_id INTEGER NOT NULL,
+    from_chat INTEGER NOT NULL,
+    from_msg INTEGER NOT NULL,
+    to_chat INTEGER NOT NULL,
+    to_msg INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS links_from ON links(from_chat, from_msg);
+CREATE INDEX IF NOT EXISTS links_to ON links(to_chat, to_msg);
+-- Relays waiting to be delivered: kept until Telegram accepted them, across restarts.
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL,
+    payload TEXT NOT NULL,                  -- JSON: what to send where
+    status TEXT NOT NULL DEFAULT 'pending', -- pending | sent | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(status, id);
+CREATE TABLE IF NOT EXISTS bans (
+    user_id INTEGER PRIMARY KEY,
+    banned_at TEXT NOT NULL
+);
 """
 
 
@@ -39,6 +82,43 @@ class Reminder:
     user_id: int
     due_at: datetime
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    user_id: int
+    chat_id: int
+    user_name: str
+    lang: str
+    role: str
+    status: str
+    thread_id: int | None
+    card_msg: int | None
+    rating: int | None
+    created_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    ticket_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+TICKET_COLUMNS = ("id, user_id, chat_id, user_name, lang, role, status, thread_id, card_msg, rating,"
+                  " created_at, closed_at")
+
+
+def _ticket(row: Any) -> Ticket:
+    return Ticket(*row[:10], datetime.fromisoformat(row[10]),
+                  datetime.fromisoformat(row[11]) if row[11] else None)
 
 
 def _iso(moment: datetime) -> str:
@@ -90,3 +170,99 @@ class Store:
     async def set_reminder_status(self, reminder_id: int, status: str) -> None:
         await self.db.execute("UPDATE reminders SET status=? WHERE id=?", (status, reminder_id))
         await self.db.commit()
+
+    # --- tickets ---------------------------------------------------------------------------
+
+    async def open_ticket(self, user_id: int, chat_id: int, user_name: str, lang: str, role: str,
+                          now: datetime) -> Ticket:
+        cursor = await self.db.execute(
+            "INSERT INTO tickets(user_id, chat_id, user_name, lang, role, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?)", (user_id, chat_id, user_name, lang, role, _iso(now), _iso(now)))
+        await self.db.commit()
+        ticket = await self.ticket(int(cursor.lastrowid or 0))
+        assert ticket is not None
+        return ticket
+
+    async def _one(self, where: str, args: tuple) -> Ticket | None:
+        async with self.db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE {where}", args) as cursor:  # noqa: S608
+            row = await cursor.fetchone()
+        return _ticket(row) if row else None
+
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await self._one("id=?", (ticket_id,))
+
+    async def latest_ticket(self, user_id: int) -> Ticket | None:
+        return await self._one("user_id=? ORDER BY id DESC LIMIT 1", (user_id,))
+
+    async def ticket_by_thread(self, thread_id: int) -> Ticket | None:
+        return await self._one("thread_id=? ORDER BY id DESC LIMIT 1", (thread_id,))
+
+    async def open_tickets(self) -> list[Ticket]:
+        async with self.db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status='open' ORDER BY id") as c:  # noqa: S608
+            return [_ticket(row) for row in await c.fetchall()]
+
+    async def update_ticket(self, ticket_id: int, now: datetime, **fields: Any) -> None:
+        if fields.get("status") == "closed":
+            fields["closed_at"] = _iso(now)
+        elif fields.get("status") == "open":
+            fields["closed_at"] = None
+        names = ", ".join(f"{name}=?" for name in fields)
+        await self.db.execute(f"UPDATE tickets SET {names}, updated_at=? WHERE id=?",  # noqa: S608
+                              (*fields.values(), _iso(now), ticket_id))
+        await self.db.commit()
+
+    # --- message links ---------------------------------------------------------------------
+
+    async def link(self, ticket_id: int, from_chat: int, from_msg: int, to_chat: int, to_msg: int) -> None:
+        await self.db.execute("INSERT INTO links VALUES (?,?,?,?,?)", (ticket_id, from_chat, from_msg, to_chat, to_msg))
+        await self.db.commit()
+
+    async def ticket_of_message(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket a message in chat_id belongs to (whichever side of a link it is on)."""
+        async with self.db.execute(
+                "SELECT ticket_id FROM links WHERE (to_chat=? AND to_msg=?) OR (from_chat=? AND from_msg=?)"
+                " LIMIT 1", (chat_id, message_id, chat_id, message_id)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def copies_of(self, chat_id: int, message_id: int) -> list[tuple[int, int]]:
+        async with self.db.execute("SELECT to_chat, to_msg FROM links WHERE from_chat=? AND from_msg=?",
+                                   (chat_id, message_id)) as cursor:
+            return [(int(a), int(b)) for a, b in await cursor.fetchall()]
+
+    # --- outbox ----------------------------------------------------------------------------
+
+    async def enqueue(self, ticket_id: int, payload: dict[str, Any], now: datetime) -> OutboxItem:
+        cursor = await self.db.execute("INSERT INTO outbox(ticket_id, payload, created_at) VALUES (?,?,?)",
+                                       (ticket_id, json.dumps(payload, ensure_ascii=False), _iso(now)))
+        await self.db.commit()
+        return OutboxItem(int(cursor.lastrowid or 0), ticket_id, payload, 0)
+
+    async def pending_outbox(self) -> list[OutboxItem]:
+        async with self.db.execute("SELECT id, ticket_id, payload, attempts FROM outbox"
+                                   " WHERE status='pending' ORDER BY id") as cursor:
+            return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3]) for r in await cursor.fetchall()]
+
+    async def outbox_status(self, item_id: int) -> str | None:
+        async with self.db.execute("SELECT status FROM outbox WHERE id=?", (item_id,)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def mark_outbox(self, item_id: int, status: str, error: str | None = None) -> None:
+        await self.db.execute("UPDATE outbox SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
+                              (status, error, item_id))
+        await self.db.commit()
+
+    # --- bans --------------------------------------------------------------------------------
+
+    async def ban(self, user_id: int, now: datetime) -> None:
+        await self.db.execute("INSERT OR REPLACE INTO bans VALUES (?,?)", (user_id, _iso(now)))
+        await self.db.commit()
+
+    async def unban(self, user_id: int) -> None:
+        await self.db.execute("DELETE FROM bans WHERE user_id=?", (user_id,))
+        await self.db.commit()
+
+    async def is_banned(self, user_id: int) -> bool:
+        async with self.db.execute("SELECT 1 FROM bans WHERE user_id=?", (user_id,)) as cursor:
+            return await cursor.fetchone() is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -82,10 +82,11 @@ class Chat:
 
 @asynccontextmanager
 async def running_bot(data_dir: Path, center: HelpCenter, now: datetime = NOW, timeout: float = 1800,
+                      api: OfflineBotAPI | None = None, clock: Callable[[], datetime] | None = None,
                       **settings: object) -> AsyncIterator[tuple[HelpApplication, OfflineBotAPI]]:
-    api = OfflineBotAPI()
+    api = api or OfflineBotAPI()
     config = Settings(data_dir=data_dir, conversation_timeout=timeout, **settings)  # type: ignore[arg-type]
-    app = build_application(config, center, request=api, clock=lambda: now, rate_limit=False)
+    app = build_application(config, center, request=api, clock=clock or (lambda: now), rate_limit=False)
     async with serving(app):
         yield app, api
 

@@ -1,0 +1,259 @@
+"""Hand-off to human agents: tickets, context cards, relays both ways, lifecycle, bans, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from telegram import Update
+
+from handlers.offline import Failure, OfflineBotAPI, UpdateFactory
+from helpcenter.core import HelpCenter
+
+from .botkit import NOW, TZ, Chat, chat, running_bot
+
+SUPPORT = -1005000
+AGENT = 900
+
+
+class Agents:
+    """The agents' group, seen from one agent."""
+
+    def __init__(self, app, api: OfflineBotAPI) -> None:
+        self.app, self.api = app, api
+        self.factory = UpdateFactory(AGENT, "Agent", "zh-hans")
+
+    def messages(self) -> list:
+        return [c for c in self.api.calls if str(c.params.get("chat_id")) == str(SUPPORT)
+                and c.method in ("sendMessage", "copyMessage")]
+
+    def card(self):
+        return next(c for c in self.messages() if c.method == "sendMessage" and "🎫" in c.text)
+
+    async def say(self, text: str | None = None, kind: str | None = None, reply_to_id: int | None = None,
+                  thread_id: int | None = None) -> dict:
+        reply = {"message_id": reply_to_id, "date": 0, "chat": {"id": SUPPORT, "type": "supergroup"},
+                 "from": {"id": 100000001, "is_bot": True, "first_name": "HelpCenter"}} if reply_to_id else None
+        raw = self.factory.group(SUPPORT, text, kind, reply, thread_id)
+        await self.app.process_update(Update.de_json(raw, self.app.bot))
+        return raw
+
+
+def _copies_to(api: OfflineBotAPI, chat_id: int) -> list:
+    return [c for c in api.calls if c.method == "copyMessage" and int(c.params["chat_id"]) == chat_id]
+
+
+async def _open_ticket(ann: Chat) -> None:
+    await ann.send("/human")
+    assert "已为您转接人工客服,工单 #1" in ann.text
+
+
+async def test_open_with_context_card(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/return")
+        for _ in range(4):
+            await ann.press("下一步")
+        await ann.send("退款多久到账")  # a question while the order number is asked for
+        await ann.send("576482930174629381")
+        await ann.press("转人工")
+        assert "工单 #1" in ann.text and "✖ 结束人工对话" in ann.buttons
+        card = Agents(app, api).card().text
+        assert "🎫 <b>#1</b> · Ann · <code>1</code> · zh · buyer" in card
+        assert "📍 📦 自行寄回退货(6 步) · 步骤 4/6" in card
+        assert "• 订单号: 576482930174629381" in card
+        assert "Q: 退款多久到账" in card and "A: 退款退到哪里、什么时候到账" in card
+
+
+async def test_relay_both_ways_by_reply_without_forward_info(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        agents = Agents(app, api)
+        await _open_ticket(ann)
+        card_id = agents.card().result["message_id"]
+        await ann.send("包装压坏了,照片在下面")
+        await ann.send_media("photo")
+        to_agents = _copies_to(api, SUPPORT)
+        assert len(to_agents) == 2
+        assert all(c.params["from_chat_id"] == 1 for c in to_agents)
+        assert all(c.params["reply_parameters"]["message_id"] == card_id for c in to_agents)
+        assert ann.replies == []  # relayed, not answered by the bot
+        # The agent replies to the copied photo; routing uses our link table (no forward_from exists).
+        await agents.say("收到,我们会处理", reply_to_id=to_agents[1].result["message_id"])
+        await agents.say(kind="photo", reply_to_id=card_id)
+        to_user = _copies_to(api, 1)
+        assert [c.params["from_chat_id"] for c in to_user] == [SUPPORT, SUPPORT]
+        assert not [c for c in api.calls if c.method == "forwardMessage"]
+        # Agents chatting among themselves (no reply, no topic) reach nobody.
+        await agents.say("lunch?")
+        assert len(_copies_to(api, 1)) == 2
+
+
+async def test_forum_group_gets_a_topic_per_ticket(tmp_path: Path, center: HelpCenter) -> None:
+    api = OfflineBotAPI(forum_chats={SUPPORT})
+    async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        agents = Agents(app, api)
+        await _open_ticket(ann)
+        topic = next(c for c in api.calls if c.method == "createForumTopic")
+        assert topic.params["name"] == "#1 Ann"
+        thread = topic.result["message_thread_id"]
+        assert agents.card().params["message_thread_id"] == thread
+        await ann.send("还在吗")
+        assert _copies_to(api, SUPPORT)[-1].params["message_thread_id"] == thread
+        await agents.say("在的", thread_id=thread)  # a plain message in the topic
+        assert len(_copies_to(api, 1)) == 1
+
+
+async def test_close_rate_and_reopen(tmp_path: Path, center: HelpCenter) -> None:
+    moment = [NOW]
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
+        ann = chat(app, api)
+        agents = Agents(app, api)
+        await _open_ticket(ann)
+        card_id = agents.card().result["message_id"]
+        await agents.say("/close", reply_to_id=card_id)
+        assert any("工单 #1 已关闭,已通知用户" in c.text for c in agents.messages())
+        closed = next(c for c in api.sent(1) if "客服已关闭工单 #1" in c.text)
+        assert closed.button_texts == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
+        await ann.press("⭐⭐⭐⭐", call=closed)
+        assert "谢谢您的评分" in ann.text
+        assert any("工单 #1 评分:4/5" in c.text for c in agents.messages())
+        moment[0] = NOW + timedelta(minutes=10)
+        await ann.send("还有一个问题")
+        assert "工单 #1 已重新打开" in ann.text
+        assert any("工单 #1 被用户重新打开" in c.text for c in agents.messages())
+        assert _copies_to(api, SUPPORT)
+        await agents.say("/close", reply_to_id=card_id)
+        moment[0] = NOW + timedelta(hours=2)
+        await ann.send("怎么申请退款")  # long after closing: the bot answers again
+        assert "如何在 TikTok App 里申请退款" in ann.text
+        await ann.send("/human")  # and a new ticket can be opened
+        assert "工单 #2" in ann.text
+
+
+async def test_user_can_end_the_conversation(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        await ann.press("结束人工对话")
+        assert "已结束人工对话(工单 #1)" in ann.text
+        assert any("用户结束了工单 #1" in c.text for c in Agents(app, api).messages())
+
+
+async def test_only_the_agents_group_can_act_as_agents(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        agents = Agents(app, api)
+        await _open_ticket(ann)
+        card_id = agents.card().result["message_id"]
+        mallory = chat(app, api, user_id=66, first_name="Mallory")
+        for command in ("/close", "/ban", "/tickets"):
+            await mallory.send(command)
+            assert "我不认识这个命令" in mallory.text
+        other_group = UpdateFactory(66, "Mallory").group(-1009999, "/close", reply_to={
+            "message_id": card_id, "date": 0, "chat": {"id": -1009999, "type": "supergroup"}})
+        await app.process_update(Update.de_json(other_group, app.bot))
+        assert (await app.services.store.latest_ticket(1)).open
+        await agents.say("/tickets")
+        assert any("#1 · Ann · 1 · zh" in c.text for c in agents.messages())
+
+
+async def test_ban_stops_relays_both_ways(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        agents = Agents(app, api)
+        await _open_ticket(ann)
+        card_id = agents.card().result["message_id"]
+        await agents.say("/ban", reply_to_id=card_id)
+        assert any("用户 1 已封禁" in c.text for c in agents.messages())
+        relayed = len(_copies_to(api, SUPPORT))
+        await ann.send("spam spam")
+        assert len(_copies_to(api, SUPPORT)) == relayed
+        await agents.say("hello?", reply_to_id=card_id)
+        assert _copies_to(api, 1) == []
+        assert any("该用户已被封禁,消息未发送" in c.text for c in agents.messages())
+        await ann.send("/human")
+        assert "工单" not in ann.text and "帮助中心" in ann.text  # TikTok Shop's own service instead
+        await agents.say("/unban 1")
+        assert any("用户 1 已解除封禁" in c.text for c in agents.messages())
+
+
+async def test_outside_working_hours_the_user_is_told_when_agents_are_back(tmp_path: Path,
+                                                                          center: HelpCenter) -> None:
+    # NOW is Sunday 2026-11-22 10:00; agents work 09:00-18:00 Monday to Friday.
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, support_hours="09:00-18:00",
+                           support_days="1-5") as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        assert "客服将于 2026-11-23 09:00 回复您" in ann.text
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+    async with running_bot(tmp_path / "2", center, now=monday, support_chat_id=SUPPORT, support_hours="09:00-18:00",
+                           support_days="1-5") as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        assert "下班时间" not in ann.text
+
+
+async def test_failed_relay_is_kept_and_delivered_after_a_restart(tmp_path: Path, center: HelpCenter) -> None:
+    broken = OfflineBotAPI(failures=[Failure("Internal Server Error", code=500, method="copyMessage", times=1000)])
+    async with running_bot(tmp_path, center, api=broken, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        await ann.send("我的包裹坏了")
+        assert not [c for c in api.calls if c.method == "copyMessage" and c.result != "error 500"]
+        pending = await app.services.store.pending_outbox()
+        assert [p.payload["op"] for p in pending] == ["copy"]
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):  # API healthy again
+        for _ in range(40):
+            if _copies_to(api, SUPPORT):
+                break
+            await asyncio.sleep(0.05)
+        assert len(_copies_to(api, SUPPORT)) == 1
+        assert await app.services.store.pending_outbox() == []
+
+
+async def test_429_is_retried_after_the_wait_it_asks_for(tmp_path: Path, center: HelpCenter) -> None:
+    api = OfflineBotAPI(failures=[Failure("Too Many Requests", code=429, method="copyMessage", retry_after=1)])
+    async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        await ann.send("hello")
+        assert _copies_to(api, SUPPORT)[-1].result == "error 429"
+        await asyncio.sleep(1.5)
+        assert _copies_to(api, SUPPORT)[-1].result["message_id"]
+        assert len([c for c in _copies_to(api, SUPPORT) if c.result != "error 429"]) == 1  # once, not twice
+
+
+async def test_user_who_blocked_the_bot_is_reported_to_agents(tmp_path: Path, center: HelpCenter) -> None:
+    api = OfflineBotAPI()
+    async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        agents = Agents(app, api)
+        await _open_ticket(ann)
+        api.failures.append(Failure("Forbidden: bot was blocked by the user", code=403, method="copyMessage"))
+        await agents.say("您好", reply_to_id=agents.card().result["message_id"])
+        assert any("工单 #1:消息无法送达用户" in c.text and "blocked" in c.text for c in agents.messages())
+
+
+async def test_edits_are_mirrored(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        raw = ann.factory.text("订单号 123")
+        await app.process_update(Update.de_json(raw, app.bot))
+        copy_id = _copies_to(api, SUPPORT)[-1].result["message_id"]
+        await app.process_update(Update.de_json(ann.factory.edit(raw, "订单号 576482930174629381"), app.bot))
+        edit = next(c for c in api.calls if c.method == "editMessageText" and c.params["message_id"] == copy_id)
+        assert edit.params["text"] == "订单号 576482930174629381"
+
+
+async def test_a_flood_is_limited_without_dropping_the_first_messages(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        for i in range(15):
+            await ann.send(f"msg {i}")
+        assert len(_copies_to(api, SUPPORT)) == 10
+        assert len([c for c in api.sent(1) if "消息发得太快了" in c.text]) == 1
