@@ -119,6 +119,13 @@ def button(context: Context, key: str, lang: str, data: str) -> InlineKeyboardBu
     return InlineKeyboardButton(t(context, key, lang), callback_data=data)
 
 
+def case_rows(context: Context, lang: str, prefix: str) -> list[list[InlineKeyboardButton]]:
+    """The six after-sales cases of seed 000 as buttons, two a row (callback prefix:case)."""
+    cases = services(context).center.kb.glossary.cases
+    names = [InlineKeyboardButton(n[lang], callback_data=f"{prefix}:case:{c}") for c, n in cases.items()]
+    return [names[i:i + 2] for i in range(0, len(names), 2)]
+
+
 def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 

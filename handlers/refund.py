@@ -13,7 +13,7 @@ from telegram.error import Forbidden, TelegramError
 from helpcenter.deadlines import DateError, assess, parse_day
 from helpcenter.store import Reminder
 
-from .common import Context, Services, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, Services, button, case_rows, keyboard, lang_of, renderer, services, show, t
 from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,7 @@ def _variants(context: Context, case: str) -> list[str]:
 @screen(REF_CASE)
 async def case_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    cases = services(context).center.kb.glossary.cases
-    names = [InlineKeyboardButton(n[lang], callback_data=f"ref:case:{c}") for c, n in cases.items()]
-    rows = [names[i:i + 2] for i in range(0, len(names), 2)]
+    rows = case_rows(context, lang, "ref")
     rows.append([button(context, "btn.human", lang, "human"), button(context, "btn.menu", lang, "menu")])
     await show(update, context, t(context, "ref.pick_case", lang), keyboard(rows))
 

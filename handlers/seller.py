@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 
 from .answers import send_entry
-from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
 from .flow import SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen
 
 HANDLE_ENTRY = "seller-handle-refund"
@@ -48,9 +48,7 @@ async def handle_screen(update: Update, context: Context) -> None:
 @screen(SEL_CASE)
 async def case_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    cases = services(context).center.kb.glossary.cases
-    names = [InlineKeyboardButton(n[lang], callback_data=f"sel:case:{c}") for c, n in cases.items()]
-    rows = [names[i:i + 2] for i in range(0, len(names), 2)]
+    rows = case_rows(context, lang, "sel")
     rows.append(_back(context, lang, SEL))
     await show(update, context, t(context, "sel.pick_case", lang), keyboard(rows))
 
