@@ -5,6 +5,7 @@
     python bot.py ask [--json] [--lang zh|en] QUESTION|-
     python bot.py check           validate content/ and templates/
     python bot.py eval FILE.tsv   score the matcher on labelled questions
+    python bot.py report          the editors' list of unanswered and unhelpful questions
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from telegram import Update
 
-from helpcenter.content import InvalidContent
+from helpcenter.content import InvalidContent, display_path
 from helpcenter.core import HelpCenter, guess_lang
 from helpcenter.evaluate import evaluate, format_report, read_questions
 from helpcenter.render import to_plain
@@ -70,6 +71,35 @@ def cmd_check(_: argparse.Namespace) -> int:
     center = _load()
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
+    from helpcenter.matcher import confusions
+
+    for entry, question, winner, score in confusions(center.matcher):
+        print(f"{display_path(entry.file)}:{entry.line}: warning: entry {entry.id}: question {question!r} matches"
+              f" {winner.id} ({score:.2f}) better than its own entry")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Unanswered and 👎 questions grouped by similarity, as CSV and Markdown for editors."""
+    import asyncio
+
+    from helpcenter.report import group_questions, to_csv, to_markdown
+    from helpcenter.store import Store
+
+    async def rows() -> list[tuple[str, str, str | None]]:
+        store = Store(Path(os.environ.get("DATA_DIR", "data")) / "helpcenter.sqlite3")
+        await store.open()
+        try:
+            return await store.to_review()
+        finally:
+            await store.close()
+
+    groups = group_questions(asyncio.run(rows()))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.csv").write_text(to_csv(groups), encoding="utf-8")
+    (out / "report.md").write_text(to_markdown(groups), encoding="utf-8")
+    print(f"{len(groups)} group(s) of questions to review: {out / 'report.csv'}, {out / 'report.md'}")
     return 0
 
 
@@ -123,10 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="serve Telegram (TELEGRAM_BOT_TOKEN) or, without a token, the console chat")
     console = sub.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--lang", choices=("zh", "en"))
+    report = sub.add_parser("report", help="unanswered and unhelpful questions, grouped (CSV + Markdown)")
+    report.add_argument("--out", default="reports", help="folder for report.csv and report.md")
     ev = sub.add_parser("eval", help="score labelled questions (TSV)")
     ev.add_argument("file")
     args = parser.parse_args(argv)
-    handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run}
+    handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
+                "report": cmd_report}
     return handlers[args.command or "run"](args)
 
 

@@ -1,6 +1,7 @@
-"""Free-text questions anywhere, answers by id (related / "did you mean" buttons).
+"""Free-text questions anywhere, and answers opened by id (related, suggestions, FAQ, links).
 
 An answer never moves the user: inside a flow it ends with a button back to where they were.
+Every answer is logged (normalised text, language, entry, score) and carries 👍/👎 buttons.
 """
 
 from __future__ import annotations
@@ -23,13 +24,30 @@ def _way_back(context: Context, lang: str) -> list[InlineKeyboardButton]:
     return [button(context, "btn.menu", lang, "menu")]
 
 
-async def send_entry(update: Update, context: Context, entry: Entry) -> None:
-    lang = lang_of(update, context)
+def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[list[InlineKeyboardButton]]:
     kb = services(context).center.kb
+    return [[InlineKeyboardButton(f"{i}. " + kb.by_id[e].texts[lang].title, callback_data=f"ans:{e}")]
+            for i, e in enumerate(entry_ids, 1)]
+
+
+async def send_entry(update: Update, context: Context, entry: Entry, question_id: int | None = None,
+                     back: str | None = None) -> None:
+    """The answer, with related questions, 👍/👎, a share link, and the way back."""
+    from .faq import deep_link
+
+    lang = lang_of(update, context)
+    svc = services(context)
+    if question_id is None:  # opened from a button or link: logged too, so feedback counts
+        question_id = await svc.store.log_question(update.effective_chat.id, lang, "", entry.id, entry.topic,
+                                                   1.0, svc.now(), source="button")
     messages = renderer(context).answer(entry, lang, show_related=False)
-    rows = [[InlineKeyboardButton("➜ " + kb.by_id[r].texts[lang].title, callback_data=f"ans:{r}")]
+    rows = [[InlineKeyboardButton("➜ " + svc.center.kb.by_id[r].texts[lang].title, callback_data=f"ans:{r}")]
             for r in entry.related[:3]]
-    rows.append([*_way_back(context, lang), button(context, "btn.human", lang, "human")])
+    rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
+                 button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
+    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry))])
+    way_back = [button(context, "btn.faq_back", lang, back)] if back else _way_back(context, lang)
+    rows.append([*way_back, button(context, "btn.human", lang, "human")])
     await show(update, context, messages, keyboard(rows), edit=False)
 
 
@@ -45,19 +63,25 @@ async def free_text(update: Update, context: Context) -> None:
 
     question = update.effective_message.text or ""
     lang = lang_of(update, context)
-    reply = services(context).center.ask(question, lang)
+    svc = services(context)
+    reply = svc.center.ask(question, lang)
+    match = reply.match
     remember(context, question, reply.entry.id if reply.entry else None)
+    best = match.answer or (match.candidates[0] if match.candidates else None)
+    question_id = await svc.store.log_question(
+        update.effective_chat.id, lang, match.normalized, reply.entry.id if reply.entry else None,
+        reply.entry.topic if reply.entry else None, round(best.score, 4) if best else 0.0, svc.now())
+    context.user_data["last_match"] = {"others": [c.entry.id for c in match.suggestions]}
     if reply.entry is not None:
         context.user_data["misses"] = 0
         if reply.entry.topic == HANDOFF_TOPIC:
             await request_human(update, context)
             return
-        await send_entry(update, context, reply.entry)
+        await send_entry(update, context, reply.entry, question_id=question_id)
         return
     misses = context.user_data.get("misses", 0) + 1
     context.user_data["misses"] = misses
-    rows = [[InlineKeyboardButton(f"{i}. " + c.entry.texts[lang].title, callback_data=f"ans:{c.entry.id}")]
-            for i, c in enumerate(reply.match.suggestions, 1)]
+    rows = suggestion_rows(context, lang, [c.entry.id for c in match.suggestions])
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:
         text += "\n\n" + t(context, "too_many_misses", lang)
@@ -66,9 +90,9 @@ async def free_text(update: Update, context: Context) -> None:
 
 
 async def answer_button(update: Update, context: Context) -> None:
-    """ans:<entry-id> from a related or suggestion button."""
-    entry_id = update.callback_query.data.split(":", 1)[1]
-    entry = services(context).center.kb.by_id.get(entry_id)
+    """ans:<entry-id>[:<role>:<theme>:<page>] from related, suggestion and FAQ buttons."""
+    parts = update.callback_query.data.split(":")
+    entry = services(context).center.kb.by_id.get(parts[1] if len(parts) > 1 else "")
     await update.callback_query.answer()
     if entry is None:  # an entry that content no longer has
         from .misc import stale_button
@@ -76,14 +100,6 @@ async def answer_button(update: Update, context: Context) -> None:
         await stale_button(update, context)
         return
     context.user_data["misses"] = 0
-    await send_entry(update, context, entry)
-
-
-async def faq(update: Update, context: Context) -> None:
-    """/faq: every question for the user's role, as buttons."""
-    lang = lang_of(update, context)
-    role = context.user_data.get("role", "buyer")
-    entries = [e for e in services(context).center.kb.entries if e.role in (role, "both")]
-    rows = [[InlineKeyboardButton(e.texts[lang].title, callback_data=f"ans:{e.id}")] for e in entries]
-    rows.append(_way_back(context, lang))
-    await show(update, context, t(context, "faq.title", lang), keyboard(rows), edit=False)
+    context.user_data["last_match"] = {"others": list(entry.related)}
+    back = f"faq:t:{parts[2]}:{parts[3]}:{parts[4]}" if len(parts) == 5 else None
+    await send_entry(update, context, entry, back=back)

@@ -3,7 +3,9 @@ that work outside it. bot.py and the tests both build the bot here."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -27,14 +30,14 @@ from telegram.warnings import PTBUserWarning
 from helpcenter.core import HelpCenter
 from helpcenter.store import Store
 
-from . import answers, handoff, menu, misc, refund, returns, seller
+from . import admin, answers, faq, handoff, menu, misc, refund, returns, seller
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
 from .persistence import SqlitePersistence
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help")
+COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help", "forget")
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 
@@ -51,7 +54,10 @@ def _common_handlers() -> list:
         CommandHandler("help", menu.help_command, filters=PRIVATE),
         CommandHandler("lang", menu.lang_command, filters=PRIVATE),
         CommandHandler("human", handoff.request_human, filters=PRIVATE),
-        CommandHandler("faq", answers.faq, filters=PRIVATE),
+        CommandHandler("faq", faq.browse, filters=PRIVATE),
+        CommandHandler("forget", admin.forget, filters=PRIVATE),
+        CommandHandler("stats", admin.stats, filters=PRIVATE),
+        CommandHandler("reload", admin.reload_command, filters=PRIVATE),
         CallbackQueryHandler(menu.pick_role, pattern=r"^role:"),
         CallbackQueryHandler(menu.set_lang, pattern=r"^lang:"),
         CallbackQueryHandler(menu.menu, pattern=r"^menu$"),
@@ -62,7 +68,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(refund.on_button, pattern=r"^ref:"),
         CallbackQueryHandler(seller.on_button, pattern=r"^sel:"),
         CallbackQueryHandler(answers.answer_button, pattern=r"^ans:"),
-        CallbackQueryHandler(answers.faq, pattern=r"^faq$"),
+        CallbackQueryHandler(faq.browse, pattern=r"^faq"),
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
         MessageHandler(TEXT, answers.free_text),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT, misc.non_text),
@@ -77,6 +83,7 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_user),
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, handoff.on_edit),
         CallbackQueryHandler(handoff.on_ticket_button, pattern=r"^tk:"),
+        CallbackQueryHandler(faq.feedback, pattern=r"^fb:"),
     ]
     if support_chat_id is not None:
         agents = filters.Chat(support_chat_id)
@@ -126,6 +133,7 @@ async def _post_init(application: Application) -> None:
     await svc.store.open()
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
+    _reload_on_sighup(application)
     if application.job_queue is not None:  # relays left pending by the last run
         application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
     for lang in ("zh", "en"):
@@ -134,6 +142,15 @@ async def _post_init(application: Application) -> None:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
+
+
+def _reload_on_sighup(application: Application) -> None:
+    """kill -HUP <pid> reloads content/ and templates/ like /reload."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: asyncio.ensure_future(admin.reload_content(application)))
+    except (NotImplementedError, RuntimeError, AttributeError) as exc:  # not on this platform / thread
+        log.info("no SIGHUP reload: %s", exc)
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -160,6 +177,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     app.services = services
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
+    app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(misc.stale_button))  # buttons nothing else claims
     app.add_handler(TypeHandler(Update, _save_now), group=99)
     app.add_error_handler(misc.on_error)

@@ -72,6 +72,7 @@ class Services:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
+    center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
 
     @property
     def tz(self) -> ZoneInfo:

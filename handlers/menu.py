@@ -40,7 +40,7 @@ async def menu_screen(update: Update, context: Context) -> None:
 async def start(update: Update, context: Context) -> str:
     """/start, and /start <entry-id> deep links that open an answer directly."""
     payload = context.args[0] if context.args else ""
-    entry = services(context).center.kb.by_id.get(payload)
+    entry = services(context).center.kb.by_id.get(payload)  # deep link: t.me/<bot>?start=<entry-id>
     if entry is not None:
         context.user_data.setdefault("role", "seller" if entry.role == "seller" else "buyer")
         await send_entry(update, context, entry)

@@ -213,6 +213,10 @@ class UpdateFactory:
         message = dict(raw["message"], text=text, edit_date=int(time.time()))
         return {"update_id": next(self._update_ids), "edited_message": message}
 
+    def inline(self, query: str) -> dict[str, Any]:
+        return {"update_id": next(self._update_ids),
+                "inline_query": {"id": str(next(self._update_ids)), "from": self.user, "query": query, "offset": ""}}
+
     def click(self, data: str, message: dict[str, Any]) -> dict[str, Any]:
         return {"update_id": next(self._update_ids),
                 "callback_query": {"id": str(next(self._update_ids)), "from": self.user, "chat_instance": "1",

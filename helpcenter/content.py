@@ -56,7 +56,7 @@ class ContentError:
     message: str
 
     def __str__(self) -> str:
-        return f"{_display(self.file)}:{self.line}: {self.message}"
+        return f"{display_path(self.file)}:{self.line}: {self.message}"
 
 
 class InvalidContent(Exception):
@@ -67,7 +67,7 @@ class InvalidContent(Exception):
         self.errors = errors
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -171,7 +171,7 @@ def _load(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentError]]:
             elif section == "entries":
                 raw_entries.append((path, value))
             elif section in raw:
-                reader.error(line, f"section {section!r} already defined in {_display(raw[section][0])}")
+                reader.error(line, f"section {section!r} already defined in {display_path(raw[section][0])}")
             else:
                 raw[section] = (path, value, line)
     for section in SECTIONS:
@@ -452,7 +452,7 @@ class _Builder:
                 if entry.id in seen_ids:
                     first = seen_ids[entry.id]
                     self.r.error(entry.line, f"duplicate entry id {entry.id!r}"
-                                 f" (first at {_display(first.file)}:{first.line})")
+                                 f" (first at {display_path(first.file)}:{first.line})")
                     continue
                 seen_ids[entry.id] = entry
                 entries.append(entry)
@@ -544,7 +544,7 @@ class _Builder:
                     if key in phrasings:
                         other, other_line = phrasings[key]
                         self.r.error(line, f"entry {entry.id}: question {question!r} duplicates"
-                                     f" one in entry {other.id} ({_display(other.file)}:{other_line})")
+                                     f" one in entry {other.id} ({display_path(other.file)}:{other_line})")
                     else:
                         phrasings[key] = (entry, line)
         for entry in entries:

@@ -113,9 +113,11 @@ class Matcher:
         self.entry_postings = {g: np.unique(self.owner[ids]) for g, (ids, _) in self.postings.items()}
         self.starts_arr = np.asarray(self.starts, dtype=np.int64)
 
-    def match(self, query: str) -> Match:
+    def match(self, query: str, exclude: str | None = None) -> Match:
+        """The best entries for query. exclude leaves one phrasing (as it is indexed) out, so a
+        phrasing can be tested against the rest of the knowledge base (see confusions())."""
         normalized = self.norm.normalize(query)
-        scored = self._score(normalized)
+        scored = self._score(normalized, exclude)
         if not scored:
             return Match(query, normalized, None, ())
         best = scored[0]
@@ -124,7 +126,7 @@ class Matcher:
             rival is None or best.score - rival.score >= self.margin)
         return Match(query, normalized, best if confident else None, tuple(scored))
 
-    def _score(self, normalized: str) -> list[Candidate]:
+    def _score(self, normalized: str, exclude: str | None = None) -> list[Candidate]:
         grams = self.norm.grams(normalized)
         if not grams:
             return []
@@ -136,6 +138,8 @@ class Matcher:
             if post is not None:
                 scores[post[0]] += post[1] * (v / qlen)
         scores *= self.boost
+        if exclude is not None:
+            scores[[i for i, text in enumerate(self.phrasings) if text == exclude]] = 0.0
         total = sum(qvec.values())
         cover = np.zeros(len(self.entries), dtype=np.float32)
         for g, v in qvec.items():
@@ -149,8 +153,24 @@ class Matcher:
         for idx in top:
             if prelim[idx] <= 0.0:
                 continue
-            best = process.extractOne(normalized, self.by_entry[idx], scorer=fuzz.ratio)
+            choices = self.by_entry[idx] if exclude is None else [p for p in self.by_entry[idx] if p != exclude]
+            best = process.extractOne(normalized, choices, scorer=fuzz.ratio)
             fuzzy = best[1] / 100.0 if best else 0.0
             out.append(Candidate(self.entries[idx], float(prelim[idx]) + W_FUZZ * fuzzy))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
+
+
+def confusions(matcher: Matcher) -> list[tuple[Entry, str, Entry, float]]:
+    """Questions that, left out of their own entry, match another entry better: phrasings that
+    pull the matcher towards the wrong answer. (entry, question, winner, its score)."""
+    found = []
+    for entry in matcher.entries:
+        for lang in LANGS:
+            text = entry.texts.get(lang)
+            for question in text.questions if text else ():
+                match = matcher.match(question, exclude=matcher.norm.normalize(question))
+                top = match.candidates[0] if match.candidates else None
+                if top is not None and top.entry.topic != entry.topic and match.answer is not None:
+                    found.append((entry, question, top.entry, top.score))
+    return found

@@ -64,6 +64,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(status, id);
+-- One row per question asked: the editors' view of what the bot fails at.
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    asked_at TEXT NOT NULL,
+    chat_id INTEGER,                        -- kept only to let the user give feedback or /forget
+    lang TEXT NOT NULL,
+    normalized TEXT NOT NULL,
+    entry_id TEXT,                          -- NULL: not answered
+    topic TEXT,
+    score REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT 'text',    -- text: typed; button: opened from a menu or link
+    feedback INTEGER                        -- 1 helpful, -1 not helpful, NULL none
+);
+CREATE INDEX IF NOT EXISTS questions_asked ON questions(asked_at);
+CREATE INDEX IF NOT EXISTS questions_chat ON questions(chat_id);
 CREATE TABLE IF NOT EXISTS bans (
     user_id INTEGER PRIMARY KEY,
     banned_at TEXT NOT NULL
@@ -266,3 +281,61 @@ class Store:
     async def is_banned(self, user_id: int) -> bool:
         async with self.db.execute("SELECT 1 FROM bans WHERE user_id=?", (user_id,)) as cursor:
             return await cursor.fetchone() is not None
+
+    # --- question log and feedback -------------------------------------------------------------
+
+    async def log_question(self, chat_id: int | None, lang: str, normalized: str, entry_id: str | None,
+                           topic: str | None, score: float, now: datetime, source: str = "text") -> int:
+        cursor = await self.db.execute(
+            "INSERT INTO questions(asked_at, chat_id, lang, normalized, entry_id, topic, score, source)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (_iso(now), chat_id, lang, normalized[:500], entry_id, topic, score, source))
+        await self.db.commit()
+        return int(cursor.lastrowid or 0)
+
+    async def set_feedback(self, question_id: int, chat_id: int, value: int) -> bool:
+        cursor = await self.db.execute("UPDATE questions SET feedback=? WHERE id=? AND chat_id=?",
+                                       (value, question_id, chat_id))
+        await self.db.commit()
+        return cursor.rowcount > 0
+
+    async def stats(self, since: datetime, limit: int = 5) -> dict[str, Any]:
+        """Questions per day, answer rate, top topics, top unanswered, helpful ratio."""
+        start = _iso(since)
+
+        async def rows(sql: str, *args: Any) -> list[Any]:
+            async with self.db.execute(sql, (start, *args)) as cursor:
+                return list(await cursor.fetchall())
+
+        per_day = await rows("SELECT substr(asked_at, 1, 10), COUNT(*) FROM questions WHERE asked_at>=?"
+                             " AND source='text' GROUP BY 1 ORDER BY 1")
+        total, answered = (await rows("SELECT COUNT(*), COUNT(entry_id) FROM questions WHERE asked_at>=?"
+                                      " AND source='text'"))[0]
+        topics = await rows("SELECT topic, COUNT(*) FROM questions WHERE asked_at>=? AND topic IS NOT NULL"
+                            " GROUP BY topic ORDER BY 2 DESC, 1 LIMIT ?", limit)
+        unanswered = await rows("SELECT normalized, COUNT(*) FROM questions WHERE asked_at>=? AND entry_id IS NULL"
+                                " GROUP BY normalized ORDER BY 2 DESC, 1 LIMIT ?", limit)
+        up, down = (await rows("SELECT COUNT(CASE WHEN feedback=1 THEN 1 END), COUNT(CASE WHEN feedback=-1 THEN 1 END)"
+                               " FROM questions WHERE asked_at>=?"))[0]
+        return {"per_day": per_day, "total": total, "answered": answered, "topics": topics,
+                "unanswered": unanswered, "helpful": up, "unhelpful": down}
+
+    async def top_topics(self, limit: int = 5) -> list[str]:
+        async with self.db.execute("SELECT topic FROM questions WHERE topic IS NOT NULL GROUP BY topic"
+                                   " ORDER BY COUNT(*) DESC, topic LIMIT ?", (limit,)) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def to_review(self) -> list[tuple[str, str, str | None]]:
+        """Unanswered and not-helpful questions: (normalized text, lang, entry given or None)."""
+        async with self.db.execute("SELECT normalized, lang, entry_id FROM questions"
+                                   " WHERE entry_id IS NULL OR feedback=-1 ORDER BY id") as cursor:
+            return [(r[0], r[1], r[2]) for r in await cursor.fetchall()]
+
+    async def forget(self, user_id: int) -> None:
+        """Delete everything stored about a user (their private chat id is their user id)."""
+        for sql in ("DELETE FROM questions WHERE chat_id=?", "DELETE FROM reminders WHERE user_id=?",
+                    "DELETE FROM links WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)",
+                    "DELETE FROM outbox WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)",
+                    "DELETE FROM tickets WHERE user_id=?"):
+            await self.db.execute(sql, (user_id,))
+        await self.db.commit()

@@ -86,16 +86,27 @@ async def test_asking_for_a_person_in_words_hands_off(tmp_path: Path, center: He
         assert "an agent takes over" not in bob.text  # and no promise nobody can keep
 
 
-async def test_faq_lists_questions_for_the_role(tmp_path: Path, center: HelpCenter) -> None:
+async def test_faq_browses_by_role_and_theme_with_pages(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await ann.send("/start")
         await ann.press("我是买家")
         await ann.send("/faq")
-        assert "如何在 TikTok App 里申请退款" in ann.buttons
-        assert "卖家设置退货仓库" not in ann.buttons
-        await ann.press("如何在 TikTok App 里申请退款")
-        assert "入口一" in ann.text
+        assert "常见问题 · 买家" in ann.text
+        assert "🏪 卖家操作" not in ann.buttons
+        await ann.press("📦 退货")
+        assert "📦 退货(1/2)" in ann.text
+        assert len([b for b in ann.buttons if not b.startswith(("◀", "▶"))]) == 6
+        await ann.press("▶")
+        assert "📦 退货(2/2)" in ann.text
+        await ann.press("第 6 步")
+        assert ann.text.startswith("第 6 步:寄回后等待退款或协商解决")
+        assert "◀ 返回列表" in ann.buttons
+        await ann.press("返回列表")
+        assert "📦 退货(2/2)" in ann.text
+        await ann.press("上一步")
+        await ann.press("切换到卖家")
+        assert "🏪 卖家操作" in ann.buttons
 
 
 async def test_huge_and_odd_unicode_messages_get_a_reply(tmp_path: Path, center: HelpCenter) -> None:

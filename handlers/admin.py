@@ -1,0 +1,87 @@
+"""Admin commands (/stats, /reload, also SIGHUP) and /forget for everyone."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from datetime import timedelta
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ConversationHandler
+
+from helpcenter.content import ContentError, InvalidContent
+
+from .common import Context, Services, lang_of, renderer, services, t
+
+log = logging.getLogger(__name__)
+STATS_DAYS = 7
+SHOWN_ERRORS = 20
+
+
+def _is_admin(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services(context).settings.admin_ids
+
+
+async def _refuse(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(t(context, "admin.only", lang_of(update, context)))
+
+
+async def stats(update: Update, context: Context) -> None:
+    if not _is_admin(update, context):
+        await _refuse(update, context)
+        return
+    svc = services(context)
+    lang = lang_of(update, context)
+    s = await svc.store.stats(svc.now() - timedelta(days=STATS_DAYS))
+    rate = f"{s['answered'] / s['total']:.0%}" if s["total"] else "—"
+    rated = s["helpful"] + s["unhelpful"]
+    ratio = f"{s['helpful'] / rated:.0%}" if rated else "—"
+    text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def reload_content(app: Application) -> list[ContentError]:
+    """Load content/ and templates/ afresh; switch only if all of it is valid."""
+    svc: Services = app.services  # type: ignore[attr-defined]
+    try:
+        center = await asyncio.to_thread(svc.center_factory)
+    except InvalidContent as exc:
+        log.error("reload refused, %d content error(s); old content keeps serving", len(exc.errors))
+        return exc.errors
+    svc.center = center
+    log.info("content reloaded: %d entries", len(center.kb.entries))
+    return []
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    if not _is_admin(update, context):
+        await _refuse(update, context)
+        return
+    lang = lang_of(update, context)
+    errors = await reload_content(context.application)
+    if errors:
+        lines = [t(context, "admin.reload_failed", lang, n=len(errors))]
+        lines += [html.escape(str(e)) for e in errors[:SHOWN_ERRORS]]
+        await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+        return
+    await update.effective_message.reply_text(
+        t(context, "admin.reloaded", lang, entries=len(services(context).center.kb.entries)))
+
+
+async def forget(update: Update, context: Context) -> int:
+    """Delete everything stored about the user: log, reminders, tickets, conversation and data."""
+    user = update.effective_user
+    lang = lang_of(update, context)
+    svc = services(context)
+    await svc.store.forget(user.id)
+    for job in context.job_queue.jobs() if context.job_queue else ():
+        if job.chat_id == user.id:
+            job.schedule_removal()
+    context.user_data.clear()
+    context.application.drop_user_data(user.id)
+    context.application.drop_chat_data(update.effective_chat.id)
+    await update.effective_message.reply_text(t(context, "forget.done", lang))
+    return ConversationHandler.END

@@ -1,0 +1,121 @@
+"""/faq browsing by role and theme (paginated), inline mode, and the feedback under answers."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop
+
+from helpcenter.core import guess_lang
+from helpcenter.model import Entry
+from helpcenter.render import to_plain
+
+from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+
+PAGE = 6  # questions per page
+INLINE_RESULTS = 10
+THEMES = ("refund", "return", "dispute", "seller", "handoff")
+
+
+def theme_of(entry: Entry) -> str:
+    return entry.topic.split(".", 1)[0]
+
+
+def _entries(context: Context, role: str, theme: str | None = None) -> list[Entry]:
+    return [e for e in services(context).center.kb.entries
+            if e.role in (role, "both") and (theme is None or theme_of(e) == theme)]
+
+
+async def browse(update: Update, context: Context) -> None:
+    """faq / faq:r:<role> → themes; faq:t:<role>:<theme>:<page> → questions of a theme."""
+    lang = lang_of(update, context)
+    data = update.callback_query.data if update.callback_query else "faq"
+    parts = data.split(":")
+    role = parts[2] if len(parts) > 2 and parts[2] in ("buyer", "seller") else context.user_data.get("role", "buyer")
+    if len(parts) >= 5 and parts[1] == "t":
+        await _questions(update, context, lang, role, parts[3], int(parts[4]) if parts[4].isdigit() else 0)
+        return
+    themes = [th for th in THEMES if _entries(context, role, th)]
+    rows = [[button(context, f"theme.{th}", lang, f"faq:t:{role}:{th}:0")] for th in themes]
+    other = "seller" if role == "buyer" else "buyer"
+    rows.append([InlineKeyboardButton(t(context, "btn.other_role", lang, role=t(context, f"role.{other}", lang)),
+                                      callback_data=f"faq:r:{other}"), button(context, "btn.menu", lang, "menu")])
+    await show(update, context, t(context, "faq.pick_theme", lang, role=t(context, f"role.{role}", lang)),
+               keyboard(rows), edit=update.callback_query is not None)
+
+
+async def _questions(update: Update, context: Context, lang: str, role: str, theme: str, page: int) -> None:
+    entries = _entries(context, role, theme)
+    pages = max(1, -(-len(entries) // PAGE))
+    page = min(max(page, 0), pages - 1)
+    rows = [[InlineKeyboardButton(e.texts[lang].title, callback_data=f"ans:{e.id}:{role}:{theme}:{page}")]
+            for e in entries[page * PAGE:(page + 1) * PAGE]]
+    nav = []
+    if page > 0:
+        nav.append(button(context, "btn.prev_page", lang, f"faq:t:{role}:{theme}:{page - 1}"))
+    if page < pages - 1:
+        nav.append(button(context, "btn.next_page", lang, f"faq:t:{role}:{theme}:{page + 1}"))
+    rows += [nav, [button(context, "btn.back", lang, f"faq:r:{role}")]]
+    await show(update, context, t(context, "faq.pick_question", lang, theme=t(context, f"theme.{theme}", lang),
+                                  page=page + 1, pages=pages), keyboard(rows))
+
+
+async def feedback(update: Update, context: Context) -> None:
+    """fb:<question-id>:<up|down>. 👎 offers the other candidates, then a human."""
+    from .answers import suggestion_rows
+
+    query = update.callback_query
+    _, qid, value = ([*query.data.split(":"), "", ""])[:3]
+    lang = lang_of(update, context)
+    svc = services(context)
+    if not qid.isdigit() or value not in ("up", "down"):
+        await query.answer()
+        raise ApplicationHandlerStop
+    await svc.store.set_feedback(int(qid), update.effective_chat.id, 1 if value == "up" else -1)
+    await query.answer(t(context, "feedback.thanks", lang))
+    if value == "down":
+        last = context.user_data.get("last_match", {})
+        rows = suggestion_rows(context, lang, [e for e in last.get("others", []) if e in svc.center.kb.by_id])
+        rows.append([button(context, "btn.human", lang, "human")])
+        await show(update, context, t(context, "feedback.sorry", lang), keyboard(rows), edit=False)
+    raise ApplicationHandlerStop
+
+
+def deep_link(context: Context, entry: Entry) -> str:
+    return f"https://t.me/{context.bot.username}?start={entry.id}"
+
+
+async def inline_query(update: Update, context: Context) -> None:
+    """@bot <question> in any chat: matching answers to send there; empty: the most asked."""
+    query = update.inline_query
+    svc = services(context)
+    kb = svc.center.kb
+    text = query.query.strip()
+    user_lang = "en" if (query.from_user.language_code or "").lower().startswith("en") else "zh"
+    lang = guess_lang(text, user_lang) if text else user_lang
+    if text:
+        match = svc.center.matcher.match(text)
+        entries = [c.entry for c in match.candidates if c.score >= 0.3][:INLINE_RESULTS]
+    else:
+        topics = await svc.store.top_topics(INLINE_RESULTS) or [e.topic for e in kb.entries[:INLINE_RESULTS]]
+        entries = [e for topic in topics if (e := kb.entry_for_topic(topic)) is not None]
+    results = []
+    for entry in entries:
+        message = renderer(context).answer(entry, lang, show_related=False)[0]
+        first = entry.texts[lang].steps[0] if entry.texts[lang].steps else ""
+        results.append(InlineQueryResultArticle(
+            id=f"{entry.id}:{uuid4().hex[:8]}", title=entry.texts[lang].title,
+            description=to_plain(first)[:100],
+            input_message_content=InputTextMessageContent(message, parse_mode=ParseMode.HTML,
+                                                          link_preview_options=None),
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(t(context, "inline.more", lang),
+                                                                     url=deep_link(context, entry))]])))
+    await query.answer(results, cache_time=30, is_personal=False)

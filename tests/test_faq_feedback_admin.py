@@ -1,0 +1,174 @@
+"""Inline mode, deep links, feedback, /stats, the editors' report, /forget and /reload."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from telegram import Update
+
+from helpcenter.core import HelpCenter
+from helpcenter.report import group_questions, to_csv, to_markdown
+
+from .botkit import NOW, chat, running_bot
+from .conftest import ROOT
+
+ADMIN = 42
+
+
+async def _inline(app, api, query: str, language_code: str = "zh-hans") -> list[dict]:
+    ann = chat(app, api, language_code=language_code)
+    await app.process_update(Update.de_json(ann.factory.inline(query), app.bot))
+    call = [c for c in api.calls if c.method == "answerInlineQuery"][-1]
+    return call.params["results"]
+
+
+async def test_inline_mode_in_both_languages(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        results = await _inline(app, api, "退款")
+        titles = [r["title"] for r in results]
+        assert "如何在 TikTok App 里申请退款" in titles
+        article = results[titles.index("如何在 TikTok App 里申请退款")]
+        assert "入口一" in article["input_message_content"]["message_text"]
+        assert article["reply_markup"]["inline_keyboard"][0][0]["url"] == (
+            "https://t.me/helpcenter_bot?start=refund-apply")
+        english = await _inline(app, api, "lost parcel", language_code="en")
+        assert english[0]["title"] == "Lost package"
+        assert await _inline(app, api, "what's the weather in Paris") == []
+
+
+async def test_inline_empty_query_shows_the_most_asked(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        for _ in range(3):
+            await ann.send("快递丢了怎么办")
+        await ann.send("退款多久到账")
+        results = await _inline(app, api, "")
+        assert [r["title"] for r in results[:2]] == ["丢失包裹", "退款退到哪里、什么时候到账"]
+
+
+async def test_every_answer_has_a_share_link_and_feedback(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("包裹丢了")
+        answer = ann.last_with_buttons()
+        urls = [b.get("url") for row in answer.buttons for b in row if b.get("url")]
+        assert urls == ["https://t.me/helpcenter_bot?start=dispute-lost-package"]
+        assert "👍 有帮助" in ann.buttons and "👎 没帮助" in ann.buttons
+        await ann.press("有帮助")
+        assert ann.alerts == ["谢谢反馈!"]
+        await ann.send("包裹损坏了")
+        await ann.press("没帮助")
+        assert "抱歉没帮上忙" in ann.text
+        assert "👤 转人工" in ann.buttons
+        assert any(b.startswith("1. ") for b in ann.buttons)  # the other candidates
+        stats = await app.services.store.stats(NOW - timedelta(days=1))
+        assert (stats["helpful"], stats["unhelpful"]) == (1, 1)
+
+
+async def test_stats_for_admins_only(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, admin_ids=frozenset({ADMIN})) as (app, api):
+        store = app.services.store
+        yesterday = NOW - timedelta(days=1)
+        for moment, text, entry, topic in [(yesterday, "怎么退款", "refund-apply", "refund.apply"),
+                                           (NOW, "退款入口", "refund-apply", "refund.apply"),
+                                           (NOW, "包裹丢了", "dispute-lost-package", "dispute.lost_package"),
+                                           (NOW, "怎么开直播", None, None), (NOW, "怎么开直播", None, None)]:
+            qid = await store.log_question(7, "zh", text, entry, topic, 0.8, moment)
+        await store.set_feedback(qid - 2, 7, 1)
+        user = chat(app, api, user_id=7)
+        await user.send("/stats")
+        assert "这个命令只供管理员使用" in user.text
+        await user.send("/reload")
+        assert "这个命令只供管理员使用" in user.text
+        admin = chat(app, api, user_id=ADMIN)
+        await admin.send("/stats")
+        text = admin.text
+        assert "问题 5 个,已回答 3 个(60%)" in text
+        assert "👍 1 · 👎 0(有帮助 100%)" in text
+        assert f"{yesterday:%Y-%m-%d}: 1" in text and f"{NOW:%Y-%m-%d}: 4" in text
+        assert "refund.apply: 2" in text
+        assert "2 × 怎么开直播" in text
+
+
+def test_report_groups_similar_questions() -> None:
+    rows = [("怎么开直播", "zh", None), ("怎么开直播啊", "zh", None), ("直播怎么开通", "zh", None),
+            ("how to go live", "en", None), ("how do i go live", "en", None), ("退款太慢", "zh", "refund-arrival")]
+    groups = group_questions(rows)
+    assert [(g.example, g.count) for g in groups[:2]] == [("怎么开直播", 2), ("how to go live", 2)]
+    assert "refund-arrival" in to_csv(groups)
+    assert "| 2 | zh | 怎么开直播 | 怎么开直播啊 | — |" in to_markdown(groups)
+
+
+async def test_report_command_writes_csv_and_markdown(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("怎么开直播")
+        await ann.send("怎么开直播呢")
+        await ann.send("包裹损坏了")
+        await ann.press("没帮助")
+    out = subprocess.run([sys.executable, "bot.py", "report", "--out", str(tmp_path / "r")], cwd=ROOT,
+                         capture_output=True, text=True, env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin"})
+    assert out.returncode == 0, out.stderr
+    csv_text = (tmp_path / "r" / "report.csv").read_text(encoding="utf-8")
+    assert "2,zh,怎么开直播" in csv_text
+    assert "dispute-damaged-package" in csv_text
+    assert "| 2 | zh | 怎么开直播 |" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+
+
+async def test_forget_deletes_everything_about_the_user(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/refund")
+        await ann.press("产品不一致")
+        await ann.press("印度尼西亚")
+        await ann.press("昨天")
+        await ann.press("截止前提醒我")
+        await ann.send("退款多久到账")
+        await ann.send("/forget")
+        assert "已删除我们为您保存的全部数据" in ann.text
+        store = app.services.store
+        assert await store.pending_reminders() == []
+        assert await store.to_review() == []
+        assert (await store.stats(NOW - timedelta(days=1)))["total"] == 0
+        assert app.user_data.get(1, {}) == {}
+        assert not app.job_queue.get_jobs_by_name("reminder-1")
+
+
+async def test_reload_keeps_old_content_on_errors_and_switches_on_success(tmp_path: Path,
+                                                                         center: HelpCenter) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    async with running_bot(tmp_path / "data", center, admin_ids=frozenset({ADMIN})) as (app, api):
+        app.services.center_factory = lambda: HelpCenter(content)
+        broken = (content / "refunds.yaml").read_text(encoding="utf-8").replace("role: buyer", "role: shopper", 1)
+        (content / "refunds.yaml").write_text(broken, encoding="utf-8")
+        admin = chat(app, api, user_id=ADMIN)
+        await admin.send("/reload")
+        assert "内容有 1 个错误,仍在使用旧内容" in admin.text
+        assert "role must be one of buyer, seller, both" in admin.text
+        await admin.send("怎么申请退款")
+        assert "如何在 TikTok App 里申请退款" in admin.text  # the old content still answers
+        fixed = broken.replace("role: shopper", "role: buyer").replace(
+            "title: 如何在 TikTok App 里申请退款", "title: 在 App 里申请退款的两条路")
+        (content / "refunds.yaml").write_text(fixed, encoding="utf-8")
+        await admin.send("/reload")
+        assert "内容已重新加载:22 个条目" in admin.text
+        await admin.send("怎么申请退款")
+        assert "在 App 里申请退款的两条路" in admin.text
+
+
+def test_check_warns_about_confusing_phrasings(tmp_path: Path) -> None:
+    from helpcenter.matcher import confusions
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    text = (content / "refunds.yaml").read_text(encoding="utf-8")
+    (content / "refunds.yaml").write_text(text.replace("        - 退款到账时间\n", "        - 包裹丢失了怎么办\n"),
+                                          encoding="utf-8")
+    found = confusions(HelpCenter(content).matcher)
+    assert ("refund-arrival", "包裹丢失了怎么办", "dispute.lost_package") in [
+        (e.id, q, w.topic) for e, q, w, _ in found]
