@@ -34,6 +34,7 @@ from . import admin, answers, faq, handoff, menu, misc, refund, returns, seller
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
 from .persistence import SqlitePersistence
+from .processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
                       clock: Callable[[], datetime] | None = None, rate_limit: bool = True) -> HelpApplication:
     builder = (Application.builder().application_class(HelpApplication)
                .token(settings.token or "0:offline")
+               .concurrent_updates(PerChatUpdateProcessor())
                .persistence(SqlitePersistence(settings.data_dir / "state.sqlite3"))
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if settings.api_base_url:

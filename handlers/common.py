@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.warnings import PTBDeprecationWarning
 
 from helpcenter.core import HelpCenter
 from helpcenter.ratelimit import RateLimiter
@@ -24,6 +27,7 @@ from helpcenter.store import Store
 log = logging.getLogger(__name__)
 
 LANGS = ("zh", "en")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -152,10 +156,39 @@ async def show(update: Update, context: Context, text: str | list[str],
         return None
     message = None
     for i, part in enumerate(parts):
-        message = await context.bot.send_message(
-            chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
-            reply_markup=markup if i == len(parts) - 1 else None)
+        buttons = markup if i == len(parts) - 1 else None
+        message = await with_retry(lambda part=part, buttons=buttons: context.bot.send_message(
+            chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=buttons))
     return message
+
+
+SEND_TRIES = 3
+
+
+async def with_retry(call: Callable[[], Awaitable[T]], tries: int = SEND_TRIES) -> T:
+    """A Bot API call, tried again on timeouts, 5xx and 429; the last error is raised (and then
+    reported by the error handler), never swallowed."""
+    for attempt in range(1, tries + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == tries:
+                raise
+            await asyncio.sleep(min(_retry_seconds(exc), 30))
+        except (TimedOut, NetworkError) as exc:
+            if attempt == tries or isinstance(exc, BadRequest):
+                raise
+            log.info("Bot API call failed (%s), try %d of %d", exc, attempt, tries)
+            await asyncio.sleep(0.2 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    """retry_after as seconds, whether PTB gives an int or (from its next major) a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 async def _answer_query(query: object) -> None:

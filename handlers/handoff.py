@@ -8,7 +8,6 @@ by the bot's own table of message links, never by forward_from.
 from __future__ import annotations
 
 import logging
-import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -16,12 +15,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyP
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
-from telegram.warnings import PTBDeprecationWarning
 
 from helpcenter.hours import WorkingHours
 from helpcenter.store import OutboxItem, Ticket
 
-from .common import Context, Services, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, Services, _retry_seconds, button, keyboard, lang_of, renderer, services, show, t
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +369,7 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
             else:
                 await bot.edit_message_caption(p["chat"], p["msg"], caption=p["caption"], parse_mode=ParseMode.HTML)
     except RetryAfter as exc:
-        wait = _seconds(exc)
+        wait = _retry_seconds(exc)
         await svc.store.mark_outbox(item.id, "pending", f"retry after {wait}s")
         return wait
     except Forbidden as exc:
@@ -388,14 +386,6 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
         return min(MAX_BACKOFF, 2.0 ** (item.attempts + 1) / 4)
     await svc.store.mark_outbox(item.id, "sent")
     return None
-
-
-def _seconds(exc: RetryAfter) -> float:
-    """retry_after as seconds, whether PTB gives an int or (from its next major) a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        wait = exc.retry_after
-    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 async def _failed(app: Application, item: OutboxItem, error: str) -> None:
