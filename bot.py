@@ -22,6 +22,7 @@ from helpcenter.content import InvalidContent, display_path
 from helpcenter.core import HelpCenter, guess_lang
 from helpcenter.evaluate import evaluate, format_report, read_questions
 from helpcenter.render import to_plain
+from helpcenter.store import StoreError, check_data_dir
 
 
 def _load() -> HelpCenter:
@@ -124,6 +125,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings.from_env()
     center = _load()
+    try:
+        check_data_dir(settings.data_dir)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.command == "console" or not settings.token:
         from handlers.console import run_console
 

@@ -7,6 +7,7 @@ aiosqlite keeps the event loop free; every write is committed at once so a crash
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +89,34 @@ CREATE TABLE IF NOT EXISTS bans (
 
 class StoreError(RuntimeError):
     """DATA_DIR cannot hold the database: said clearly at start-up instead of losing data later."""
+
+
+DATABASES = ("helpcenter.sqlite3", "state.sqlite3")
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Refuse to start on a DATA_DIR we cannot write or whose databases are damaged, with a clear
+    reason, instead of failing later and losing what users send."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"DATA_DIR {data_dir} cannot be created: {exc.strerror}") from exc
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise StoreError(f"DATA_DIR {data_dir} is not writable")
+    for name in DATABASES:
+        path = data_dir / name
+        if path.exists() and not os.access(path, os.W_OK):
+            raise StoreError(f"{path} is read-only")
+        if not path.exists():
+            continue
+        try:
+            with sqlite3.connect(path) as db:
+                result = db.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a usable SQLite database ({exc}); restore it from a backup"
+                             " or move it away to start empty") from exc
+        if result is None or result[0] != "ok":
+            raise StoreError(f"{path} is damaged ({result[0] if result else 'no answer'}); restore it from a backup")
 
 
 @dataclass(frozen=True, slots=True)
