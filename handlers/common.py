@@ -145,12 +145,14 @@ async def show(update: Update, context: Context, text: str | list[str],
         await _answer_query(query)
         if edit and len(parts) == 1 and query.message is not None:
             try:
-                return await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML,
-                                                     reply_markup=markup, disable_web_page_preview=True)
+                return await with_retry(lambda: query.edit_message_text(
+                    parts[0], parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True))
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     return None
                 log.info("edit failed (%s); sending instead", exc)
+            except NetworkError as exc:
+                log.warning("edit failed (%s); sending instead", exc)
     chat = update.effective_chat
     if chat is None:
         return None

@@ -10,7 +10,7 @@ import traceback
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
-from .common import Context, button, keyboard, lang_of, services, show, t
+from .common import Context, button, keyboard, lang_of, services, show, t, with_retry
 from .flow import MENU, SCREENS, current, goto
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,18 @@ async def timed_out(update: Update, context: Context) -> None:
 
 async def on_error(update: object, context: Context) -> None:
     """Log every error, tell the user something went wrong, and report to admins."""
-    log.error("update failed", exc_info=context.error)
+    error = context.error
+    if isinstance(error, Forbidden):  # the user blocked the bot: nobody to tell
+        log.info("user blocked the bot: %s", error)
+        return
+    log.error("update failed", exc_info=error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        chat_id, text = update.effective_chat.id, t(context, "error", lang_of(update, context))
         try:
-            await context.bot.send_message(update.effective_chat.id, t(context, "error", lang_of(update, context)))
+            await with_retry(lambda: context.bot.send_message(chat_id, text))
         except TelegramError as exc:
             log.warning("could not tell the user about the error: %s", exc)
-    error = context.error
-    if error is None or isinstance(error, Forbidden):
+    if error is None:
         return
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-3000:]
     for admin in services(context).settings.admin_ids:

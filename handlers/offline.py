@@ -150,8 +150,9 @@ class OfflineBotAPI(BaseRequest):
     # --- what tests and the console read -------------------------------------------------------
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
-        """Messages sent or edited, in order (optionally to one chat)."""
+        """Messages sent or edited (that Telegram accepted), in order, optionally to one chat."""
         return [c for c in self.calls if (c.method in SENDS or c.method in EDITS)
+                and not (isinstance(c.result, str) and c.result.startswith("error"))
                 and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
 
     def clear(self) -> None:
