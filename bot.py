@@ -138,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     from handlers.app import build_application
 
-    app = build_application(settings, center)
+    app = build_application(settings, center, rate_limit=settings.rate_limit)
     if settings.webhook_url:
         app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
                         url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",

@@ -39,6 +39,8 @@ from .processing import PerChatUpdateProcessor
 log = logging.getLogger(__name__)
 
 COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help", "forget")
+CONCURRENT_UPDATES = 128  # different chats handled at once (one chat's updates stay in order)
+CONNECTIONS = 16  # HTTP connections to the Bot API; httpcore's pool costs O(size) per request
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 
@@ -162,7 +164,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
                       clock: Callable[[], datetime] | None = None, rate_limit: bool = True) -> HelpApplication:
     builder = (Application.builder().application_class(HelpApplication)
                .token(settings.token or "0:offline")
-               .concurrent_updates(PerChatUpdateProcessor())
+               .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
                .persistence(SqlitePersistence(settings.data_dir / "state.sqlite3"))
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if settings.api_base_url:
@@ -170,6 +172,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:  # concurrent updates need concurrent Bot API calls (PTB's default pool holds one)
+        builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(30.0)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app: HelpApplication = builder.build()  # type: ignore[assignment]

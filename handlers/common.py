@@ -46,6 +46,7 @@ class Settings:
     support_hours: str = ""  # "09:00-18:00"; empty = agents always there
     support_days: str = "1-5"  # ISO weekdays of support_hours
     support_lang: str = "zh"  # language of the agents' group
+    rate_limit: bool = True  # PTB's AIORateLimiter (Telegram's ~30 msg/s); off only against an emulator
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             support_hours=env.get("SUPPORT_HOURS", "").strip(),
             support_days=env.get("SUPPORT_DAYS", "1-5").strip(),
             support_lang="en" if env.get("SUPPORT_LANG", "zh").strip().lower().startswith("en") else "zh",
+            rate_limit=env.get("RATE_LIMIT", "on").strip().lower() not in ("off", "0", "false", "no"),
         )
 
 

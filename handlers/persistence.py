@@ -41,6 +41,7 @@ class SqlitePersistence(BasePersistence[dict, dict, dict]):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = await aiosqlite.connect(self.path)
                 await self._db.execute("PRAGMA journal_mode=WAL")
+                await self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a process kill
                 await self._db.executescript(SCHEMA)
                 await self._db.commit()
             except (OSError, sqlite3.DatabaseError) as exc:

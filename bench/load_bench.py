@@ -1,0 +1,108 @@
+"""Load benchmark: simulated users through the Bot API emulator on 127.0.0.1, against the
+help-center bot and, in the same run, a bare python-telegram-bot echo bot handling the same
+mix of updates (bench/echo_bot.py). Prints throughput, reply latency and CPU per update.
+
+    python bench/load_bench.py [--users 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.emulator import Emulator  # noqa: E402
+from tests.loaddriver import FLOW, LoadResult, cpu_seconds, run_load  # noqa: E402
+
+TOKEN = "123456:bench"
+
+
+def run(command: list[str], users: int, flow: list[tuple[str, str, str]], env_extra: dict[str, str],
+        ready: callable) -> tuple[LoadResult, float]:
+    with Emulator() as emu, tempfile.TemporaryDirectory() as data:
+        env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": emu.url,
+               "DATA_DIR": data, "RATE_LIMIT": "off", "BOT_TIMEZONE": "UTC", **env_extra}
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            emu.wait_for(lambda calls: emu.get_updates_calls > 0 and ready(calls), timeout=60)
+            time.sleep(0.2)
+            before = cpu_seconds(proc.pid)
+            result = run_load(emu, users, flow)
+            cpu = cpu_seconds(proc.pid) - before
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    return result, cpu
+
+
+async def in_process(users: int) -> tuple[int, float, float]:
+    """The same flow with the Bot API answered in-process (no HTTP): the bot's own capacity."""
+    import asyncio
+
+    from telegram import Update
+
+    from handlers.app import build_application, serving
+    from handlers.common import Settings
+    from handlers.offline import OfflineBotAPI, UpdateFactory
+    from helpcenter.core import HelpCenter
+
+    api = OfflineBotAPI()
+    with tempfile.TemporaryDirectory() as data:
+        app = build_application(Settings(data_dir=Path(data)), HelpCenter(), request=api, rate_limit=False)
+        async with serving(app):
+            async def user(uid: int) -> None:
+                factory = UpdateFactory(uid, f"U{uid}")
+                last: dict = {"message_id": 1, "date": 0, "chat": factory.chat}
+                for kind, value, expect in FLOW:
+                    raw = factory.text(value) if kind == "text" else factory.click(value, last)
+                    mark = len(api.calls)
+                    await app.process_update(Update.de_json(raw, app.bot))
+                    replies = [c for c in api.calls[mark:] if c.buttons and int(c.params["chat_id"]) == uid]
+                    assert replies and expect in replies[-1].text, (uid, value)
+                    last = replies[-1].result
+
+            start, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(user(20_000 + i) for i in range(users)))
+            return users * len(FLOW), time.perf_counter() - start, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=500)
+    args = parser.parse_args()
+    echo_flow = [(kind, value, value) for kind, value, _ in FLOW]
+    rows = []
+    for name, command, flow, ready in (
+        ("bare PTB echo bot", [sys.executable, "bench/echo_bot.py"], echo_flow, lambda calls: True),
+        ("help-center bot", [sys.executable, "bot.py"], FLOW,
+         lambda calls: sum(c.method == "setMyCommands" for c in calls) >= 2),
+    ):
+        result, cpu = run(command, args.users, flow, {}, ready)
+        if result.missing:
+            print(f"{name}: {len(result.missing)} users did not get every reply, e.g. {result.missing[0]}")
+        rows.append((name, result, cpu))
+    print(f"\n{args.users} simulated users x {len(FLOW)} updates each (texts, button presses, a question, a refund"
+          " deadline), 2-core machine, emulator in the same machine")
+    print(f"{'bot':<20}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/update':>15}{'lost':>6}")
+    for name, result, cpu in rows:
+        print(f"{name:<20}{result.per_second:>11.0f}{result.pct(50):>9.1f}{result.pct(99):>9.1f}"
+              f"{cpu / max(1, result.updates) * 1000:>15.2f}{len(result.missing):>6}")
+    import asyncio
+
+    updates, seconds, cpu = asyncio.run(in_process(args.users))
+    print(f"{'help-center, no HTTP':<20}{updates / seconds:>11.0f}{'':>9}{'':>9}{cpu / updates * 1000:>15.2f}{0:>6}")
+    (_, echo, echo_cpu), (_, ours, our_cpu) = rows
+    ratio = (our_cpu / max(1, ours.updates)) / (echo_cpu / max(1, echo.updates))
+    print(f"\nper-update CPU cost, help-center bot / echo bot: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
