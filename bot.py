@@ -122,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from handlers.common import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "apscheduler"):  # a line per request / per job is not news
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
     center = _load()
     try:

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, Update
 
 from helpcenter.model import Entry
 
-from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, current
 
 HANDOFF_TOPIC = "handoff.human"
@@ -33,8 +33,6 @@ def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[l
 async def send_entry(update: Update, context: Context, entry: Entry, question_id: int | None = None,
                      back: str | None = None) -> None:
     """The answer, with related questions, 👍/👎, a share link, and the way back."""
-    from .faq import deep_link
-
     lang = lang_of(update, context)
     svc = services(context)
     if question_id is None:  # opened from a button or link: logged too, so feedback counts
@@ -45,7 +43,7 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
             for r in entry.related[:3]]
     rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
-    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry))])
+    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
     way_back = [button(context, "btn.faq_back", lang, back)] if back else _way_back(context, lang)
     rows.append([*way_back, button(context, "btn.human", lang, "human")])
     await show(update, context, messages, keyboard(rows), edit=False)

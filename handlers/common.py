@@ -133,6 +133,11 @@ def case_rows(context: Context, lang: str, prefix: str) -> list[list[InlineKeybo
     return [names[i:i + 2] for i in range(0, len(names), 2)]
 
 
+def deep_link(context: Context, entry_id: str) -> str:
+    """The shareable link that opens an answer directly (/start <entry-id>)."""
+    return f"https://t.me/{context.bot.username}?start={entry_id}"
+
+
 def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
@@ -178,7 +183,7 @@ async def with_retry(call: Callable[[], Awaitable[T]], tries: int = SEND_TRIES) 
         except RetryAfter as exc:
             if attempt == tries:
                 raise
-            await asyncio.sleep(min(_retry_seconds(exc), 30))
+            await asyncio.sleep(min(retry_seconds(exc), 30))
         except (TimedOut, NetworkError) as exc:
             if attempt == tries or isinstance(exc, BadRequest):
                 raise
@@ -187,7 +192,7 @@ async def with_retry(call: Callable[[], Awaitable[T]], tries: int = SEND_TRIES) 
     raise AssertionError("unreachable")
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
     """retry_after as seconds, whether PTB gives an int or (from its next major) a timedelta."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)

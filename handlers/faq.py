@@ -18,7 +18,7 @@ from helpcenter.core import guess_lang
 from helpcenter.model import Entry
 from helpcenter.render import to_plain
 
-from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
 
 PAGE = 6  # questions per page
 INLINE_RESULTS = 10
@@ -40,7 +40,7 @@ async def browse(update: Update, context: Context) -> None:
     data = update.callback_query.data if update.callback_query else "faq"
     parts = data.split(":")
     role = parts[2] if len(parts) > 2 and parts[2] in ("buyer", "seller") else context.user_data.get("role", "buyer")
-    if len(parts) >= 5 and parts[1] == "t":
+    if len(parts) >= 5 and parts[1] == "t" and parts[3] in THEMES:
         await _questions(update, context, lang, role, parts[3], int(parts[4]) if parts[4].isdigit() else 0)
         return
     themes = [th for th in THEMES if _entries(context, role, th)]
@@ -89,10 +89,6 @@ async def feedback(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-def deep_link(context: Context, entry: Entry) -> str:
-    return f"https://t.me/{context.bot.username}?start={entry.id}"
-
-
 async def inline_query(update: Update, context: Context) -> None:
     """@bot <question> in any chat: matching answers to send there; empty: the most asked."""
     query = update.inline_query
@@ -117,5 +113,5 @@ async def inline_query(update: Update, context: Context) -> None:
             input_message_content=InputTextMessageContent(message, parse_mode=ParseMode.HTML,
                                                           link_preview_options=None),
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(t(context, "inline.more", lang),
-                                                                     url=deep_link(context, entry))]])))
+                                                                     url=deep_link(context, entry.id))]])))
     await query.answer(results, cache_time=30, is_personal=False)

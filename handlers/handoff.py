@@ -19,7 +19,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 from helpcenter.hours import WorkingHours
 from helpcenter.store import OutboxItem, Ticket
 
-from .common import Context, Services, _retry_seconds, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, Services, button, keyboard, lang_of, renderer, retry_seconds, services, show, t
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
             else:
                 await bot.edit_message_caption(p["chat"], p["msg"], caption=p["caption"], parse_mode=ParseMode.HTML)
     except RetryAfter as exc:
-        wait = _retry_seconds(exc)
+        wait = retry_seconds(exc)
         await svc.store.mark_outbox(item.id, "pending", f"retry after {wait}s")
         return wait
     except Forbidden as exc:

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ConversationHandler
 
 from .answers import send_entry
-from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, SCREENS, current, goto, screen
 
 
@@ -57,7 +57,7 @@ async def pick_role(update: Update, context: Context) -> str:
     choice = update.callback_query.data.split(":", 1)[1]
     if choice == "switch":
         context.user_data.pop("role", None)
-    else:
+    elif choice in ("buyer", "seller"):
         context.user_data["role"] = choice
     return await goto(update, context, MENU)
 
@@ -77,7 +77,7 @@ async def lang_command(update: Update, context: Context) -> None:
 async def set_lang(update: Update, context: Context) -> None:
     """Switch language and show the current screen again in it (the state does not change)."""
     choice = update.callback_query.data.split(":", 1)[1]
-    if choice == "toggle":
+    if choice not in LANGS:
         choice = "en" if lang_of(update, context) == "zh" else "zh"
     context.user_data["lang"] = choice
     await update.callback_query.answer(t(context, "lang_set", choice))

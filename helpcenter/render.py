@@ -36,6 +36,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # no stat() per message; /reload builds a new Renderer
         )
         self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
                                 sources=kb.sources)

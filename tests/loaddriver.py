@@ -97,9 +97,8 @@ def run_load(emu: Emulator, users: int, flow: list[tuple[str, str, str]] = FLOW,
         if run is None or run.step >= len(flow):
             return
         text = to_plain(call.text)
-        if f"U{user_id - first_id}!" in text or "您好 U" in text:
-            if f"您好 U{user_id - first_id}!" not in text:
-                crossed += 1  # another user's greeting: state crossed between users
+        if "您好 U" in text and f"您好 U{user_id - first_id}!" not in text:
+            crossed += 1  # another user's greeting: state crossed between users
         if flow[run.step][2] not in text:
             return
         with lock:

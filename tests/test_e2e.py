@@ -29,8 +29,8 @@ def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
            "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
            "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off"}
     started = len([c for c in emu.calls if c.method == "setMyCommands"])
-    proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    log = (data_dir / "bot.log").open("a")  # a file, not a pipe nobody reads while the bot runs
+    proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         emu.wait_for(lambda calls: len([c for c in calls if c.method == "setMyCommands"]) >= started + 2)
         emu.wait_for(lambda calls: emu.get_updates_calls > 0)
@@ -42,8 +42,9 @@ def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        output = proc.stdout.read() if proc.stdout else ""
-        assert "Traceback" not in output or proc.returncode == -signal.SIGKILL, output
+        log.close()
+        output = (data_dir / "bot.log").read_text()
+        assert "Traceback" not in output or proc.returncode == -signal.SIGKILL, output[-3000:]
 
 
 class EmuUser:

@@ -4,6 +4,7 @@ gets a reply, and whatever the user typed is shown literally (valid Telegram HTM
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -110,7 +111,7 @@ async def _run(center: HelpCenter, steps: list[tuple[str, Any]]) -> None:
             assert errors == [], errors
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(steps=updates())
 def test_random_updates_never_break_the_bot(center: HelpCenter, steps: list[tuple[str, Any]]) -> None:
