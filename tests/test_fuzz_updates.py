@@ -111,8 +111,11 @@ async def _run(center: HelpCenter, steps: list[tuple[str, Any]]) -> None:
             assert errors == [], errors
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # FUZZ_EXAMPLES=400 for a longer hunt
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(steps=updates())
 def test_random_updates_never_break_the_bot(center: HelpCenter, steps: list[tuple[str, Any]]) -> None:
     asyncio.run(_run(center, steps))
