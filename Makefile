@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test check bench lint
+.PHONY: run test check bench load-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,3 +26,6 @@ check: $(VENV)/.runtime
 
 bench: $(VENV)/.dev
 	$(PY) bench/matcher_bench.py
+
+load-bench: $(VENV)/.dev
+	$(PY) bench/load_bench.py --users 500
