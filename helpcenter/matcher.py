@@ -20,12 +20,14 @@ from rapidfuzz import fuzz, process
 from .model import LANGS, Entry, KnowledgeBase
 from .normalize import Normalizer
 
-THRESHOLD = 0.3  # below this the best entry is a guess, not an answer
-MARGIN = 0.06  # the best must beat the best entry of another topic by this much
+THRESHOLD = 0.4  # below this the best entry is a guess, not an answer
+MARGIN = 0.03  # the best must beat the best entry of another topic by this much
+CLEAR_FLOOR = 0.3  # ...or, above this lower floor, be a clear winner:
+CLEAR_RATIO = 1.6  # this many times the best entry of another topic
 SUGGEST_FLOOR = 0.22  # weaker than this is not worth suggesting
 RERANK = 8  # entries re-scored with rapidfuzz
-W_COSINE = 0.3  # nearest phrasing
-W_COVER = 0.4  # how much of the question the entry's vocabulary explains
+W_COSINE = 0.4  # nearest phrasing
+W_COVER = 0.3  # how much of the question the entry's vocabulary explains
 W_FUZZ = 0.3  # edit-distance similarity to the nearest phrasing
 KEYWORD_WEIGHT = 0.8  # a keyword phrasing counts a little less than a full question
 
@@ -122,8 +124,9 @@ class Matcher:
             return Match(query, normalized, None, ())
         best = scored[0]
         rival = next((c for c in scored[1:] if c.entry.topic != best.entry.topic), None)
-        confident = best.score >= self.threshold and (
-            rival is None or best.score - rival.score >= self.margin)
+        rival_score = rival.score if rival else 0.0
+        confident = ((best.score >= self.threshold and best.score - rival_score >= self.margin)
+                     or (best.score >= CLEAR_FLOOR and best.score >= CLEAR_RATIO * rival_score))
         return Match(query, normalized, best if confident else None, tuple(scored))
 
     def _score(self, normalized: str, exclude: str | None = None) -> list[Candidate]:
@@ -156,7 +159,10 @@ class Matcher:
             choices = self.by_entry[idx] if exclude is None else [p for p in self.by_entry[idx] if p != exclude]
             best = process.extractOne(normalized, choices, scorer=fuzz.ratio)
             fuzzy = best[1] / 100.0 if best else 0.0
-            out.append(Candidate(self.entries[idx], float(prelim[idx]) + W_FUZZ * fuzzy))
+            # Edit similarity only counts as far as the entry explains the question: short junk
+            # is always somewhat "similar" to some short phrasing.
+            gate = min(1.0, float(cover[idx]) * 2)
+            out.append(Candidate(self.entries[idx], float(prelim[idx]) + W_FUZZ * fuzzy * gate))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
 

@@ -24,9 +24,10 @@ _IS_HAN = re.compile(rf"[{_HAN}]")
 
 # Gram weights: bigrams carry Chinese meaning, unigrams catch typos and word-order changes.
 W_HAN_BIGRAM = 1.0
-W_HAN_UNIGRAM = 0.35
+W_HAN_UNIGRAM = 0.5
 W_WORD = 1.0
 W_TRIGRAM = 0.25
+W_WORD_BIGRAM = 0.5  # "how many", "many day": English phrases, not just words
 
 
 @lru_cache(maxsize=4096)
@@ -87,8 +88,10 @@ class Normalizer:
     def grams(self, text: str) -> Counter[str]:
         """Weighted grams of normalised text, with stopwords left out."""
         grams: Counter[str] = Counter()
+        previous = ""
         for run in _RUNS.findall(text):
             if _IS_HAN.match(run):
+                previous = ""
                 for stop in self.stop_zh:
                     run = run.replace(stop, " ")
                 for piece in run.split():
@@ -102,6 +105,9 @@ class Normalizer:
                     continue
                 word = _stem(word)
                 grams["w:" + word] += W_WORD
+                if previous:
+                    grams[f"b:{previous}_{word}"] += W_WORD_BIGRAM
+                previous = word
                 if len(word) >= 4:
                     padded = f"#{word}#"
                     for i in range(len(padded) - 2):

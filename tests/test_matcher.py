@@ -31,6 +31,13 @@ def test_own_paraphrases_generalise(center: HelpCenter) -> None:
     assert report.rejection_rate == 1.0
 
 
+def test_more_probes_generalise(center: HelpCenter) -> None:
+    report = evaluate(center.matcher, read_questions(ROOT / "tests" / "data" / "probes.tsv"))
+    assert report.top1_rate >= 0.9
+    assert report.top3_rate >= 0.97
+    assert report.rejection_rate == 1.0
+
+
 @pytest.mark.parametrize("question, topic", [
     ("退貨要寄到哪裡,運費誰出", "return.ship_back"),  # traditional
     ("ＲＥＦＵＮＤ　ｂｕｔｔｏｎ", "refund.apply"),  # full width
