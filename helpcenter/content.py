@@ -38,7 +38,7 @@ CONTENT_DIR = PROJECT_DIR / "content"
 
 SECTIONS = (
     "topics", "sources", "markets", "events", "conditions", "cases", "limits",
-    "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "flows",
+    "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "patterns", "flows",
 )
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
               "step", *LANGS}
@@ -175,7 +175,7 @@ def _load(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentError]]:
             else:
                 raw[section] = (path, value, line)
     for section in SECTIONS:
-        if section not in raw and section not in ("entries", "synonyms", "stopwords"):
+        if section not in raw and section not in ("entries", "synonyms", "stopwords", "patterns"):
             reader.error(1, f"section {section!r} is missing", file=content_dir)
     if reader.errors:
         return None, reader.errors
@@ -432,7 +432,17 @@ class _Builder:
             self.r.check_keys(node, LANGS, (), "stopwords")
             stopwords.update({lang: self.r.texts(node, lang, "stopwords") for lang in LANGS
                               if lang in node})
-        return Lexicon(synonyms, stopwords)
+        patterns: list[tuple[str, str]] = []
+        node = self.section("patterns")
+        if isinstance(node, yamlsrc.Mapping):
+            for pattern, replacement in node.items():
+                try:
+                    re.compile(str(pattern))
+                except re.error as exc:
+                    self.r.error(line_of(node, pattern), f"pattern {pattern!r} is not a regular expression: {exc}")
+                    continue
+                patterns.append((str(pattern), str(replacement)))
+        return Lexicon(synonyms, stopwords, tuple(patterns))
 
     # --- entries ----------------------------------------------------------------------------
 

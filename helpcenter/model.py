@@ -94,6 +94,7 @@ class Glossary:
 class Lexicon:
     synonyms: dict[str, str]  # variant -> canonical
     stopwords: dict[str, tuple[str, ...]]
+    patterns: tuple[tuple[str, str], ...] = ()  # (regular expression, replacement)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ class Normalizer:
         variants = sorted(lexicon.synonyms, key=len, reverse=True)
         self.synonyms = {self.fold(v): self.fold(c) for v, c in lexicon.synonyms.items()}
         self._syn_re = self._alternation([self.fold(v) for v in variants])
+        self.patterns = [(re.compile(p), r) for p, r in lexicon.patterns]
 
     @staticmethod
     def _alternation(words: list[str]) -> re.Pattern[str] | None:
@@ -79,8 +80,10 @@ class Normalizer:
         return " ".join(text.split())
 
     def normalize(self, text: str) -> str:
-        """fold() plus synonyms: the form that is matched."""
+        """fold() plus the lexicon's patterns and synonyms: the form that is matched."""
         text = self.fold(text)
+        for pattern, replacement in self.patterns:
+            text = pattern.sub(replacement, text)
         if self._syn_re is not None:
             text = self._syn_re.sub(lambda m: self.synonyms.get(m.group(0), m.group(0)), text)
         return text

@@ -157,3 +157,10 @@ def test_every_figure_has_market_source_and_date() -> None:
         assert w is not None and w.source in kb.sources
         assert kb.sources[w.source].date
     assert all(r.market for r in kb.dispute_rules) and all(f.market for f in kb.figures.values())
+
+
+def test_bad_pattern_is_reported(content_copy: Path) -> None:
+    path = content_copy / "lexicon.yaml"
+    line = _edit(path, '  "[0-9一二三四五六七八九十两几半]', '  "(unclosed": x\n  "[0-9一二三四五六七八九十两几半]')
+    errors = _errors(content_copy)
+    assert any(f"lexicon.yaml:{line}: pattern '(unclosed' is not a regular expression" in e for e in errors), errors

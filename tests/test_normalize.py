@@ -39,3 +39,8 @@ def test_synonyms_apply_to_chinese_and_whole_english_words(norm: Normalizer) -> 
 def test_english_is_stemmed_and_stopwords_dropped(norm: Normalizer) -> None:
     grams = norm.grams(norm.normalize("the items were returned"))
     assert "w:item" in grams and "w:return" in grams and "w:the" not in grams
+
+
+def test_durations_become_one_form(norm: Normalizer) -> None:
+    assert "几天" in norm.normalize("過了七天還能退貨嗎")
+    assert "how many days" in norm.normalize("can I return after 2 weeks")
