@@ -7,7 +7,7 @@ and raises them together instead of stopping at the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,22 +130,14 @@ class _Reader:
 
 def load_knowledge_base(content_dir: Path = CONTENT_DIR) -> KnowledgeBase:
     """Load and validate; raises InvalidContent listing every problem."""
-    kb, errors = _load(content_dir)
+    kb, errors = load_content(content_dir)
     if errors or kb is None:
         raise InvalidContent(errors)
     return kb
 
 
-def check(content_dir: Path = CONTENT_DIR, render_check: Callable[[KnowledgeBase], list[ContentError]]
-          | None = None) -> list[ContentError]:
-    """Every error in content_dir, including (if given) entries that fail to render."""
-    kb, errors = _load(content_dir)
-    if kb is not None and not errors and render_check is not None:
-        errors.extend(render_check(kb))
-    return errors
-
-
-def _load(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentError]]:
+def load_content(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentError]]:
+    """The knowledge base (None if it could not be built) and every error found."""
     reader = _Reader()
     raw: dict[str, tuple[Path, Any, int]] = {}
     raw_entries: list[tuple[Path, Any]] = []

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .content import CONTENT_DIR, ContentError, InvalidContent, _load
+from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
 from .matcher import Match, Matcher
 from .model import Entry, KnowledgeBase
 from .render import TEMPLATES_DIR, Renderer
@@ -37,7 +37,7 @@ class HelpCenter:
     """Content, matcher and renderer, built together so they can never disagree."""
 
     def __init__(self, content_dir: Path = CONTENT_DIR, templates_dir: Path = TEMPLATES_DIR) -> None:
-        kb, errors = _load(content_dir)
+        kb, errors = load_content(content_dir)
         renderer = Renderer(kb, templates_dir) if kb is not None and not errors else None
         if renderer is not None:
             errors.extend(renderer.check_all())
