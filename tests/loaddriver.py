@@ -27,7 +27,7 @@ FLOW: list[tuple[str, str, str]] = [
     ("press", "ret:next:2", "步骤 3/6"),
     ("text", "/refund", "您遇到的是哪种情况"),
     ("press", "ref:case:lost_package", "您在哪个市场购买"),
-    ("press", "ref:mkt:ID", "这是哪一天"),
+    ("press", "ref:mkt:ID", "那是哪一天"),
     ("text", "昨天", "还可以申请"),
 ]
 

@@ -128,7 +128,7 @@ def test_sigkill_in_the_middle_loses_nothing(tmp_path: Path) -> None:
             ann.press("下一步", "步骤 2/6")
             bob.send("/refund", "您遇到的是哪种情况")
             bob.press("丢失包裹", "您在哪个市场购买")
-            bob.press("印度尼西亚", "这是哪一天")
+            bob.press("印度尼西亚", "那是哪一天")
             bob.press("昨天", "还可以申请")
             bob.press("截止前提醒我", "我会在")
             bob.send("/human", "已为您转接人工客服")
