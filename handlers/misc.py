@@ -14,7 +14,7 @@ from .common import Context, button, keyboard, lang_of, services, show, t, with_
 from .flow import MENU, SCREENS, current, goto
 
 log = logging.getLogger(__name__)
-GO_STATES = {"ret", "ref_case", "ref_market", "sel", "sel_wh", "sel_handle", "sel_case", "menu"}
+PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that need no data to show
 
 
 async def resume(update: Update, context: Context) -> str:
@@ -26,16 +26,11 @@ async def go(update: Update, context: Context) -> str | None:
     """go:<state> buttons: menus and "back" links to a state whose screen needs no new data."""
     from . import refund, returns, seller
 
+    starts = {"ret": returns.begin, "ref_case": refund.begin, "sel": seller.begin}
     target = update.callback_query.data.split(":", 1)[1]
-    if target == "ret":
-        return await returns.begin(update, context)
-    if target == "ref_case":
-        return await refund.begin(update, context)
-    if target == "sel":
-        return await seller.begin(update, context)
-    if target == "ref_market" and context.user_data.get("ref", {}).get("case"):
-        return await goto(update, context, target)
-    if target in GO_STATES and target != "ref_market":
+    if target in starts:
+        return await starts[target](update, context)
+    if target in PLAIN_TARGETS or (target == "ref_market" and context.user_data.get("ref", {}).get("case")):
         return await goto(update, context, target)
     await stale_button(update, context)
     return None
