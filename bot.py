@@ -61,15 +61,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_check(_: argparse.Namespace) -> int:
-    from helpcenter.core import check
-
-    errors = check()
-    for error in errors:
-        print(error)
-    if errors:
-        print(f"{len(errors)} error(s)")
+    try:
+        center = HelpCenter()
+    except InvalidContent as exc:
+        for error in exc.errors:
+            print(error)
+        print(f"{len(exc.errors)} error(s)")
         return 1
-    center = _load()
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
     from helpcenter.matcher import confusions

@@ -11,17 +11,11 @@ from telegram import InlineKeyboardButton, Update
 from helpcenter.model import Entry
 
 from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
-from .flow import MENU, current
+from .flow import way_back
 
 HANDOFF_TOPIC = "handoff.human"
 MISSES_BEFORE_HUMAN = 2
 RECENT = 5  # questions remembered for a hand-off's context card
-
-
-def _way_back(context: Context, lang: str) -> list[InlineKeyboardButton]:
-    if current(context) != MENU:
-        return [button(context, "btn.resume", lang, "resume")]
-    return [button(context, "btn.menu", lang, "menu")]
 
 
 def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[list[InlineKeyboardButton]]:
@@ -44,8 +38,8 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
     rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
     rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
-    way_back = [button(context, "btn.faq_back", lang, back)] if back else _way_back(context, lang)
-    rows.append([*way_back, button(context, "btn.human", lang, "human")])
+    back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
+    rows.append([back_button, button(context, "btn.human", lang, "human")])
     await show(update, context, messages, keyboard(rows), edit=False)
 
 
@@ -83,7 +77,7 @@ async def free_text(update: Update, context: Context) -> None:
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:
         text += "\n\n" + t(context, "too_many_misses", lang)
-    rows.append([*_way_back(context, lang), button(context, "btn.human", lang, "human")])
+    rows.append([*[way_back(context, lang)], button(context, "btn.human", lang, "human")])
     await show(update, context, text, keyboard(rows), edit=False)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 
-from .common import Context
+from .common import Context, button
 
 MENU = "menu"
 RET = "ret"
@@ -45,3 +45,10 @@ async def goto(update: Update, context: Context, state: str) -> str:
 def current(context: Context) -> str:
     state = (context.user_data or {}).get("state", MENU)
     return state if state in SCREENS else MENU
+
+
+def way_back(context: Context, lang: str) -> InlineKeyboardButton:
+    """Back to the step the user was on, or to the menu when they were in none."""
+    if current(context) != MENU:
+        return button(context, "btn.resume", lang, "resume")
+    return button(context, "btn.menu", lang, "menu")

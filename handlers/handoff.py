@@ -19,7 +19,8 @@ from telegram.ext import Application, ApplicationHandlerStop
 from helpcenter.hours import WorkingHours
 from helpcenter.store import OutboxItem, Ticket
 
-from .common import Context, Services, button, keyboard, lang_of, renderer, retry_seconds, services, show, t
+from .common import Context, Services, keyboard, lang_of, renderer, retry_seconds, services, show, t
+from .flow import MENU, current, way_back
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ def _svc(app: Application) -> Services:
 
 async def request_human(update: Update, context: Context) -> None:
     """/human, the "talk to a human" button, or a question asking for a person."""
-    from .flow import MENU, current
-
     svc = services(context)
     lang = lang_of(update, context)
     user = update.effective_user
@@ -45,11 +44,9 @@ async def request_human(update: Update, context: Context) -> None:
     if support is None or user is None or await svc.store.is_banned(user.id):
         entry = svc.center.kb.by_id[HANDOFF_ENTRY]
         # Without agents only TikTok Shop's own customer service (the entry's last step) applies.
-        back = (button(context, "btn.resume", lang, "resume") if current(context) != MENU
-                else button(context, "btn.menu", lang, "menu"))
         await show(update, context, renderer(context).answer(entry, lang, show_related=False,
                                                              steps=(len(entry.texts[lang].steps),)),
-                   keyboard([[back]]), edit=False)
+                   keyboard([[way_back(context, lang)]]), edit=False)
         return
     if update.callback_query:
         await update.callback_query.answer()
@@ -95,8 +92,6 @@ async def _topic_for(context: Context, ticket: Ticket) -> int | None:
 
 def _context_card(context: Context, lang: str) -> dict[str, Any]:
     """Where the user was in a flow, what they answered, and what they last asked."""
-    from .flow import MENU, current
-
     data = context.user_data
     r = renderer(context)
     kb = services(context).center.kb

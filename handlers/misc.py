@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
 from .common import Context, button, keyboard, lang_of, services, show, t, with_retry
-from .flow import MENU, SCREENS, current, goto
+from .flow import SCREENS, current, goto, way_back
 
 log = logging.getLogger(__name__)
 PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that need no data to show
@@ -56,10 +56,8 @@ def _without_query(update: Update) -> Update:
 
 async def non_text(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    back = (button(context, "btn.resume", lang, "resume") if current(context) != MENU
-            else button(context, "btn.menu", lang, "menu"))
     await show(update, context, t(context, "non_text", lang),
-               keyboard([[back, button(context, "btn.human", lang, "human")]]), edit=False)
+               keyboard([[way_back(context, lang), button(context, "btn.human", lang, "human")]]), edit=False)
 
 
 async def timed_out(update: Update, context: Context) -> None:
