@@ -44,6 +44,7 @@ class Match:
     normalized: str
     answer: Candidate | None
     candidates: tuple[Candidate, ...]  # best first, one per entry
+    guess: Candidate | None = None  # no answer, but one candidate clearly leads: "I think you mean"
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
