@@ -7,7 +7,9 @@ by the bot's own table of message links, never by forward_from.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 HANDOFF_ENTRY = "handoff-human"
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
+FLUSH_WAIT = 1.0  # seconds a handler waits for its relays to go out before it returns
 
 
 def _svc(app: Application) -> Services:
@@ -53,6 +56,8 @@ async def request_human(update: Update, context: Context) -> None:
     ticket = await svc.store.latest_ticket(user.id)
     end = [[InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]
     if ticket is not None and ticket.open:
+        if ticket.card_msg is None:  # a crash between opening and queueing the card: queue it now
+            await _queue_card(context, ticket, ticket.thread_id)
         await context.bot.send_message(user.id, t(context, "handoff.already", lang, id=ticket.id),
                                        reply_markup=InlineKeyboardMarkup(end))
         return
@@ -63,16 +68,23 @@ async def request_human(update: Update, context: Context) -> None:
     thread_id = await _topic_for(context, ticket)
     if thread_id:
         await svc.store.update_ticket(ticket.id, now, thread_id=thread_id)
-    card = renderer(context).render("handoff_card.html.j2", svc.settings.support_lang, ticket=ticket,
-                                    **_context_card(context, svc.settings.support_lang))
-    await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": support, "thread": thread_id, "text": card,
-                                        "card": True, "from_chat": user.id}, now)
+    await _queue_card(context, ticket, thread_id)
     text = t(context, "handoff.opened", lang, id=ticket.id)
     hours = WorkingHours.parse(svc.settings.support_hours, svc.settings.support_days)
     if hours is not None and not hours.is_open(now):
         text += "\n\n" + t(context, "handoff.offhours", lang, when=hours.next_open(now).strftime("%Y-%m-%d %H:%M"))
     await context.bot.send_message(user.id, text, reply_markup=InlineKeyboardMarkup(end))
     await flush_outbox(context.application)
+
+
+async def _queue_card(context: Context, ticket: Ticket, thread_id: int | None) -> None:
+    """The context card for the agents, queued once per ticket."""
+    svc = services(context)
+    card = renderer(context).render("handoff_card.html.j2", svc.settings.support_lang, ticket=ticket,
+                                    **_context_card(context, svc.settings.support_lang))
+    await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": svc.settings.support_chat_id, "thread": thread_id,
+                                        "text": card, "card": True, "from_chat": ticket.chat_id}, svc.now(),
+                            dedup=f"card:{ticket.id}")
 
 
 async def _topic_for(context: Context, ticket: Ticket) -> int | None:
@@ -135,18 +147,33 @@ async def from_user(update: Update, context: Context) -> None:
             return
         await svc.store.update_ticket(ticket.id, now, status="open")
         await context.bot.send_message(user.id, t(context, "handoff.reopened", ticket.lang, id=ticket.id))
-        await _to_agents(context, ticket, t(context, "agent.reopened", svc.settings.support_lang, id=ticket.id))
-    if not svc.limiter.allow(user.id):
-        if not context.user_data.get("slowed"):
-            context.user_data["slowed"] = True
-            await context.bot.send_message(user.id, t(context, "handoff.slow", ticket.lang))
-        raise ApplicationHandlerStop
-    context.user_data["slowed"] = False
+        await _to_agents(context, ticket, t(context, "agent.reopened", svc.settings.support_lang, id=ticket.id),
+                         f"reopened:{update.update_id}")
+    if _service_message(message):
+        raise ApplicationHandlerStop  # nothing an agent could read
+    # No flood limit that drops: every message is queued and delivered at the pace the agents'
+    # group allows (AIORateLimiter, 429 retry_after); the user hears only of what failed for good.
     await svc.store.enqueue(ticket.id, {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
                                         "to_chat": svc.settings.support_chat_id, "thread": ticket.thread_id,
-                                        "reply_to": None if ticket.thread_id else ticket.card_msg}, now)
+                                        "reply_card": not ticket.thread_id}, now,
+                            dedup=f"copy:{message.chat_id}:{message.message_id}")
     await flush_outbox(context.application)
     raise ApplicationHandlerStop
+
+
+SERVICE_FIELDS = ("message_auto_delete_timer_changed", "users_shared", "chat_shared", "write_access_allowed",
+                  "pinned_message", "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",
+                  "delete_chat_photo", "forum_topic_created", "forum_topic_edited", "forum_topic_closed",
+                  "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
+                  "video_chat_scheduled", "video_chat_started", "video_chat_ended",
+                  "video_chat_participants_invited", "boost_added", "chat_background_set",
+                  "proximity_alert_triggered", "connected_website", "giveaway_created", "successful_payment",
+                  "refunded_payment")
+
+
+def _service_message(message: Message) -> bool:
+    """Service messages (timers, shared users, write access, …) cannot be copied: not relayed."""
+    return any(getattr(message, name, None) for name in SERVICE_FIELDS)
 
 
 async def on_ticket_button(update: Update, context: Context) -> None:
@@ -167,7 +194,7 @@ async def _ticket_button(update: Update, context: Context) -> None:
     if parts[1] == "end":
         ticket = await svc.store.latest_ticket(user.id)
         if ticket is not None and ticket.open:
-            await _close(context, ticket, by_user=True)
+            await _close(context, ticket, by_user=True, key=f"end:{update.update_id}")
             await query.edit_message_reply_markup(None)
             await context.bot.send_message(user.id, t(context, "handoff.ended", lang, id=ticket.id))
         return
@@ -178,7 +205,7 @@ async def _ticket_button(update: Update, context: Context) -> None:
             await query.edit_message_reply_markup(None)
             await context.bot.send_message(user.id, t(context, "handoff.thanks", lang))
             await _to_agents(context, ticket, t(context, "agent.rated", svc.settings.support_lang,
-                                                id=ticket.id, n=parts[3]))
+                                                id=ticket.id, n=parts[3]), f"rated:{ticket.id}")
 
 
 # --- the agents' side ---------------------------------------------------------------------------
@@ -197,6 +224,14 @@ async def _ticket_for(context: Context, message: Message) -> Ticket | None:
     return None
 
 
+def _answers_the_bot(context: Context, message: Message) -> bool:
+    """A reply (to a message that may be the bot's) or a message inside a forum topic."""
+    reply = message.reply_to_message
+    if message.is_topic_message and message.message_thread_id:
+        return True
+    return reply is not None and (reply.from_user is None or reply.from_user.id == context.bot.id)
+
+
 async def _agent_notice(context: Context, message: Message, key: str, **values: Any) -> None:
     lang = services(context).settings.support_lang
     await message.reply_text(t(context, key, lang, **values))
@@ -207,6 +242,12 @@ async def from_agent(update: Update, context: Context) -> None:
     svc = services(context)
     message = update.effective_message
     ticket = await _ticket_for(context, message)
+    if ticket is None and _answers_the_bot(context, message):
+        # The card (or a relay) it answers may still be on its way: Telegram has it, but our link
+        # is stored only when the send returns. Wait for deliveries in flight, then look again.
+        async with _in_flight(context.application, message.chat_id):
+            pass
+        ticket = await _ticket_for(context, message)
     if ticket is None:
         return  # agents talking among themselves
     if await svc.store.is_banned(ticket.user_id):
@@ -215,7 +256,8 @@ async def from_agent(update: Update, context: Context) -> None:
         await _agent_notice(context, message, "agent.not_sent_closed", id=ticket.id)
     else:
         await svc.store.enqueue(ticket.id, {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
-                                            "to_chat": ticket.chat_id, "to_user": True}, svc.now())
+                                            "to_chat": ticket.chat_id, "to_user": True}, svc.now(),
+                                dedup=f"copy:{message.chat_id}:{message.message_id}")
         await flush_outbox(context.application)
     raise ApplicationHandlerStop
 
@@ -236,7 +278,7 @@ async def on_edit(update: Update, context: Context) -> None:
             payload["text"] = message.text_html
         else:
             payload["caption"] = message.caption_html or ""
-        await svc.store.enqueue(ticket_id, payload, svc.now())
+        await svc.store.enqueue(ticket_id, payload, svc.now(), dedup=f"edit:{update.update_id}:{to_chat}:{to_msg}")
     await flush_outbox(context.application)
     raise ApplicationHandlerStop
 
@@ -246,20 +288,22 @@ async def close_command(update: Update, context: Context) -> None:
     if ticket is None or not ticket.open:
         await _agent_notice(context, update.effective_message, "agent.no_ticket")
         return
-    await _close(context, ticket, by_user=False)
+    await _close(context, ticket, by_user=False, key=f"close:{update.update_id}")
     await _agent_notice(context, update.effective_message, "agent.closed", id=ticket.id)
 
 
-async def _close(context: Context, ticket: Ticket, by_user: bool) -> None:
+async def _close(context: Context, ticket: Ticket, by_user: bool, key: str) -> None:
     svc = services(context)
     await svc.store.update_ticket(ticket.id, svc.now(), status="closed")
     if by_user:
-        await _to_agents(context, ticket, t(context, "agent.user_ended", svc.settings.support_lang, id=ticket.id))
+        await _to_agents(context, ticket, t(context, "agent.user_ended", svc.settings.support_lang, id=ticket.id),
+                         key)
         return
     stars = [[{"text": "⭐" * n, "callback_data": f"tk:rate:{ticket.id}:{n}"} for n in range(1, 6)]]
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": ticket.chat_id, "to_user": True,
                                         "text": t(context, "handoff.closed", ticket.lang, id=ticket.id,
-                                                  minutes=REOPEN_MINUTES), "buttons": stars}, svc.now())
+                                                  minutes=REOPEN_MINUTES), "buttons": stars}, svc.now(),
+                            dedup=key)
     await flush_outbox(context.application)
 
 
@@ -301,37 +345,95 @@ async def unban_command(update: Update, context: Context) -> None:
     await _agent_notice(context, update.effective_message, "agent.unbanned", user=user_id)
 
 
-async def _to_agents(context: Context, ticket: Ticket, text: str) -> None:
+async def _to_agents(context: Context, ticket: Ticket, text: str, key: str) -> None:
+    """A notice for the agents, queued once per key (the update that caused it)."""
     svc = services(context)
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": svc.settings.support_chat_id,
-                                        "thread": ticket.thread_id, "text": text}, svc.now())
+                                        "thread": ticket.thread_id, "text": text}, svc.now(), dedup=key)
     await flush_outbox(context.application)
 
 
 # --- delivery -----------------------------------------------------------------------------------
 
-async def flush_outbox(app: Application) -> None:
-    """Deliver pending relays in order. A transient failure stops that ticket's queue (so order
-    holds) and schedules another flush; a permanent one is reported to the agents."""
-    svc = _svc(app)
-    async with svc.outbox_lock:
-        blocked: set[int] = set()
-        retry_in: float | None = None
-        done: set[int] = set()
-        while True:  # again, for what delivery itself queued (failure notices)
-            items = [i for i in await svc.store.pending_outbox() if i.ticket_id not in blocked and i.id not in done]
+class _Delivery:
+    """One worker per destination chat: relays to one chat go in order, and a chat that must wait
+    (the agents' group at its 20 a minute, a 429, an outage) holds up no other chat."""
+
+    def __init__(self) -> None:
+        self.workers: dict[int, asyncio.Task] = {}
+        self.again: set[int] = set()  # destinations with work queued while their worker ran
+        self.sending: dict[int, asyncio.Lock] = {}  # held while a relay to that chat is in flight
+
+
+_deliveries: weakref.WeakKeyDictionary[Application, _Delivery] = weakref.WeakKeyDictionary()
+
+
+def _delivery(app: Application) -> _Delivery:
+    if app not in _deliveries:
+        _deliveries[app] = _Delivery()
+    return _deliveries[app]
+
+
+def _in_flight(app: Application, chat_id: int) -> asyncio.Lock:
+    return _delivery(app).sending.setdefault(chat_id, asyncio.Lock())
+
+
+def _destination(item: OutboxItem) -> int:
+    return int(item.payload.get("to_chat") or item.payload.get("chat") or 0)
+
+
+async def flush_outbox(app: Application, wait: float = FLUSH_WAIT) -> None:
+    """Start (or nudge) a worker for every chat that has relays waiting, and give them up to
+    `wait` seconds: usually the relay is out before the handler returns, but a chat that has to
+    wait for its budget does not hold up the update (nor the sender's next one)."""
+    delivery = _delivery(app)
+    for chat_id in {_destination(i) for i in await _svc(app).store.pending_outbox()}:
+        worker = delivery.workers.get(chat_id)
+        if worker is None or worker.done():
+            delivery.workers[chat_id] = asyncio.get_running_loop().create_task(
+                _drain(app, chat_id), name=f"outbox:{chat_id}")
+        else:
+            delivery.again.add(chat_id)
+    running = [w for w in delivery.workers.values() if w is not asyncio.current_task() and not w.done()]
+    if wait > 0 and running:
+        await asyncio.wait(running, timeout=wait)
+
+
+async def _drain(app: Application, chat_id: int) -> None:
+    """Deliver one chat's relays in order; wait and retry on a transient failure."""
+    svc, delivery = _svc(app), _delivery(app)
+    try:
+        while True:
+            delivery.again.discard(chat_id)
+            items = [i for i in await svc.store.pending_outbox() if _destination(i) == chat_id]
             if not items:
-                break
-            for item in items:
-                if item.ticket_id in blocked:
+                if chat_id in delivery.again:
                     continue
-                done.add(item.id)
-                delay = await _deliver(app, item)
+                return
+            for item in items:
+                async with _in_flight(app, chat_id):
+                    delay = await _deliver(app, item)
                 if delay is not None:
-                    blocked.add(item.ticket_id)
-                    retry_in = delay if retry_in is None else min(retry_in, delay)
-    if retry_in is not None and app.job_queue is not None:
-        app.job_queue.run_once(flush_job, when=retry_in, name="outbox-retry")
+                    await asyncio.sleep(delay)
+                    break
+            notices = {_destination(i) for i in await svc.store.pending_outbox()} - {chat_id}
+            if notices:  # failure notices queued for other chats
+                await flush_outbox(app, wait=0)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the store went away (shut-down) or a bug: the next flush starts again
+        log.exception("delivery to chat %s stopped", chat_id)
+    finally:
+        if delivery.workers.get(chat_id) is asyncio.current_task():
+            del delivery.workers[chat_id]
+
+
+async def stop_delivery(app: Application) -> None:
+    """At shut-down: stop the workers; what they had not sent stays in the outbox."""
+    workers = list(_delivery(app).workers.values())
+    for worker in workers:
+        worker.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def flush_job(context: Context) -> None:
@@ -345,16 +447,22 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
     bot = app.bot
     try:
         if p["op"] == "copy":
-            reply = (ReplyParameters(p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to")
-                     else None)
+            reply_to = p.get("reply_to")
+            if p.get("reply_card"):  # the card's id is known only once the card was sent
+                ticket = await svc.store.ticket(item.ticket_id)
+                reply_to = ticket.card_msg if ticket else None
+            reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             sent = await bot.copy_message(p["to_chat"], p["from_chat"], p["msg"], message_thread_id=p.get("thread"),
                                           reply_parameters=reply)
             await svc.store.link(item.ticket_id, p["from_chat"], p["msg"], p["to_chat"], sent.message_id)
         elif p["op"] == "send":
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"])
                                             for b in row] for row in p["buttons"]]) if p.get("buttons") else None
+            reply = (ReplyParameters(p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to")
+                     else None)
             sent = await bot.send_message(p["to_chat"], p["text"], parse_mode=ParseMode.HTML,
-                                          message_thread_id=p.get("thread"), reply_markup=markup)
+                                          message_thread_id=p.get("thread"), reply_markup=markup,
+                                          reply_parameters=reply)
             if p.get("card"):
                 await svc.store.link(item.ticket_id, p["from_chat"], 0, p["to_chat"], sent.message_id)
                 await svc.store.update_ticket(item.ticket_id, svc.now(), card_msg=sent.message_id)
@@ -388,9 +496,14 @@ async def _failed(app: Application, item: OutboxItem, error: str) -> None:
     svc = _svc(app)
     await svc.store.mark_outbox(item.id, "failed", error)
     log.warning("relay %s for ticket %s failed for good: %s", item.id, item.ticket_id, error)
+    ticket = await svc.store.ticket(item.ticket_id)
     if item.payload.get("to_user") and svc.settings.support_chat_id is not None:
-        ticket = await svc.store.ticket(item.ticket_id)
         text = svc.center.renderer.t("agent.failed", svc.settings.support_lang, id=item.ticket_id, error=error)
         await svc.store.enqueue(item.ticket_id, {"op": "send", "to_chat": svc.settings.support_chat_id,
                                                  "thread": ticket.thread_id if ticket else None,
-                                                 "text": text}, svc.now())
+                                                 "text": text}, svc.now(), dedup=f"failed:{item.id}")
+    elif item.payload.get("op") == "copy" and ticket is not None:  # the user's message did not reach agents
+        text = svc.center.renderer.t("handoff.not_delivered", ticket.lang)
+        await svc.store.enqueue(item.ticket_id, {"op": "send", "to_chat": ticket.chat_id, "to_user": True,
+                                                 "reply_to": item.payload["msg"], "text": text}, svc.now(),
+                                dedup=f"failed:{item.id}")

@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     status TEXT NOT NULL DEFAULT 'pending', -- pending | sent | failed
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    dedup TEXT                              -- what queued it (e.g. copy:<chat>:<msg>): queued once
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(status, id);
 -- One row per question asked: the editors' view of what the bot fails at.
@@ -181,9 +182,18 @@ class Store:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.executescript(SCHEMA)
+            await self._migrate()
             await self._db.commit()
         except (OSError, sqlite3.DatabaseError) as exc:
             raise StoreError(f"cannot use database {self.path}: {exc}") from exc
+
+    async def _migrate(self) -> None:
+        """Columns added after the first release (CREATE TABLE IF NOT EXISTS keeps old tables)."""
+        async with self.db.execute("PRAGMA table_info(outbox)") as cursor:
+            columns = {row[1] for row in await cursor.fetchall()}
+        if "dedup" not in columns:
+            await self.db.execute("ALTER TABLE outbox ADD COLUMN dedup TEXT")
+        await self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_dedup ON outbox(dedup)")
 
     async def close(self) -> None:
         if self._db is not None:
@@ -276,10 +286,16 @@ class Store:
 
     # --- outbox ----------------------------------------------------------------------------
 
-    async def enqueue(self, ticket_id: int, payload: dict[str, Any], now: datetime) -> OutboxItem:
-        cursor = await self.db.execute("INSERT INTO outbox(ticket_id, payload, created_at) VALUES (?,?,?)",
-                                       (ticket_id, json.dumps(payload, ensure_ascii=False), _iso(now)))
+    async def enqueue(self, ticket_id: int, payload: dict[str, Any], now: datetime,
+                      dedup: str | None = None) -> OutboxItem | None:
+        """Queue a relay; with a dedup key, only once (an update replayed after a crash queues
+        nothing new). None when it was queued before."""
+        cursor = await self.db.execute(
+            "INSERT OR IGNORE INTO outbox(ticket_id, payload, created_at, dedup) VALUES (?,?,?,?)",
+            (ticket_id, json.dumps(payload, ensure_ascii=False), _iso(now), dedup))
         await self.db.commit()
+        if cursor.rowcount == 0:
+            return None
         return OutboxItem(int(cursor.lastrowid or 0), ticket_id, payload, 0)
 
     async def pending_outbox(self) -> list[OutboxItem]:
