@@ -8,8 +8,11 @@ by the bot's own table of message links, never by forward_from.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 import weakref
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +33,8 @@ HANDOFF_ENTRY = "handoff-human"
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
 FLUSH_WAIT = 1.0  # seconds a handler waits for its relays to go out before it returns
+AGENT_CACHE_SECONDS = 300.0  # how long a getChatMember answer (admin or not) is trusted
+TICKETS_PER_PAGE = 25  # /tickets lines per message (Telegram's 4096 characters)
 
 
 def _svc(app: Application) -> Services:
@@ -210,6 +215,45 @@ async def _ticket_button(update: Update, context: Context) -> None:
 
 # --- the agents' side ---------------------------------------------------------------------------
 
+_agent_cache: weakref.WeakKeyDictionary[Application, dict[int, tuple[bool, float]]] = weakref.WeakKeyDictionary()
+
+
+async def is_agent(context: Context, message: Message) -> bool:
+    """AGENT_IDS when set; otherwise the agents' group's administrators (getChatMember, cached).
+    An anonymous admin posts as the group itself."""
+    svc = services(context)
+    support = svc.settings.support_chat_id
+    if message.sender_chat is not None:
+        return message.sender_chat.id == support
+    user = message.from_user
+    if user is None or support is None:
+        return False
+    if svc.settings.agent_ids:
+        return user.id in svc.settings.agent_ids
+    cache = _agent_cache.setdefault(context.application, {})
+    known = cache.get(user.id)
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
+    try:
+        member = await context.bot.get_chat_member(support, user.id)
+    except TelegramError as exc:
+        log.warning("getChatMember(%s) failed, not treating them as an agent: %s", user.id, exc)
+        return False
+    verdict = member.status in ("administrator", "creator")
+    cache[user.id] = (verdict, time.monotonic() + AGENT_CACHE_SECONDS)
+    return verdict
+
+
+def agents_only(handler: Callable[[Update, Context], Awaitable[None]]) -> Callable[[Update, Context], Awaitable[None]]:
+    """Agents' commands: anyone else in the group gets a clear refusal and nothing happens."""
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: Context) -> None:
+        if not await is_agent(context, update.effective_message):
+            await _agent_notice(context, update.effective_message, "agent.not_agent")
+            return
+        await handler(update, context)
+    return guarded
+
 async def _ticket_for(context: Context, message: Message) -> Ticket | None:
     svc = services(context)
     if message.is_topic_message and message.message_thread_id:
@@ -249,8 +293,14 @@ async def from_agent(update: Update, context: Context) -> None:
             pass
         ticket = await _ticket_for(context, message)
     if ticket is None:
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == context.bot.id:
+            await _agent_notice(context, message, "agent.not_linked")  # e.g. the user ran /forget
+            raise ApplicationHandlerStop
         return  # agents talking among themselves
-    if await svc.store.is_banned(ticket.user_id):
+    if not await is_agent(context, message):
+        await _agent_notice(context, message, "agent.not_agent")
+    elif await svc.store.is_banned(ticket.user_id):
         await _agent_notice(context, message, "agent.not_sent_banned")
     elif not ticket.open:
         await _agent_notice(context, message, "agent.not_sent_closed", id=ticket.id)
@@ -271,6 +321,8 @@ async def on_edit(update: Update, context: Context) -> None:
     ticket_id = await svc.store.ticket_of_message(message.chat_id, message.message_id)
     if ticket_id is None:
         return
+    if message.chat_id == svc.settings.support_chat_id and not await is_agent(context, message):
+        raise ApplicationHandlerStop
     for to_chat, to_msg in await svc.store.copies_of(message.chat_id, message.message_id):
         payload = {"op": "edit", "chat": to_chat, "msg": to_msg,
                    "to_user": to_chat != svc.settings.support_chat_id}
@@ -283,6 +335,7 @@ async def on_edit(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+@agents_only
 async def close_command(update: Update, context: Context) -> None:
     ticket = await _ticket_for(context, update.effective_message)
     if ticket is None or not ticket.open:
@@ -307,19 +360,27 @@ async def _close(context: Context, ticket: Ticket, by_user: bool, key: str) -> N
     await flush_outbox(context.application)
 
 
+@agents_only
 async def tickets_command(update: Update, context: Context) -> None:
+    """Open tickets, TICKETS_PER_PAGE a message; /tickets 2 for the next page."""
     svc = services(context)
     lang = svc.settings.support_lang
     tickets = await svc.store.open_tickets()
     if not tickets:
         await update.effective_message.reply_text(t(context, "agent.no_tickets", lang))
         return
+    pages = (len(tickets) + TICKETS_PER_PAGE - 1) // TICKETS_PER_PAGE
+    arg = context.args[0] if context.args else "1"
+    page = min(max(int(arg), 1), pages) if arg.isdigit() and len(arg) < 6 else 1
     lines = [t(context, "agent.tickets", lang)]
     lines += [f"#{tk.id} · {tk.user_name} · {tk.user_id} · {tk.lang} · {tk.created_at:%Y-%m-%d %H:%M}"
-              for tk in tickets]
-    await update.effective_message.reply_text("\n".join(lines))
+              for tk in tickets[(page - 1) * TICKETS_PER_PAGE:page * TICKETS_PER_PAGE]]
+    if pages > 1:
+        lines.append(t(context, "agent.tickets_more", lang, page=page, pages=pages, next=page % pages + 1))
+    await update.effective_message.reply_text("\n".join(lines)[:4096])
 
 
+@agents_only
 async def ban_command(update: Update, context: Context) -> None:
     svc = services(context)
     ticket = await _ticket_for(context, update.effective_message)
@@ -332,9 +393,11 @@ async def ban_command(update: Update, context: Context) -> None:
     await _agent_notice(context, update.effective_message, "agent.banned", user=ticket.user_id)
 
 
+@agents_only
 async def unban_command(update: Update, context: Context) -> None:
     svc = services(context)
-    user_id = int(context.args[0]) if context.args and context.args[0].isdigit() else None
+    arg = context.args[0] if context.args else ""
+    user_id = int(arg) if arg.isdigit() and len(arg) <= 15 else None
     if user_id is None:
         ticket = await _ticket_for(context, update.effective_message)
         user_id = ticket.user_id if ticket else None

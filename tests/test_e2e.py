@@ -27,7 +27,7 @@ TOKEN = "123456:emulated"
 def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
-           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off"}
+           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900"}
     started = len([c for c in emu.calls if c.method == "setMyCommands"])
     log = (data_dir / "bot.log").open("a")  # a file, not a pipe nobody reads while the bot runs
     proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
