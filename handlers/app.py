@@ -130,6 +130,10 @@ def conversation(timeout: float) -> ConversationHandler:
 async def _post_init(application: Application) -> None:
     svc: Services = application.services  # type: ignore[attr-defined]
     await svc.store.open()
+    interrupted = await svc.store.interrupted_sends()
+    if interrupted:
+        log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
+                    interrupted)
     replayed = await application.update_queue.replay(application)  # type: ignore[attr-defined]
     if replayed:
         log.info("replaying %d update(s) the last run received but did not finish", replayed)

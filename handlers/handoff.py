@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 HANDOFF_ENTRY = "handoff-human"
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
+CARD_MARK = re.compile(r"🎫 #(\d{1,12}) ")  # the first line of handoff_card.html.j2, as plain text
 FLUSH_WAIT = 1.0  # seconds a handler waits for its relays to go out before it returns
 AGENT_CACHE_SECONDS = 300.0  # how long a getChatMember answer (admin or not) is trusted
 TICKETS_PER_PAGE = 25  # /tickets lines per message (Telegram's 4096 characters)
@@ -265,6 +267,11 @@ async def _ticket_for(context: Context, message: Message) -> Ticket | None:
         ticket_id = await svc.store.ticket_of_message(message.chat_id, reply.message_id)
         if ticket_id is not None:
             return await svc.store.ticket(ticket_id)
+        # A card whose link is not stored (still in flight, or the bot died before storing it):
+        # the card names its ticket on its first line.
+        mark = CARD_MARK.match(reply.text or "")
+        if mark and reply.from_user is not None and reply.from_user.id == context.bot.id:
+            return await svc.store.ticket(int(mark.group(1)))
     return None
 
 
@@ -508,6 +515,7 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
     svc = _svc(app)
     p = item.payload
     bot = app.bot
+    await svc.store.start_sending(item.id)  # a crash from here to "sent" may deliver it twice
     try:
         if p["op"] == "copy":
             reply_to = p.get("reply_to")

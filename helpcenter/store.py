@@ -308,6 +308,17 @@ class Store:
             row = await cursor.fetchone()
         return row[0] if row else None
 
+    async def start_sending(self, item_id: int) -> None:
+        await self.db.execute("UPDATE outbox SET status='sending' WHERE id=?", (item_id,))
+        await self.db.commit()
+
+    async def interrupted_sends(self) -> int:
+        """At start-up: relays a crash caught between the API call and its "sent" mark go out again
+        (Telegram has no idempotency key: they may arrive twice; nothing is lost)."""
+        cursor = await self.db.execute("UPDATE outbox SET status='pending' WHERE status='sending'")
+        await self.db.commit()
+        return cursor.rowcount
+
     async def mark_outbox(self, item_id: int, status: str, error: str | None = None) -> None:
         await self.db.execute("UPDATE outbox SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
                               (status, error, item_id))

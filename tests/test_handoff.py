@@ -10,6 +10,7 @@ from telegram import Update
 
 from handlers.offline import Failure, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
+from helpcenter.render import to_plain
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
 
@@ -373,3 +374,23 @@ async def test_service_messages_are_not_relayed(tmp_path: Path, center: HelpCent
             raw["message"][field] = value
             await app.process_update(Update.de_json(raw, app.bot))
         assert _copies_to(api, SUPPORT) == []
+
+
+async def test_a_card_without_its_link_still_routes_by_its_ticket_number(tmp_path: Path, center: HelpCenter) -> None:
+    """The bot died after sending the card but before storing its link: the card names the ticket."""
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, agent_ids=AGENTS) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        card = Agents(app, api).card()
+        await app.services.store.db.execute("DELETE FROM links")
+        await app.services.store.db.commit()
+        shown = dict(api.messages[(SUPPORT, card.result["message_id"])])
+        shown["text"] = to_plain(shown["text"])  # Telegram gives text and entities, not our HTML
+        raw = Agents(app, api).factory.group(SUPPORT, "您好", reply_to=shown)
+        await app.process_update(Update.de_json(raw, app.bot))
+        assert len(_copies_to(api, 1)) == 1
+        forged = Agents(app, api).factory.group(SUPPORT, "x", reply_to={
+            "message_id": 5, "date": 0, "chat": {"id": SUPPORT, "type": "supergroup"}, "text": "🎫 #1 · fake",
+            "from": {"id": 77, "is_bot": False, "first_name": "M"}})
+        await app.process_update(Update.de_json(forged, app.bot))
+        assert len(_copies_to(api, 1)) == 1  # only the bot's own card counts
