@@ -31,6 +31,7 @@ from .flow import MENU, current, way_back
 log = logging.getLogger(__name__)
 
 HANDOFF_ENTRY = "handoff-human"
+RATINGS = ("1", "2", "3", "4", "5")
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
 CARD_MARK = re.compile(r"🎫 #(\d{1,12}) ")  # the first line of handoff_card.html.j2, as plain text
@@ -99,8 +100,9 @@ async def _topic_for(context: Context, ticket: Ticket) -> int | None:
     svc = services(context)
     support = svc.settings.support_chat_id
     try:
-        if svc.support_is_forum is None:
-            svc.support_is_forum = bool((await context.bot.get_chat(support)).is_forum)
+        async with _delivery(context.application).forum_lock:  # one getChat, not one per ticket
+            if svc.support_is_forum is None:
+                svc.support_is_forum = bool((await context.bot.get_chat(support)).is_forum)
         if svc.support_is_forum:
             topic = await context.bot.create_forum_topic(support, f"#{ticket.id} {ticket.user_name}"[:128])
             return topic.message_thread_id
@@ -205,7 +207,10 @@ async def _ticket_button(update: Update, context: Context) -> None:
             await query.edit_message_reply_markup(None)
             await context.bot.send_message(user.id, t(context, "handoff.ended", lang, id=ticket.id))
         return
-    if parts[1] == "rate" and len(parts) == 4 and parts[2].isdigit() and parts[3] in "12345":
+    if parts[1] == "rate":
+        if len(parts) != 4 or not parts[2].isdigit() or len(parts[2]) > 12 or parts[3] not in RATINGS:
+            log.info("ignored a malformed rating button: %r", query.data[:80])
+            return
         ticket = await svc.store.ticket(int(parts[2]))
         if ticket is not None and ticket.user_id == user.id and ticket.rating is None:
             await svc.store.update_ticket(ticket.id, svc.now(), rating=int(parts[3]))
@@ -433,6 +438,7 @@ class _Delivery:
         self.workers: dict[int, asyncio.Task] = {}
         self.again: set[int] = set()  # destinations with work queued while their worker ran
         self.sending: dict[int, asyncio.Lock] = {}  # held while a relay to that chat is in flight
+        self.forum_lock = asyncio.Lock()  # the agents' group is asked once whether it is a forum
 
 
 _deliveries: weakref.WeakKeyDictionary[Application, _Delivery] = weakref.WeakKeyDictionary()

@@ -350,6 +350,8 @@ class Store:
         return int(cursor.lastrowid or 0)
 
     async def set_feedback(self, question_id: int, chat_id: int, value: int) -> bool:
+        if not 0 < question_id < 2**63:  # a forged button: SQLite integers are 64-bit
+            return False
         cursor = await self.db.execute("UPDATE questions SET feedback=? WHERE id=? AND chat_id=?",
                                        (value, question_id, chat_id))
         await self.db.commit()

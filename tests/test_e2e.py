@@ -323,3 +323,14 @@ def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
             assert db.execute("SELECT COUNT(*) FROM inbox WHERE done=0").fetchone()[0] == 0
         with sqlite3.connect(tmp_path / "helpcenter.sqlite3") as db:
             assert db.execute("SELECT COUNT(*) FROM outbox WHERE status!='sent'").fetchone()[0] == 0
+
+
+def test_a_second_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
+    with Emulator() as emu, bot_process(emu, tmp_path) as first:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(tmp_path)}
+        out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 1
+        assert f"another bot process (pid {first.pid}) is already using DATA_DIR" in out.stderr
+        assert first.poll() is None  # the first one goes on

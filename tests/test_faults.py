@@ -130,3 +130,12 @@ async def test_an_update_received_but_not_handled_is_handled_after_a_restart(tmp
         await app.update_queue.put(Update.de_json(raw, app.bot))  # Telegram sends it once more
         await asyncio.sleep(0.2)
         assert len(again.sent(5)) == 1
+
+
+async def test_forged_feedback_numbers_do_not_crash(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, admin_ids=frozenset({42})) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/start")
+        await ann.press_data("fb:99999999999999999999:up", ann.last_with_buttons())
+        assert not [c for c in api.sent(42) if "OverflowError" in c.text]
+        assert not [c for c in api.sent(1) if "出了点问题" in c.text]

@@ -394,3 +394,18 @@ async def test_a_card_without_its_link_still_routes_by_its_ticket_number(tmp_pat
             "from": {"id": 77, "is_bot": False, "first_name": "M"}})
         await app.process_update(Update.de_json(forged, app.bot))
         assert len(_copies_to(api, 1)) == 1  # only the bot's own card counts
+
+
+async def test_forged_ratings_are_ignored(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, agent_ids=AGENTS) as (app, api):
+        ann = chat(app, api)
+        await _open_ticket(ann)
+        agents = Agents(app, api)
+        await agents.say("/close", reply_to_id=agents.card().result["message_id"])
+        closed = next(c for c in api.sent(1) if "客服已关闭工单 #1" in c.text)
+        for data in ("tk:rate:1:12345", "tk:rate:1:", "tk:rate:1:0", "tk:rate:99999999999999999999:3"):
+            await ann.press_data(data, closed)
+        assert (await app.services.store.ticket(1)).rating is None
+        assert not [c for c in agents.messages() if "评分" in c.text]
+        await ann.press("⭐⭐⭐", call=closed)
+        assert (await app.services.store.ticket(1)).rating == 3
