@@ -11,20 +11,21 @@ at start-up the updates not done are replayed in order, and an update_id seen be
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from telegram import Update
+
+from helpcenter.store import StoreError
 
 from .common import HelpApplication
 
 log = logging.getLogger(__name__)
 
-# The update being handled: its id keys the side effects (relays) it queues, so a replay after a
-# crash finds them already queued instead of queueing them twice.
-current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_update", default=None)
+MAX_RETRY_DELAY = 5.0  # seconds between tries to store an update while the disk refuses
+
 
 
 class DurableQueue(asyncio.Queue):
@@ -35,11 +36,22 @@ class DurableQueue(asyncio.Queue):
         self.persistence: Any = None  # the SqlitePersistence, set by build_application
 
     async def put(self, item: object) -> None:
-        if (isinstance(item, Update) and self.persistence is not None
-                and not await self.persistence.inbox_add(item.update_id, item.to_json())):
+        if isinstance(item, Update) and self.persistence is not None and not await self._store(item):
             log.info("update %s seen before, ignored", item.update_id)
             return
         await super().put(item)
+
+    async def _store(self, update: Update) -> bool:
+        """Try until the update is on disk (a full disk, a locked database): until then it is not
+        confirmed, so Telegram keeps it; an exception here would end PTB's polling loop."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.persistence.inbox_add(update.update_id, update.to_json())
+            except (OSError, sqlite3.Error, StoreError) as exc:
+                log.error("cannot store update %s (%s); trying again in %.1f s", update.update_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
 
     async def replay(self, application: HelpApplication) -> int:
         """Queue the updates a killed run stored but did not finish, oldest first."""
@@ -58,11 +70,10 @@ class DurableApplication(HelpApplication):
         if not isinstance(update, Update) or self.persistence is None:
             await super().process_update(update)
             return
-        token = current_update.set(update.update_id)
-        try:
-            await super().process_update(update)
-        finally:
-            current_update.reset(token)
+        await super().process_update(update)
         chat, user = update.effective_chat, update.effective_user
-        await self.persistence.save_update(self, update.update_id, chat.id if chat else None,  # type: ignore[attr-defined]
-                                           user.id if user else None)
+        try:
+            await self.persistence.save_update(self, update.update_id,  # type: ignore[attr-defined]
+                                               chat.id if chat else None, user.id if user else None)
+        except (OSError, sqlite3.Error, StoreError) as exc:  # kept for the next commit; the user is told
+            await self.process_error(update, exc)

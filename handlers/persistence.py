@@ -122,11 +122,14 @@ class SqlitePersistence(BasePersistence[dict, dict, dict]):
             batch, self._finished = self._finished, {}
             db = await self._conn()
             try:
+                if not db.in_transaction:  # wait for a lock once, here, not once per row
+                    await db.execute("BEGIN IMMEDIATE")
                 await application.update_persistence()  # writes the rows, in this transaction
                 await db.executemany("UPDATE inbox SET done=1 WHERE update_id=?", [(u,) for u in batch])
                 await db.commit()
             except (OSError, sqlite3.Error, StoreError):
-                await db.rollback()
+                if db.in_transaction:
+                    await db.rollback()
                 self._finished.update(batch)  # tried again with the next update
                 application.mark_data_for_update_persistence(
                     chat_ids=[c for c, _ in batch.values() if c is not None],

@@ -93,6 +93,7 @@ class StoreError(RuntimeError):
 
 
 DATABASES = ("helpcenter.sqlite3", "state.sqlite3")
+BUSY_TIMEOUT = 1.0  # seconds to wait for a database another process locked (not 5: every update waits)
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -178,7 +179,7 @@ class Store:
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = await aiosqlite.connect(self.path)
+            self._db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.executescript(SCHEMA)

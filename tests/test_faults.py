@@ -139,3 +139,23 @@ async def test_forged_feedback_numbers_do_not_crash(tmp_path: Path, center: Help
         await ann.press_data("fb:99999999999999999999:up", ann.last_with_buttons())
         assert not [c for c in api.sent(42) if "OverflowError" in c.text]
         assert not [c for c in api.sent(1) if "出了点问题" in c.text]
+
+
+async def test_a_locked_state_database_fails_fast_with_a_reply(tmp_path: Path, center: HelpCenter) -> None:
+    import sqlite3
+    import time
+
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/start")
+        other = sqlite3.connect(tmp_path / "state.sqlite3", timeout=0)
+        other.execute("BEGIN EXCLUSIVE")  # another process holds the database
+        started = time.monotonic()
+        await ann.send("/menu")
+        waited = time.monotonic() - started
+        other.rollback()
+        other.close()
+        assert waited < 3
+        assert "抱歉,出了点问题" in ann.text
+        await ann.send("/menu")  # the database is free again: the bot goes on
+        assert "抱歉" not in ann.text
