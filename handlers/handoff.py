@@ -470,9 +470,12 @@ async def flush_outbox(app: Application, wait: float = FLUSH_WAIT) -> None:
                 _drain(app, chat_id), name=f"outbox:{chat_id}")
         else:
             delivery.again.add(chat_id)
-    running = [w for w in delivery.workers.values() if w is not asyncio.current_task() and not w.done()]
-    if wait > 0 and running:
-        await asyncio.wait(running, timeout=wait)
+    deadline = asyncio.get_running_loop().time() + wait
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:  # notices start new workers
+        running = [w for w in delivery.workers.values() if w is not asyncio.current_task() and not w.done()]
+        if not running:
+            break
+        await asyncio.wait(running, timeout=left)
 
 
 async def _drain(app: Application, chat_id: int) -> None:
