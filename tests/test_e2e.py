@@ -334,3 +334,23 @@ def test_a_second_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) 
         assert out.returncode == 1
         assert f"another bot process (pid {first.pid}) is already using DATA_DIR" in out.stderr
         assert first.poll() is None  # the first one goes on
+
+
+def test_sigterm_stops_the_bot_soon_after_the_api_went_away(tmp_path: Path) -> None:
+    emu = Emulator().__enter__()
+    runner = Runner(emu, tmp_path)
+    runner.start()
+    try:
+        user = EmuUser(emu, 71)
+        user.send("/human", "已为您转接人工客服")
+        emu.fail(Failure("Bad Gateway", code=502, method="copyMessage", times=10**6))
+        emu.push(user.factory.text("还在吗"))  # a relay left retrying
+        emu.wait_for(lambda calls: [c for c in calls if c.method == "copyMessage"])
+    finally:
+        emu.__exit__(None)
+    time.sleep(1.0)
+    started = time.monotonic()
+    runner.proc.send_signal(signal.SIGTERM)
+    runner.proc.wait(timeout=10)
+    runner.log.close()
+    assert time.monotonic() - started < 5
