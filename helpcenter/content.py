@@ -481,7 +481,7 @@ class _Builder:
         ago_list = node.get("ago")
         ago = tuple(w for i, v in enumerate(ago_list if isinstance(ago_list, list) else [])
                     if (w := word(v, line_of(ago_list, i), "ago")) is not None)
-        if not ago:
+        if not ago and "ago" in node:
             self.r.error(line_of(node, "ago"), "dates.ago must be a non-empty list of words")
         marks: dict[str, tuple[str, ...]] = {}
         spec = self.r.mapping(node.get("marks"), line_of(node, "marks"), "dates.marks")

@@ -220,7 +220,8 @@ async def test_personal_data_never_reaches_the_log_or_the_report(tmp_path: Path,
         await ann.press("质量问题")
         await ann.send("ann@example.com")
         assert "联系方式:ann@example.com" in ann.text
-        for typed in ("13812345678", "SF1234567890123", "我的邮箱改成 bob.lee@example.com", "订单号应该是 576894321098765432"):
+        for typed in ("13812345678", "SF1234567890123", "我的邮箱改成 bob.lee@example.com",
+                      "订单号应该是 576894321098765432"):
             await ann.send(typed)  # a correction typed after the summary: not a field, so a question
         await ann.send("/stats")
         assert "[phone]" in ann.text and "[number]" in ann.text

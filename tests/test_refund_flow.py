@@ -154,10 +154,11 @@ async def test_remind_me_twice_keeps_one_reminder_and_can_be_cancelled(tmp_path:
 
 
 async def test_store_keeps_one_pending_reminder_per_request(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center) as (app, api):
+    async with running_bot(tmp_path, center) as (app, _api):
         store = app.services.store
         due = datetime(2026, 11, 26, 10, 0, tzinfo=TZ)
-        ids = await asyncio.gather(*(store.add_reminder(1, 1, due, {"case": "x"}, due, request="mismatch:ID:-:2026-11-21")
+        request = "mismatch:ID:-:2026-11-21"
+        ids = await asyncio.gather(*(store.add_reminder(1, 1, due, {"case": "x"}, due, request=request)
                                      for _ in range(200)))
         assert len(set(ids)) == 1 and len(await store.pending_reminders()) == 1
         await store.add_reminder(1, 1, due, {"case": "y"}, due, request="lost_package:ID:-:2026-11-21")
