@@ -231,10 +231,14 @@ async def _remind(update: Update, context: Context) -> None:
         if not context.job_queue or not context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}"):
             schedule(context.application, reminder)
     when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
-    key = "ref.reminder_already" if existing else "ref.reminder_set"
-    await update.callback_query.answer(t(context, key, lang, when=when, deadline=last_day.isoformat()),
-                                       show_alert=existing is None)
+    if existing is not None:  # a second tap: say so, change nothing
+        await update.callback_query.answer(t(context, "ref.reminder_already", lang, when=when))
+        await _update_buttons(update, context, _result_rows(context, lang, True, reminder))
+        return
+    await update.callback_query.answer()
     await _update_buttons(update, context, _result_rows(context, lang, True, reminder))
+    await context.bot.send_message(chat_id, t(context, "ref.reminder_set", lang, when=when,
+                                              deadline=last_day.isoformat()))
 
 
 async def _reminder_button(update: Update, context: Context, action: str, reminder_id: int) -> None:

@@ -105,7 +105,7 @@ async def test_reminder_is_stored_and_survives_a_restart(tmp_path: Path, center:
         await _case(ann, "产品不一致")
         await ann.press("昨天")
         await ann.press("截止前提醒我")
-        assert ann.alerts == ["好的,我会在 2026-11-26 10:00 提醒您(截止日 2026-11-27)。"]
+        assert "我会在 2026-11-26 10:00 提醒您(截止日 2026-11-27)" in ann.text
         assert app.job_queue.get_jobs_by_name("reminder-1")
     async with running_bot(tmp_path, center) as (app, api):  # restarted, still days before
         assert app.job_queue.get_jobs_by_name("reminder-1")
@@ -126,13 +126,15 @@ async def test_remind_me_twice_keeps_one_reminder_and_can_be_cancelled(tmp_path:
         await ann.press("昨天")
         result = ann.last_with_buttons()
         await ann.press("截止前提醒我")
-        # The result's text stays; only its buttons change to a confirmation and a way to cancel.
-        assert [c.method for c in ann.replies] == ["editMessageReplyMarkup"]
+        # The result's text stays; its buttons change to a confirmation and a way to cancel.
+        assert [c.method for c in ann.replies] == ["editMessageReplyMarkup", "sendMessage"]
+        assert "我会在 2026-11-26 10:00 提醒您" in ann.text
         assert ann.buttons[:2] == ["✅ 已设提醒:11-26 10:00", "✖ 取消提醒"]
         await ann.press("截止前提醒我", call=result)  # the same button again, from the old keyboard
         assert ann.alerts == ["这个截止日已经设过提醒了:我会在 2026-11-26 10:00 提醒您。"]
         assert ann.buttons[:2] == ["✅ 已设提醒:11-26 10:00", "✖ 取消提醒"]
-        for _ in range(20):
+        assert "我会在" not in ann.text  # no second confirmation message either
+        for _ in range(200):
             await ann.press_data("ref:remind", result)
         store = app.services.store
         assert len(await store.pending_reminders()) == 1
@@ -199,3 +201,36 @@ async def test_refund_in_english(tmp_path: Path, center: HelpCenter) -> None:
         assert "Acceptance window: 7 days, after the last tracking update" in bob.text
         assert "✅ Still open: file by 2026-11-28 (6 days left)" in bob.text
         assert "Decision time: unknown (no public source states this limit)" in bob.text
+
+
+async def test_cancelled_reminder_is_not_sent_after_a_restart(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        await ann.press("昨天")
+        await ann.press("截止前提醒我")
+        await ann.press("取消提醒")
+    due = datetime(2026, 11, 26, 10, 0, 1, tzinfo=TZ)
+    async with running_bot(tmp_path, center, now=due) as (app, api):
+        await asyncio.sleep(0.3)
+        assert not any("提醒:" in c.text for c in api.sent(1))
+
+
+async def test_reminders_of_an_older_database_are_kept(tmp_path: Path, center: HelpCenter) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "helpcenter.sqlite3") as db:  # the table before request keys
+        db.execute("CREATE TABLE reminders (id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL, user_id INTEGER"
+                   " NOT NULL, due_at TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL DEFAULT"
+                   " 'pending', created_at TEXT NOT NULL)")
+        db.execute("INSERT INTO reminders(chat_id, user_id, due_at, payload, created_at) VALUES"
+                   " (1, 1, '2026-11-26T02:00:00+00:00', '{\"lang\": \"zh\", \"case\": \"产品不一致\","
+                   " \"deadline\": \"2026-11-27\"}', '2026-11-22T02:00:00+00:00')")
+    async with running_bot(tmp_path, center) as (app, api):
+        assert [r.id for r in await app.services.store.pending_reminders()] == [1]
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        await ann.press("昨天")
+        await ann.press("截止前提醒我")
+        assert "我会在 2026-11-26 10:00 提醒您" in ann.text
+        assert len(await app.services.store.pending_reminders()) == 2
