@@ -1,8 +1,10 @@
 """Freeze the split of the labelled questions: frozen.tsv (judging only) and tune.tsv (the rest).
 
-The split is a pure function of the questions, so anyone can check that frozen.tsv was not
-hand-picked: within each stratum (the first topic id, or the none kind) questions are ordered
-by a seeded hash of their normalised text and the first FROZEN_SHARE of them are frozen.
+Nobody picks the frozen questions by hand. Within each stratum (first topic id or none kind,
+times the language) questions are ordered by a seeded hash of their normalised text, and the
+first of them are frozen until the stratum holds round(n * FROZEN_SHARE). A frozen question
+stays frozen: new questions only top a stratum up, so adding data never moves a question out
+of frozen.tsv (and the first split, from empty files, is exactly the seeded order).
 
     python tests/data/questions/split.py            # rewrite both files from their union
     python tests/data/questions/split.py --check    # exit 1 if the files differ from the split
@@ -47,20 +49,30 @@ def data_lines(path: Path) -> list[str]:
 
 
 def stratum(line: str) -> str:
-    """The first label: a topic id or a none kind."""
-    return line.split("\t")[1].split("|")[0].strip()
+    """The first label (a topic id or a none kind) and the language: zh if any Han character."""
+    question, labels = line.split("\t")[:2]
+    language = "zh" if re.search(r"[\u4e00-\u9fff]", question) else "en"
+    return f"{labels.split('|')[0].strip()} {language}"
 
 
-def split(lines: list[str]) -> tuple[list[str], list[str]]:
+def question_key(line: str) -> str:
+    return normalise(line.split("\t")[0])
+
+
+def split(lines: list[str], already: set[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """(frozen, tune). `already`: question keys frozen before; they stay frozen."""
     groups: dict[str, list[str]] = defaultdict(list)
     for line in lines:
         groups[stratum(line)].append(line)
     frozen: set[str] = set()
     for members in groups.values():
-        ranked = sorted(members, key=lambda ln: hashlib.sha256(
-            f"{SEED}:{normalise(ln.split(chr(9))[0])}".encode()).hexdigest())
-        frozen.update(ranked[:round(len(members) * FROZEN_SHARE)])
-    return [ln for ln in lines if ln in frozen], [ln for ln in lines if ln not in frozen]
+        keep = [question_key(ln) for ln in members if question_key(ln) in already]
+        ranked = sorted((question_key(ln) for ln in members if question_key(ln) not in already),
+                        key=lambda key: hashlib.sha256(f"{SEED}:{key}".encode()).hexdigest())
+        missing = max(0, round(len(members) * FROZEN_SHARE) - len(keep))
+        frozen.update(keep + ranked[:missing])
+    return ([ln for ln in lines if question_key(ln) in frozen],
+            [ln for ln in lines if question_key(ln) not in frozen])
 
 
 def render(path: Path, lines: list[str]) -> str:
@@ -78,7 +90,7 @@ def main() -> int:
     for line in lines:
         order.setdefault(stratum(line), len(order))
     lines.sort(key=lambda ln: (order[stratum(ln)], normalise(ln.split("\t")[0])))
-    frozen, tune = split(lines)
+    frozen, tune = split(lines, {question_key(ln) for ln in data_lines(FROZEN)})
     wanted = {FROZEN: render(FROZEN, frozen), TUNE: render(TUNE, tune)}
     if args.check:
         stale = [p.name for p, text in wanted.items()
