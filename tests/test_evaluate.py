@@ -259,3 +259,8 @@ def test_adding_questions_never_unfreezes_one() -> None:
     again, _ = module.split(more, {module.question_key(ln) for ln in frozen})
     assert set(frozen) <= set(again) and len(again) == round(30 * 0.35) + round(6 * 0.35)
     assert module.split(lines)[0] == frozen  # seeded: the same every time
+
+
+def test_readme_counts_are_current() -> None:
+    table = load_split_module().counts()
+    assert table in (QDIR / "README.md").read_text(encoding="utf-8")

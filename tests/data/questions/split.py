@@ -9,6 +9,7 @@ of frozen.tsv (and the first split, from empty files, is exactly the seeded orde
     python tests/data/questions/split.py            # rewrite both files from their union
     python tests/data/questions/split.py --check    # exit 1 if the files differ from the split
     python tests/data/questions/split.py --add new.tsv   # add new questions, then re-split
+    python tests/data/questions/split.py --counts   # the counts table of README.md
 """
 
 from __future__ import annotations
@@ -79,11 +80,35 @@ def render(path: Path, lines: list[str]) -> str:
     return HEADERS[path] + f"# {COLUMNS}\n" + "".join(line + "\n" for line in lines)
 
 
+def counts() -> str:
+    """The README's table: rows per first label, by language, source and file."""
+    rows = [(p, ln.split("\t")) for p in (FROZEN, TUNE) for ln in data_lines(p)]
+    labels = list(dict.fromkeys(cells[1].split("|")[0] for _, cells in rows))
+    out = ["| first label | all | zh | en | from a real source | frozen | tune |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+
+    def line(name: str, chosen: list[tuple[Path, list[str]]]) -> str:
+        zh = sum(bool(re.search(r"[\u4e00-\u9fff]", cells[0])) for _, cells in chosen)
+        real = sum(len(cells) > 6 and cells[6] != "team" for _, cells in chosen)
+        frozen = sum(p == FROZEN for p, _ in chosen)
+        return (f"| {name} | {len(chosen)} | {zh} | {len(chosen) - zh} | {real} | {frozen} |"
+                f" {len(chosen) - frozen} |")
+
+    for label in labels:
+        out.append(line(label, [r for r in rows if r[1][1].split("|")[0] == label]))
+    out.append(line("**total**", rows))
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check the files match the split")
     parser.add_argument("--add", type=Path, help="a TSV of new questions to add before splitting")
+    parser.add_argument("--counts", action="store_true", help="print the README's counts table")
     args = parser.parse_args()
+    if args.counts:
+        print(counts())
+        return 0
     lines = data_lines(FROZEN) + data_lines(TUNE) + (data_lines(args.add) if args.add else [])
     # Keep the file order stable: group by stratum in first-seen order, then by question.
     order: dict[str, int] = {}
