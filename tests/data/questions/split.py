@@ -3,8 +3,9 @@
 Nobody picks the frozen questions by hand. Within each stratum (first topic id or none kind,
 times the language) questions are ordered by a seeded hash of their normalised text, and the
 first of them are frozen until the stratum holds round(n * FROZEN_SHARE). A frozen question
-stays frozen: new questions only top a stratum up, so adding data never moves a question out
-of frozen.tsv (and the first split, from empty files, is exactly the seeded order).
+stays frozen and a tune question stays in tune: only new questions top a stratum up, so adding
+data never moves a question between the files (the first split, from empty files, is exactly
+the seeded order).
 
     python tests/data/questions/split.py            # rewrite both files from their union
     python tests/data/questions/split.py --check    # exit 1 if the files differ from the split
@@ -60,15 +61,18 @@ def question_key(line: str) -> str:
     return normalise(line.split("\t")[0])
 
 
-def split(lines: list[str], already: set[str] = frozenset()) -> tuple[list[str], list[str]]:
-    """(frozen, tune). `already`: question keys frozen before; they stay frozen."""
+def split(lines: list[str], already: set[str] = frozenset(),
+          seen: set[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """(frozen, tune). `already`: question keys frozen before; they stay frozen. `seen`: keys
+    that were in tune.tsv before; they stay there (someone may have tuned on them)."""
     groups: dict[str, list[str]] = defaultdict(list)
     for line in lines:
         groups[stratum(line)].append(line)
     frozen: set[str] = set()
     for members in groups.values():
         keep = [question_key(ln) for ln in members if question_key(ln) in already]
-        ranked = sorted((question_key(ln) for ln in members if question_key(ln) not in already),
+        ranked = sorted((question_key(ln) for ln in members
+                         if question_key(ln) not in already and question_key(ln) not in seen),
                         key=lambda key: hashlib.sha256(f"{SEED}:{key}".encode()).hexdigest())
         missing = max(0, round(len(members) * FROZEN_SHARE) - len(keep))
         frozen.update(keep + ranked[:missing])
@@ -115,7 +119,8 @@ def main() -> int:
     for line in lines:
         order.setdefault(stratum(line), len(order))
     lines.sort(key=lambda ln: (order[stratum(ln)], normalise(ln.split("\t")[0])))
-    frozen, tune = split(lines, {question_key(ln) for ln in data_lines(FROZEN)})
+    frozen, tune = split(lines, {question_key(ln) for ln in data_lines(FROZEN)},
+                         {question_key(ln) for ln in data_lines(TUNE)})
     wanted = {FROZEN: render(FROZEN, frozen), TUNE: render(TUNE, tune)}
     if args.check:
         stale = [p.name for p, text in wanted.items()
