@@ -33,6 +33,7 @@ USER_ID = 1
 NAMES = {"zh": "访客", "en": "Guest"}
 EDITED = "(edited)"
 TOAST = "»"
+NO_BUTTONS = "(buttons removed)"
 MEDIA = {"sendPhoto": "photo", "sendDocument": "document", "sendVideo": "video", "sendVoice": "voice",
          "sendAudio": "audio", "sendSticker": "sticker", "sendAnimation": "animation",
          "copyMessage": "message", "forwardMessage": "message"}
@@ -42,6 +43,7 @@ MEDIA = {"sendPhoto": "photo", "sendDocument": "document", "sendVideo": "video",
 class Button:
     """A pressable (callback) button shown as [n]: its data and the message it sits on."""
 
+    label: str
     data: str
     chat_id: int
     message_id: int
@@ -64,12 +66,12 @@ class Console:
         calls = self.api.calls[self._seen:]
         self._seen = len(self.api.calls)
         for call in calls:
-            if isinstance(call.result, str) and call.result.startswith("error"):
+            if call.failed:
                 continue  # Telegram refused it: the user sees nothing
             if call.method == "answerCallbackQuery":
                 if call.params.get("text"):
                     self.out.write(f"\n{TOAST} {call.params['text']}\n")
-            elif (call.method in SENDS or call.method in EDITS) and _chat_id(call) == USER_ID:
+            elif (call.method in SENDS or call.method in EDITS) and call.chat_id == USER_ID:
                 self._show_message(call)
         self.out.flush()
 
@@ -80,9 +82,10 @@ class Console:
             lines.append(f"[{MEDIA[call.method]}]")
         if call.text:
             lines.append(to_plain(call.text))
-        markup = call.params.get("reply_markup")
-        if call.method == "editMessageReplyMarkup" or markup:
-            lines += self._keyboard(call)
+        keyboard = self._keyboard(call) if call.method in EDITS or call.params.get("reply_markup") else []
+        if call.method == "editMessageReplyMarkup" and not keyboard:
+            lines[0] = f"{EDITED} {NO_BUTTONS}"
+        lines += keyboard
         self.out.write("\n" + "\n".join(lines) + "\n")
 
     def _keyboard(self, call: Call) -> list[str]:
@@ -101,7 +104,7 @@ class Console:
             labels = []
             for b in row:
                 if "callback_data" in b:
-                    buttons.append(Button(b["callback_data"], USER_ID, message_id))
+                    buttons.append(Button(b["text"], b["callback_data"], USER_ID, message_id))
                     labels.append(f"[{len(buttons)}] {b['text']}")
                 else:
                     links.append(_link_line(b, self.app.bot.username))
@@ -158,11 +161,6 @@ class Console:
                 except Exception as exc:  # one bad turn must not end the chat
                     log.exception("console turn failed")
                     self.out.write(f"(console error: {exc!r}; the chat goes on)\n")
-
-
-def _chat_id(call: Call) -> int | None:
-    chat = call.params.get("chat_id")
-    return int(chat) if isinstance(chat, int) or (isinstance(chat, str) and chat.lstrip("-").isdigit()) else None
 
 
 def _message_id(call: Call) -> int:
