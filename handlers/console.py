@@ -34,6 +34,7 @@ NAMES = {"zh": "访客", "en": "Guest"}
 EDITED = "(edited)"
 TOAST = "»"
 NO_BUTTONS = "(buttons removed)"
+RULE = "─" * 12
 MEDIA = {"sendPhoto": "photo", "sendDocument": "document", "sendVideo": "video", "sendVoice": "voice",
          "sendAudio": "audio", "sendSticker": "sticker", "sendAnimation": "animation",
          "copyMessage": "message", "forwardMessage": "message"}
@@ -85,6 +86,8 @@ class Console:
         keyboard = self._keyboard(call) if call.method in EDITS or call.params.get("reply_markup") else []
         if call.method == "editMessageReplyMarkup" and not keyboard:
             lines[0] = f"{EDITED} {NO_BUTTONS}"
+        if keyboard:  # a rule, so buttons never read as the text's numbered sources ("[1] …")
+            lines.append(RULE)
         lines += keyboard
         self.out.write("\n" + "\n".join(lines) + "\n")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from handlers.app import serving
 from handlers.common import Settings
-from handlers.console import Console
+from handlers.console import RULE, Console
 from helpcenter.core import HelpCenter
 
 from .conftest import ROOT
@@ -48,14 +48,12 @@ class Term:
 
     async def press(self, label: str) -> str:
         """Type the number printed next to the button whose label contains `label`."""
-        shown: dict[str, str] = {}  # number -> the label printed last next to it
-        for number, text in re.findall(r"\[(\d+)\] (.+?)(?=  \[\d+\]|\n|$)", self.transcript):
-            shown[number] = text
-        for number, text in shown.items():
-            live = self.console.buttons[int(number) - 1].label if int(number) <= len(self.console.buttons) else None
-            if label in text and live == text:
-                return await self.type(number)
-        raise AssertionError(f"no button {label!r} on screen: {shown}")
+        keys = self.transcript.rsplit(RULE, 1)[-1]  # the keyboard printed last
+        for number, button in enumerate(self.console.buttons, 1):
+            if label in button.label:
+                assert f"[{number}] {button.label}" in keys, keys
+                return await self.type(str(number))
+        raise AssertionError(f"no button {label!r} on screen: {keys}")
 
 
 @asynccontextmanager
