@@ -113,8 +113,8 @@ class Console:
                     links.append(_link_line(b, self.app.bot.username))
             if labels:
                 lines.append("  ".join(labels))
-        if buttons:
-            self.buttons = buttons
+        if buttons or (self.buttons and self.buttons[0].message_id == message_id):
+            self.buttons = buttons  # an edit that leaves only links clears the numbers too
         return lines + links
 
     # --- the user's side -----------------------------------------------------------------------

@@ -189,6 +189,9 @@ async def test_human_with_agents_shows_the_user_side_only(tmp_path: Path, center
         assert any(c.method == "copyMessage" and c.chat_id == SUPPORT for c in api.calls)  # relayed
         assert "包裹到了是坏的" not in term.transcript  # the relay is not echoed into the user's chat
         shown = await term.press("结束人工对话")
+        assert "(edited) (buttons removed)" in shown  # the end button went away …
+        assert "工单 #1" in shown
+        assert term.console.buttons == []  # … so a typed 1 is text, not a press of a gone button
         assert "console error" not in term.transcript
 
 
