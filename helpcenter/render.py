@@ -96,7 +96,7 @@ class Renderer:
         text = entry.texts[lang]
         title = text.title
         if progress and entry.step:
-            title, progress = self._step_title(title, entry.step, lang), ""
+            title = self._step_title(title, entry.step, lang)
         refs = self.footnote_numbers(entry.sources, rules, windows, shown)
         rendered = self.render(
             "answer.html.j2", lang, entry=entry, title=title, progress=progress, agents=self.agents,
@@ -109,12 +109,13 @@ class Renderer:
         return split_message(rendered)
 
     def _step_title(self, title: str, step: int, lang: str) -> str:
-        """"Step 1: check…" in a flow becomes "Step 1/6: check…": one step mark, not two."""
+        """In a flow the progress mark ("Step 1/6") says which step this is, so the title's own
+        "Step 1: " goes: one step mark per line, not two."""
         prefix = self.t("step_prefix", lang, n=step)
-        total = len(self.kb.flow_steps())
-        if title.startswith(prefix):
-            return self.t("step_prefix_of", lang, n=step, total=total) + title[len(prefix):].lstrip()
-        return self.t("step_prefix_of", lang, n=step, total=total) + title
+        if not title.startswith(prefix):
+            return title
+        rest = title[len(prefix):].lstrip()
+        return rest[:1].upper() + rest[1:]
 
     @staticmethod
     def footnote_numbers(sources: tuple[str, ...], rules: Any = (), windows: Any = (),
