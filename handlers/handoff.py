@@ -21,13 +21,15 @@ from helpcenter.hours import WorkingHours
 from helpcenter.store import OutboxItem, Ticket
 
 from .common import Context, Services, keyboard, lang_of, renderer, retry_seconds, services, show, t
-from .flow import MENU, current, way_back
+from .flow import MENU, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, way_back
 
 log = logging.getLogger(__name__)
 
 HANDOFF_ENTRY = "handoff-human"
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
+# The seller flow's screens, named for the agents' card by the label of the button that opens them.
+SELLER_SCREENS = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
 
 
 def _svc(app: Application) -> Services:
@@ -107,6 +109,8 @@ def _context_card(context: Context, lang: str) -> dict[str, Any]:
                                                        total=len(kb.flow_steps()))
     elif state.startswith("ref"):
         where = r.t("btn.refund", lang)
+    elif state in SELLER_SCREENS:
+        where = r.t(SELLER_SCREENS[state], lang)
     elif state != MENU:
         where = state
     answers += [(r.t(f"field.{k}", lang), str(ret[k])) for k in ("order", "product", "reason", "contact",

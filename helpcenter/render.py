@@ -131,9 +131,9 @@ class Renderer:
         """Render every entry in every language; a failure is a content error at the entry."""
         errors = []
         for entry in self.kb.entries:
-            for lang in LANGS:
+            for lang, agents in ((lang, agents) for lang in LANGS for agents in (False, True)):
                 try:
-                    self.answer(entry, lang)
+                    self.for_agents(agents).answer(entry, lang)
                 except Exception as exc:  # noqa: BLE001 - any template failure is reported
                     errors.append(ContentError(entry.file, entry.line,
                                                f"entry {entry.id} ({lang}) fails to render: {exc}"))

@@ -250,3 +250,14 @@ async def test_stats_show_titles_and_say_none(tmp_path: Path, center: HelpCenter
         assert f"Top topics\n{title}: 1" in boss.text
         assert "Top unanswered questions\nnone" in boss.text
         assert "dispute.quality_safety" not in boss.text
+
+
+async def test_card_names_the_seller_screen_not_its_code(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        sam = chat(app, api, user_id=5)
+        await sam.send("/seller")
+        await sam.press("设置退货仓库")
+        await sam.press_data("human", sam.last_with_buttons())
+        card = _card(api)
+        assert "📍 🏬 设置退货仓库" in card and "sel_wh" not in card
+        assert "· 中文 · 卖家" in card
