@@ -261,3 +261,17 @@ async def test_card_names_the_seller_screen_not_its_code(tmp_path: Path, center:
         card = _card(api)
         assert "📍 🏬 设置退货仓库" in card and "sel_wh" not in card
         assert "· 中文 · 卖家" in card
+
+
+def test_a_source_title_in_one_language_is_refused_with_its_line(content_copy: Path) -> None:
+    from helpcenter.core import check
+
+    path = content_copy / "sources.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = '    title:\n      zh: "TikTok Shop 美国:退货政策"\n      en: "TikTok Shop US: Return policy"\n'
+    assert old in text
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, '    title: "TikTok Shop US: Return policy"\n'), encoding="utf-8")
+    errors = [str(e) for e in check(content_copy)]
+    assert any(e.endswith(f"sources.yaml:{line}: source us-return-policy: title needs both languages"
+                          " ({zh: ..., en: ...})") for e in errors), errors
