@@ -130,7 +130,8 @@ def _context_card(context: Context, lang: str) -> dict[str, Any]:
 
 
 def _acceptance_deadline(context: Context, ref: dict) -> Deadline | None:
-    """The last day to file that the refund result showed the user, computed the same way."""
+    """The last day to file that the refund result showed the user, computed the same way (days
+    left are counted from now, when the agents read it)."""
     svc = services(context)
     rule = next((x for x in svc.center.kb.rules_for(ref.get("case", "")) if x.market == ref.get("market")), None)
     try:
