@@ -185,6 +185,31 @@ def _markets_in(text: str, lang: str) -> list[tuple[int, str]]:
     return sorted(set(found))
 
 
+@dataclass(frozen=True)
+class Seen:
+    """One figure as a line shows it."""
+
+    market: str
+    source: str
+    units: set[str] | None  # None: shown as unknown
+    value: float | None
+    value_max: float | None
+    up_to: bool
+    after: str  # the text between the amount and its footnote
+    conditions: frozenset[str]
+
+    def fits(self, d: Datum, events: dict[str, str], comma: str) -> bool:
+        if d.market != self.market or d.source != self.source:
+            return False
+        if self.units is None:
+            return d.value is None
+        if d.value != self.value or d.unit not in self.units or d.value_max != self.value_max:
+            return False
+        expected = (comma + events[d.event]).strip() if d.event else ""
+        return (self.up_to == d.up_to and self.after == expected
+                and self.conditions == ({d.when} if d.when else set()))
+
+
 @dataclass
 class Shown:
     """Figures found in one rendered view, and the problems with them."""
@@ -246,7 +271,7 @@ def inspect(messages: list[str], lang: str, allowed: set[str] | None, what: str,
             hits += [(m.start(), -m.end(), unit, m) for m in pat.finditer(line)]
         taken_until = -1
         found = []
-        for start, neg_end, unit, m in sorted(hits):
+        for start, neg_end, _unit, m in sorted(hits):
             if start < taken_until:
                 continue  # inside a longer match ("15 个自然日" is not "15 个")
             same = [h for h in hits if h[0] == start and -h[1] == -neg_end]
@@ -278,23 +303,12 @@ def inspect(messages: list[str], lang: str, allowed: set[str] | None, what: str,
             if allowed is not None and market not in allowed:
                 problems.append(f"{where}: market {market} in a view for {sorted(allowed)}")
 
-            def fits(d: Datum) -> bool:
-                if d.market != market or d.source != source:
-                    return False
-                if units is None:
-                    return d.value is None
-                if d.value is None or float(m.group("n")) != d.value or d.unit not in units:
-                    return False
-                hi = m.group("hi")
-                if (float(hi) if hi else None) != d.value_max:
-                    return False
-                if line[:start].endswith(up_to) != d.up_to:
-                    return False
-                expected = (comma + events[d.event]).strip() if d.event else ""
-                conditions = {c for c, text in shown_as.items() if text in line[:start]}
-                return between == expected and conditions == ({d.when} if d.when else set())
-
-            match = next((d for d in DATA if fits(d)), None)
+            seen = Seen(market, source, units,
+                        None if units is None else float(m.group("n")),
+                        float(m.group("hi")) if units is not None and m.group("hi") else None,
+                        line[:start].endswith(up_to), between,
+                        frozenset(c for c, text in shown_as.items() if text in line[:start]))
+            match = next((d for d in DATA if seen.fits(d, events, comma)), None)
             if match is None:
                 problems.append(f"{where}: no figure in rules.yaml for market {market}, source {source}"
                                 f" has this value, unit, 'up to' and start event")
@@ -342,7 +356,7 @@ def test_every_answer_in_every_market_and_language_shows_only_true_figures(cente
     assert shown == set(DATA), f"figures never shown: {sorted(d.where for d in set(DATA) - shown)}"
 
 
-def _choices(call, prefix: str) -> list[str]:  # noqa: ANN001 - a recorded Bot API call
+def _choices(call, prefix: str) -> list[str]:
     return [b["callback_data"] for row in call.buttons for b in row
             if str(b.get("callback_data", "")).startswith(prefix)]
 
@@ -416,8 +430,8 @@ async def test_every_flow_view_shows_only_its_markets_figures(tmp_path: Path, ce
 # --- the checker itself must catch what it is for ---------------------------------------------
 
 def _one(text: str, lang: str = "zh", allowed: set[str] | None = None) -> list[str]:
-    footer = f"<i>{I18N['sources'][lang]}</i>\n" + "\n".join(
-        f"[{n}] {SOURCES[sid]['title']}, x" for n, sid in ((1, "th-returns"), (2, "us-return-policy"), (3, "id-returns")))
+    cited = ((1, "th-returns"), (2, "us-return-policy"), (3, "id-returns"))
+    footer = f"<i>{I18N['sources'][lang]}</i>\n" + "\n".join(f"[{n}] {SOURCES[sid]['title']}, x" for n, sid in cited)
     return inspect([text + "\n\n" + footer], lang, allowed, "probe").problems
 
 
