@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpcenter.core import HelpCenter
+from helpcenter.core import HelpCenter, check
 from helpcenter.render import to_plain
 
 from .botkit import chat, running_bot
@@ -153,3 +153,44 @@ async def test_bad_order_number_hint_is_not_stated_as_an_official_rule(tmp_path:
         await ann.send("12345")
         assert "这是本助手的检查,不是官方规定" in ann.text
         assert "订单号是 10–24 位数字" not in ann.text
+
+
+# --- the loader refuses content that would break these guarantees ----------------------------
+
+def _errors_after(content: Path, file: str, old: str, new: str) -> tuple[int, str]:
+    path = content / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return line, "\n".join(str(e) for e in check(content))
+
+
+def test_sourced_evidence_needs_its_source(content_copy: Path) -> None:
+    line, errors = _errors_after(content_copy, "rules.yaml", ", source: id-dispute-guidelines}", "}")
+    assert f"rules.yaml:{line}: dispute rule mismatch/ID evidence is missing 'source'" in errors
+
+
+def test_a_count_needs_its_unit_and_up_to_is_true_or_false(content_copy: Path) -> None:
+    line, errors = _errors_after(content_copy, "rules.yaml", "count: {value: 3, unit: warehouse,", "count: {value: 3,")
+    assert f"rules.yaml:{line}: figure sea-return-warehouses: missing unit" in errors
+    line, errors = _errors_after(content_copy, "rules.yaml", "up_to: true, when: damaged_defective",
+                                 "up_to: maybe, when: damaged_defective")
+    assert f"rules.yaml:{line}: return window US: up_to must be true or false" in errors
+
+
+def test_a_market_view_cannot_show_another_markets_figure(content_copy: Path) -> None:
+    line, errors = _errors_after(content_copy, "flows.yaml", "figures: [th-seller-response]",
+                                 "figures: [us-seller-response]")
+    assert (f"flows.yaml:{line}: flows.seller_response option TH: figure us-seller-response is for"
+            " market US, not TH") in errors
+
+
+def test_a_dispute_case_needs_its_seller_side(content_copy: Path) -> None:
+    path = content_copy / "disputes.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("    seller:\n", text.index("dispute_case: lost_package"))
+    end = text.index("    zh:\n      title: 丢失包裹")
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    errors = "\n".join(str(e) for e in check(content_copy))
+    assert "entry dispute-lost-package: an entry with a dispute_case needs a 'seller' side" in errors
