@@ -136,9 +136,6 @@ class ViewOption:
     market: str | None = None
 
 
-WarehouseOption = ViewOption
-
-
 @dataclass(frozen=True, slots=True)
 class Flows:
     return_reasons: dict[str, tuple[str, ...]]
