@@ -431,7 +431,8 @@ async def test_every_flow_view_shows_only_its_markets_figures(tmp_path: Path, ce
 
 def _one(text: str, lang: str = "zh", allowed: set[str] | None = None) -> list[str]:
     cited = ((1, "th-returns"), (2, "us-return-policy"), (3, "id-returns"))
-    footer = f"<i>{I18N['sources'][lang]}</i>\n" + "\n".join(f"[{n}] {SOURCES[sid]['title'][lang]}, x" for n, sid in cited)
+    notes = "\n".join(f"[{n}] {SOURCES[sid]['title'][lang]}, x" for n, sid in cited)
+    footer = f"<i>{I18N['sources'][lang]}</i>\n" + notes
     return inspect([text + "\n\n" + footer], lang, allowed, "probe").problems
 
 
