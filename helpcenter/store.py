@@ -409,6 +409,8 @@ class Store:
 
     async def feedback(self, question_id: int, chat_id: int) -> int | None:
         """The vote this chat gave the answer to a question: 1, -1, or None."""
+        if not 0 < question_id < 2**63:  # a forged button
+            return None
         async with self.db.execute("SELECT feedback FROM questions WHERE id=? AND chat_id=?",
                                    (question_id, chat_id)) as cursor:
             row = await cursor.fetchone()
