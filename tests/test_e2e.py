@@ -316,6 +316,8 @@ def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
         ambiguous = log.count("may arrive twice")
         doubled = [r for r in relayed if _copies(emu, *r) > 1]
         lost = [r for r in relayed if _copies(emu, *r) == 0]
+        print(f"seed {seed}: {KILLS} kills, {len(relayed)} relays ({len([r for r in relayed if r[0] == SUPPORT])}"
+              f" to agents), {len(doubled)} doubled, {ambiguous} interrupted sends")
         assert not lost, f"seed {seed}: lost {lost}"
         assert len(doubled) <= ambiguous, f"seed {seed}: doubled {doubled}"
         assert len({r for r in relayed if r[0] == SUPPORT}) >= 10 and len({r for r in relayed if r[1] == SUPPORT}) >= 5
