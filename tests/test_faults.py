@@ -159,3 +159,29 @@ async def test_a_locked_state_database_fails_fast_with_a_reply(tmp_path: Path, c
         assert "抱歉,出了点问题" in ann.text
         await ann.send("/menu")  # the database is free again: the bot goes on
         assert "抱歉" not in ann.text
+
+
+async def test_an_update_arriving_while_the_disk_is_full_is_kept(tmp_path: Path, center: HelpCenter) -> None:
+    """The update is not confirmed until it is on disk: put() tries again, nothing is dropped."""
+    import sqlite3
+
+    from telegram import Update
+
+    async with running_bot(tmp_path, center) as (app, api):
+        persistence = app.persistence
+        real, refusals = persistence.inbox_add, [2]
+
+        async def full_disk(update_id: int, body: str) -> bool:
+            if refusals[0]:
+                refusals[0] -= 1
+                raise sqlite3.OperationalError("database or disk is full")
+            return await real(update_id, body)
+
+        persistence.inbox_add = full_disk
+        ann = chat(app, api)
+        await app.update_queue.put(Update.de_json(ann.factory.text("/start"), app.bot))
+        for _ in range(100):
+            if api.sent(1):
+                break
+            await asyncio.sleep(0.05)
+        assert refusals == [0] and "您好 Ann" in api.sent(1)[0].text
