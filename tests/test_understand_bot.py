@@ -15,14 +15,28 @@ from .botkit import chat, running_bot
 
 # question, language, what the reply must lead with, a figure that must not appear anywhere
 FIGURE_FIRST = [
-    ("假货多久内可以申请售后", "zh-hans", "假冒产品 · 受理期\n• 印度尼西亚:14 天,订单显示“已签收/已送达”起", "6 个月"),
-    ("how long do I have to report a fake item", "en", "Counterfeit item · Acceptance window\n• Indonesia: 14 days, after the order is marked Delivered", "6 months"),
-    ("包裹丢了多久内可以申请", "zh-hans", "丢失包裹 · 受理期\n• 印度尼西亚:7 天,最后一次物流更新起", "6 个月"),
-    ("how many days do I have to claim a lost package", "en", "Lost package · Acceptance window\n• Indonesia: 7 days, after the last tracking update", "Step 1"),
-    ("发错颜色了,几天内能申请售后", "zh-hans", "产品不一致 · 受理期\n• 印度尼西亚:6 天,订单显示“已签收/已送达”起", "14 天"),
-    ("wrong size sent, how many days to open a claim", "en", "Item not as ordered · Acceptance window\n• Indonesia: 6 days", "14 days"),
-    ("质量问题的审核要多久", "zh-hans", "产品质量安全问题 · 审核时间\n• 印度尼西亚:未知(公开来源没有给出这个时限)", "24 小时"),
-    ("how long does the review of a quality problem take", "en", "Quality or safety problem · Decision time\n• Indonesia: unknown (no public source states this limit)", "24 hours"),
+    ("假货多久内可以申请售后", "zh-hans",
+     "假冒产品 · 受理期\n• 印度尼西亚:14 天,订单显示“已签收/已送达”起",
+     "6 个月"),
+    ("how long do I have to report a fake item", "en",
+     "Counterfeit item · Acceptance window\n• Indonesia: 14 days, after the order is marked Delivered",
+     "6 months"),
+    ("包裹丢了多久内可以申请", "zh-hans",
+     "丢失包裹 · 受理期\n• 印度尼西亚:7 天,最后一次物流更新起",
+     "6 个月"),
+    ("how many days do I have to claim a lost package", "en",
+     "Lost package · Acceptance window\n• Indonesia: 7 days, after the last tracking update",
+     "Step 1"),
+    ("发错颜色了,几天内能申请售后", "zh-hans",
+     "产品不一致 · 受理期\n• 印度尼西亚:6 天,订单显示“已签收/已送达”起", "14 天"),
+    ("wrong size sent, how many days to open a claim", "en",
+     "Item not as ordered · Acceptance window\n• Indonesia: 6 days", "14 days"),
+    ("质量问题的审核要多久", "zh-hans",
+     "产品质量安全问题 · 审核时间\n• 印度尼西亚:未知(公开来源没有给出这个时限)",
+     "24 小时"),
+    ("how long does the review of a quality problem take", "en",
+     "Quality or safety problem · Decision time\n• Indonesia: unknown (no public source states this limit)",
+     "24 hours"),
 ]
 
 
@@ -46,7 +60,8 @@ async def test_unknown_market_says_so_and_names_the_known_ones(tmp_path: Path, c
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await ann.send("美国的假货多久内可以申请售后")
-        assert ann.text.startswith("假冒产品 · 受理期\n美国:未知,公开来源没有给出这个市场的时限。已知的市场:印度尼西亚。")
+        assert ann.text.startswith("假冒产品 · 受理期\n"
+                                   "美国:未知,公开来源没有给出这个市场的时限。已知的市场:印度尼西亚。")
         assert "14 天" not in ann.text  # never another market's figure
         bob = chat(app, api, user_id=2, language_code="en")
         await bob.send("fake item in the US, how long do I have to claim")
@@ -127,7 +142,8 @@ async def test_adjacent_subjects_get_a_scoped_reply(tmp_path: Path, center: Help
         assert place in ann.text
         assert ("退货、退款和售后" in ann.text) or ("returns, refunds and after-sales" in ann.text)
         assert any("转人工" in b or "Talk to a human" in b for b in ann.buttons)
-        await ann.send("怎么在直播间买的东西退货" if language != "en" else "how do I return an item I bought in a live stream")
+        in_scope = "怎么在直播间买的东西退货" if language != "en" else "how do I return an item from a live stream"
+        await ann.send(in_scope)
         assert "不在我能回答的范围内" not in ann.text and "is outside what I can answer" not in ann.text
 
 
