@@ -90,6 +90,8 @@ class HelpCenter:
         figure = self.understander.figures(reading.slots)
         if figure is not None:
             entry = self.kb.by_id[figure.entry]
+            if answer is not None and self._fits(answer, figure.case):
+                entry = answer  # the matcher's entry is about this case: it is the full answer
             return Reply(match, [r.figure_first(figure, lang)], FIGURE, entry, reading, figure)
         case_entry = self._case_entry(reading.slots.case)
         if answer is not None:
@@ -100,6 +102,12 @@ class HelpCenter:
         if guess is not None:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)
+
+    def _fits(self, entry: Entry, case: str) -> bool:
+        """An entry that may stand for case: the case's own for a dispute case, else none of them."""
+        if case in self.kb.glossary.cases:
+            return entry.dispute_case == case
+        return entry.dispute_case is None
 
     def _case_entry(self, case: str | None) -> Entry | None:
         """The entry of a dispute case (not of the general return/refund cases)."""

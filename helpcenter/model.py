@@ -131,6 +131,7 @@ class CaseWords:
     entry: str
     table: str | None = None  # "return_windows"; the six dispute cases use dispute_rules
     figures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # aspect -> figure ids
+    seller_figures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same, for sellers
 
 
 @dataclass(frozen=True, slots=True)

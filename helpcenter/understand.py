@@ -16,7 +16,7 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from .model import Figure, KnowledgeBase, Term, Vocabulary, Window
+from .model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
 from .normalize import Normalizer
 
 _STEM = snowballstemmer.stemmer("english")
@@ -242,7 +242,7 @@ class Understander:
         case = self.vocab.cases.get(slots.case)
         if aspect is None or case is None or not aspect.figure:
             return False
-        if slots.aspect in case.figures:
+        if slots.aspect in self._figure_ids(case, slots):
             return True
         if slots.case in self.kb.glossary.cases:
             return bool(aspect.limits)
@@ -257,8 +257,11 @@ class Understander:
         kb, case = self.kb, self.vocab.cases[slots.case]
         aspect = self.vocab.aspects[slots.aspect]
         lines: list[FigureLine] = []
-        if slots.aspect in case.figures:
-            for fid in case.figures[slots.aspect]:
+        entry = case.entry
+        ids = self._figure_ids(case, slots).get(slots.aspect, ())
+        if ids:
+            entry = next((e.id for e in kb.entries if ids[0] in e.figures), entry)
+            for fid in ids:
                 fig: Figure = kb.figures[fid]
                 if fig.window is not None:
                     lines.append(FigureLine(fig.market, fig.window, fig.label))
@@ -277,10 +280,17 @@ class Understander:
         if slots.market is not None:
             here = tuple(line for line in lines if line.market in (slots.market, "ALL"))
             if not here:
-                return FigureAnswer(slots.case, slots.aspect, slots.market, (), known, case.entry)
+                return FigureAnswer(slots.case, slots.aspect, slots.market, (), known, entry)
             lines = list(here)
-        return FigureAnswer(slots.case, slots.aspect, slots.market, tuple(lines), (), case.entry,
+        return FigureAnswer(slots.case, slots.aspect, slots.market, tuple(lines), (), entry,
                             tuple(dict.fromkeys(line.window.source for line in lines)))
+
+    @staticmethod
+    def _figure_ids(case: CaseWords, slots: Slots) -> dict[str, tuple[str, ...]]:
+        """The case's figure lists: the seller's where the user is a seller and content has them."""
+        if slots.role == "seller" and slots.aspect in case.seller_figures:
+            return case.seller_figures
+        return case.figures
 
     def slot_name(self, kind: str, value: str, lang: str) -> str:
         """A market's or case's name for the user (market names from understanding, else glossary)."""

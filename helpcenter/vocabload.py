@@ -42,6 +42,28 @@ class Reader(Protocol):
     def bilingual(self, node: Any, line: int, what: str) -> dict[str, str]: ...
 
 
+def figure_lists(r: Reader, spec: yamlsrc.Mapping, key: str, what: str,
+                 figures: dict[str, Figure]) -> dict[str, tuple[str, ...]]:
+    """aspect -> figure ids, each id checked against content/rules.yaml figures."""
+    shown: dict[str, tuple[str, ...]] = {}
+    fspec = spec.get(key)
+    if fspec is None or not (fspec := r.mapping(fspec, line_of(spec, key), f"{what} {key}")):
+        return shown
+    for aspect, ids in fspec.items():
+        at = line_of(fspec, aspect)
+        if aspect not in ASPECTS:
+            r.error(at, f"{what} {key}: unknown aspect {aspect!r} (allowed: {', '.join(ASPECTS)})")
+        if not isinstance(ids, list) or not ids:
+            r.error(at, f"{what} {key}.{aspect} must be a list of figure ids")
+            continue
+        for i, fid in enumerate(ids):
+            if str(fid) not in figures:
+                r.error(line_of(ids, i, at), f"{what} {key}.{aspect}: unknown figure {fid!r}"
+                        " (content/rules.yaml figures)")
+        shown[str(aspect)] = tuple(str(f) for f in ids)
+    return shown
+
+
 def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries: dict[str, Entry],
                     figures: dict[str, Figure]) -> Vocabulary:
     """The vocabulary, or an empty one (the reader then detects nothing) after reporting errors."""
@@ -91,7 +113,7 @@ def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries
         spec = r.mapping(spec, at, what)
         if spec is None:
             continue
-        r.check_keys(spec, {"words", "entry", "table", "figures"}, {"words"}, what)
+        r.check_keys(spec, {"words", "entry", "table", "figures", "seller_figures"}, {"words"}, what)
         entry = spec.get("entry")
         if entry is None:
             entry = next((e.id for e in entries.values() if e.dispute_case == cid), None)
@@ -102,23 +124,10 @@ def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries
         table = spec.get("table")
         if table is not None and table not in TABLES:
             r.error(line_of(spec, "table"), f"{what}: table must be one of {', '.join(TABLES)}")
-        shown: dict[str, tuple[str, ...]] = {}
-        fspec = spec.get("figures")
-        if fspec is not None and (fspec := r.mapping(fspec, line_of(spec, "figures"), f"{what} figures")):
-            for aspect, ids in fspec.items():
-                at2 = line_of(fspec, aspect)
-                if aspect not in ASPECTS:
-                    r.error(at2, f"{what} figures: unknown aspect {aspect!r} (allowed: {', '.join(ASPECTS)})")
-                if not isinstance(ids, list) or not ids:
-                    r.error(at2, f"{what} figures.{aspect} must be a list of figure ids")
-                    continue
-                for i, fid in enumerate(ids):
-                    if str(fid) not in figures:
-                        r.error(line_of(ids, i, at2), f"{what} figures.{aspect}: unknown figure {fid!r}"
-                                " (content/rules.yaml figures)")
-                shown[str(aspect)] = tuple(str(f) for f in ids)
+        shown = figure_lists(r, spec, "figures", what, figures)
+        seller = figure_lists(r, spec, "seller_figures", what, figures)
         cases[cid] = CaseWords(cid, terms(spec.get("words"), line_of(spec, "words", spec.line), f"{what} words"),
-                               str(entry or ""), table, shown)
+                               str(entry or ""), table, shown, seller)
     for cid in case_ids:
         if cid not in cases and "cases" in node:
             r.error(line_of(node, "cases"), f"understanding.cases has no words for case {cid!r}")

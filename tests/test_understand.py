@@ -46,6 +46,7 @@ PHRASINGS = [
     ("印尼站的包裹丢了", "lost_package", None, "ID", None),
     ("I'm in Malaysia and my parcel is lost", "lost_package", None, "MY", None),
     ("巴西的退货期限", "return", "acceptance", "other", None),
+    ("买家申请退货我要多久处理", "return", "acceptance", None, "seller"),
 ]
 
 
@@ -152,8 +153,9 @@ def _expected(raw: dict, case: object, aspect: str, market: str | None, role: st
     def row(m: str, w: dict) -> tuple:
         return (m, w.get("value"), w.get("value_max"), w.get("unit"), w["source"])
 
-    if aspect in case.figures:  # type: ignore[attr-defined]
-        figs = [raw["figures"][f] for f in case.figures[aspect]]  # type: ignore[attr-defined]
+    lists = case.seller_figures if role == "seller" and aspect in case.seller_figures else case.figures  # type: ignore[attr-defined]
+    if aspect in lists:
+        figs = [raw["figures"][f] for f in lists[aspect]]
         return [row(f["market"], f["window"]) for f in figs if "window" in f and ok(f["market"])]
     if getattr(case, "table", None) == "return_windows":
         return [row(r["market"], w) for r in raw["return_windows"] if ok(r["market"]) for w in r["windows"]]
@@ -192,7 +194,7 @@ def test_figure_score_counts_the_figure_the_bot_leads_with(tmp_path: Path, cente
         "假货多久内可以申请售后\tdispute.counterfeit\tcounterfeit\tacceptance\t-\tbuyer\tteam\n"
         "how many days do I have to claim a lost package\tdispute.lost_package\tlost_package\tacceptance\t-\t-\tteam\n"
         "美国的假货多久内可以申请\tdispute.counterfeit\tcounterfeit\tacceptance\tUS\t-\tteam\n"
-        "质量问题多久内可以申请\tdispute.quality_safety\tcounterfeit\tacceptance\t-\t-\tteam\n"  # label says counterfeit
+        "质量问题多久内可以申请\tdispute.quality_safety\tcounterfeit\tacceptance\t-\t-\tteam\n"  # wrong label
         "怎么申请退款\trefund.apply\trefund\tapply\t-\t-\tteam\n"  # not a time limit: not counted
         "退款多久到账\trefund.arrival\n", encoding="utf-8")  # no slot columns: not counted
     score = figure_score(center, read_slot_labels(labelled))
