@@ -90,6 +90,7 @@ async def free_text(update: Update, context: Context) -> None:
         rows = [[button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")],
                 [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
+                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id))],
                 [way_back(context, lang), button(context, "btn.human", lang, "human")]]
         await show(update, context, reply.messages, keyboard(rows), edit=False)
         return

@@ -101,12 +101,13 @@ class Renderer:
         names = self.kb.glossary.cases.get(case)
         return names[lang] if names else self.t(f"und.case.{case}", lang)
 
-    def figure_first(self, answer: Any, lang: str) -> str:
+    def figure_first(self, answer: Any, lang: str, title: str = "") -> str:
         """A FigureAnswer (helpcenter.understand): that case's figure for that market, with sources;
         or that the market has none, and which markets do."""
         refs = {sid: n for n, sid in enumerate(answer.sources, start=1)}
         known = self.t("und.list_sep", lang).join(self.market_name(m, lang) for m in answer.known)
-        return self.render("figure_first.html.j2", lang, answer=answer, refs=refs, known=known,
+        title = title or self.kb.by_id[answer.entry].texts[lang].title
+        return self.render("figure_first.html.j2", lang, answer=answer, refs=refs, known=known, title=title,
                            case_name=self.case_name(answer.case, lang),
                            aspect_name=self.t(f"und.aspect.{answer.aspect}", lang),
                            market_name=lambda m: self.market_name(m, lang))
