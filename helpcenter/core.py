@@ -86,7 +86,7 @@ class HelpCenter:
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
         if reading.chitchat:
             return self._no_answer(match, question, lang, reading, suggest=False)
-        if reading.adjacent and reading.slots.case is None:
+        if reading.adjacent and (reading.slots.case is None or self.kb.vocabulary.adjacent[reading.adjacent].always):
             return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
         figure = self.understander.figures(reading.slots)
         if figure is not None:

@@ -177,47 +177,34 @@ def format_report(report: Report) -> str:
 
 # --- case × aspect figure right (issue 10): does the bot lead with the labelled case's figure? ---
 
-SLOT_COLUMNS = ("case", "aspect", "market", "role")
-
-
 @dataclass
 class FigureScore:
     total: int = 0  # labelled rows whose case × aspect (× market) has a figure in content
     right: int = 0
-    misses: list[tuple[int, str, str]] = field(default_factory=list)  # line, question, what was shown
+    misses: list[tuple[Labelled, str]] = field(default_factory=list)  # the row, and what was shown
 
     @property
     def rate(self) -> float:
         return self.right / self.total if self.total else 1.0
 
 
-def read_slot_labels(path: Path) -> list[tuple[int, str, dict[str, str]]]:
-    """(line, question, {case, aspect, market, role}) from the optional columns 3-6 ('-' = not stated)."""
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = [c.strip() for c in line.split("\t")]
-        labels = {k: v for k, v in zip(SLOT_COLUMNS, cells[2:6], strict=False) if v and v != "-"}
-        rows.append((number, cells[0], labels))
-    return rows
-
-
-def figure_score(center: HelpCenter, rows: list[tuple[int, str, dict[str, str]]], lang: str = "zh") -> FigureScore:
+def figure_score(center: HelpCenter, rows: list[Labelled]) -> FigureScore:
     """For rows labelled with a case and a time-limit aspect: the reply must lead with exactly the
     figures content has for that case, aspect and market (and role, when labelled)."""
-    from .core import FIGURE
+    from .core import FIGURE, guess_lang
     from .understand import Slots
 
     score = FigureScore()
-    for number, question, labels in rows:
-        if "case" not in labels or "aspect" not in labels:
+    for row in rows:
+        if row.is_none or row.case is None or row.aspect is None:
             continue
-        want = center.understander.figures(Slots(**{k: labels.get(k) for k in SLOT_COLUMNS}))
+        want = center.understander.figures(Slots(role=row.role, case=row.case, aspect=row.aspect,
+                                                 market=row.market))
         if want is None:
             continue  # not a time-limit aspect, or content has no figure for this case
         score.total += 1
-        reply = center.ask(question, lang)
+        # The labelled role is the asker's: the bot knows it from the saved profile.
+        reply = center.ask(row.question, guess_lang(row.question), profile={"role": row.role} if row.role else None)
         got = reply.figure if reply.kind == FIGURE else None
         if got is not None and (got.case, got.aspect, got.market, got.lines) == (
                 want.case, want.aspect, want.market, want.lines):
@@ -225,5 +212,5 @@ def figure_score(center: HelpCenter, rows: list[tuple[int, str, dict[str, str]]]
         else:
             entry = reply.entry.id if reply.entry else ""
             shown = f"{got.case}/{got.aspect}/{got.market}" if got else f"{reply.kind} {entry}"
-            score.misses.append((number, question, shown))
+            score.misses.append((row, shown))
     return score

@@ -167,6 +167,7 @@ class AdjacentTopic:
     id: str
     go: str  # where to go instead: templates/i18n.yaml und.go.<go>
     words: tuple[Term, ...]
+    always: bool = False  # also when the question is about returns (unless it names TikTok)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ class Vocabulary:
     social: dict[str, tuple[Term, ...]] = field(default_factory=dict)
     filler: tuple[Term, ...] = ()
     chitchat: tuple[Term, ...] = ()
+    home: tuple[Term, ...] = ()  # words naming TikTok itself
     followup: tuple[Term, ...] = ()
 
 

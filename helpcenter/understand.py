@@ -153,6 +153,8 @@ class Understander:
         self.social = {k: _Words(t, stems) for k, t in v.social.items()}
         self.filler = _Words(v.filler, stems)
         self.chitchat = _Words(v.chitchat, stems)
+        self.home = _Words(v.home, stems)
+        self.always = {k: w for k, w in self.adjacent.items() if v.adjacent[k].always}
         self.followup = _Words(v.followup, stems)
         self.known_stems = stems
         self.fuzzy_pool = sorted(s for s in stems if len(s) >= FUZZY_MIN)
@@ -193,8 +195,10 @@ class Understander:
                        aspect=self._first(self.aspects, text, stems), market=market)
         in_domain = stated.case is not None or bool(self.scope.find(text, stems))
         social = None if in_domain else self._social(text, stems)
-        adjacent = None if in_domain else self._first(self.adjacent, text, stems)
-        chitchat = not in_domain and bool(self.chitchat.find(text, stems))
+        adjacent = None if self.home.find(text, stems) else self._first(self.always, text, stems)
+        if adjacent is None and not in_domain:
+            adjacent = self._first(self.adjacent, text, stems)
+        chitchat = not in_domain and adjacent is None and bool(self.chitchat.find(text, stems))
         slots, followup = stated, False
         if previous and stated and not social and self._is_followup(text, stems, stated):
             slots, followup = stated.over(previous), True

@@ -32,7 +32,7 @@ READER_ROLES = ("buyer", "seller")
 TABLES = ("return_windows",)
 SOCIAL = ("greeting", "thanks", "bye")
 KEYS = {"limit_roles", "roles", "cases", "aspects", "markets", "scope", "adjacent", "social", "filler",
-        "chitchat", "followup"}
+        "chitchat", "followup", "home"}
 
 
 class Reader(Protocol):
@@ -176,9 +176,12 @@ def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries
         spec = r.mapping(spec, at, what)
         if spec is None:
             continue
-        r.check_keys(spec, {"go", "words"}, {"go", "words"}, what)
+        r.check_keys(spec, {"go", "words", "always"}, {"go", "words"}, what)
+        if not isinstance(spec.get("always", False), bool):
+            r.error(line_of(spec, "always"), f"{what}: always must be true or false")
         adjacent[tid] = AdjacentTopic(tid, str(spec.get("go", "")),
-                                      terms(spec.get("words"), line_of(spec, "words", spec.line), f"{what} words"))
+                                      terms(spec.get("words"), line_of(spec, "words", spec.line), f"{what} words"),
+                                      bool(spec.get("always", False)))
     social = {k: terms(v, at, f"social {k}") for k, (v, at) in section("social", SOCIAL).items()}
 
     def plain(key: str) -> tuple[Term, ...]:
@@ -186,7 +189,7 @@ def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries
 
     return Vocabulary(roles=roles, cases=cases, aspects=aspects, markets=markets, limit_roles=limit_roles,
                       scope=plain("scope"), adjacent=adjacent, social=social, filler=plain("filler"),
-                      chitchat=plain("chitchat"), followup=plain("followup"))
+                      chitchat=plain("chitchat"), home=plain("home"), followup=plain("followup"))
 
 
 __all__ = ["ASPECTS", "LANGS", "MARKETS", "read_vocabulary"]
