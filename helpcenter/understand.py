@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import snowballstemmer
@@ -92,7 +93,8 @@ class FigureAnswer:
 
 
 class _Words:
-    """One compiled word list: Chinese words by substring, English words by stems."""
+    """One compiled word list: Chinese words by substring, English words by stems. Single words
+    go into one regular expression and one set of stem sequences; only "all of" terms are looped."""
 
     def __init__(self, terms: tuple[Term, ...], vocab_stems: set[str]) -> None:
         self.terms = [tuple(_part(p) for p in term) for term in terms]
@@ -100,31 +102,41 @@ class _Words:
             for kind, value in term:
                 if kind == "en":
                     vocab_stems.update(value)
+        zh = sorted({t[0][1] for t in self.terms if len(t) == 1 and t[0][0] == "zh"}, key=len, reverse=True)
+        self.zh = re.compile("|".join(map(re.escape, zh))) if zh else None
+        self.en = {t[0][1] for t in self.terms if len(t) == 1 and t[0][0] == "en" and t[0][1]}
+        self.longest = max((len(p) for p in self.en), default=0)
+        self.multi = [t for t in self.terms if len(t) > 1]
 
-    def find(self, text: str, stems: tuple[str, ...]) -> int:
-        """Length of the longest term found (0: none)."""
-        best = 0
-        for term in self.terms:
-            if all(_has(part, text, stems) for part in term):
-                best = max(best, sum(len(v) if k == "zh" else 3 * len(v) for k, v in term))
-        return best
+    def find(self, text: str, stems: tuple[str, ...]) -> bool:
+        """Whether any term is in the question."""
+        if self.zh is not None and self.zh.search(text):
+            return True
+        if self.en:
+            for i in range(len(stems)):
+                for n in range(1, min(self.longest, len(stems) - i) + 1):
+                    if stems[i:i + n] in self.en:
+                        return True
+        return any(all(_has(part, text, stems) for part in term) for term in self.multi)
 
     def remove(self, text: str) -> str:
         """text with every single-part Chinese term cut out (for the small-talk test)."""
-        for term in sorted(self.terms, key=lambda t: -len(t[0][1])):
-            if len(term) == 1 and term[0][0] == "zh":
-                text = text.replace(term[0][1], " ")
-        return text
+        return self.zh.sub(" ", text) if self.zh is not None else text
 
     def en_stems(self) -> set[tuple[str, ...]]:
-        return {term[0][1] for term in self.terms if len(term) == 1 and term[0][0] == "en"}
+        return set(self.en)
+
+
+@lru_cache(maxsize=8192)
+def _stem(word: str) -> str:
+    return _STEM.stemWord(word.strip("'"))
 
 
 def _part(word: str) -> tuple[str, Any]:
     folded = Normalizer.fold(word)
     if _HAN.search(folded):
         return ("zh", folded)
-    return ("en", tuple(_STEM.stemWord(w.strip("'")) for w in _TOKENS.findall(folded)))
+    return ("en", tuple(_stem(w) for w in _TOKENS.findall(folded)))
 
 
 def _has(part: tuple[str, Any], text: str, stems: tuple[str, ...]) -> bool:
@@ -165,7 +177,7 @@ class Understander:
         """The question's English words as vocabulary stems, typos forgiven for long words."""
         out = []
         for word in _TOKENS.findall(folded):
-            stem = _STEM.stemWord(word.strip("'"))
+            stem = _stem(word)
             if stem not in self.known_stems and len(stem) >= FUZZY_MIN and self.fuzzy_pool:
                 limit = 2 if len(stem) >= FUZZY_TWO else 1
                 hit = process.extractOne(stem, self.fuzzy_pool, scorer=Levenshtein.distance,
