@@ -124,8 +124,24 @@ class Renderer:
         keys += [k for a in v.adjacent.values() for k in (f"und.topic.{a.id}", f"und.go.{a.go}")]
         keys += [f"und.social.{k}" for k in v.social]
         where = self.templates_dir / "i18n.yaml"
-        return [ContentError(where, 1, f"missing string {k!r} (content/understanding.yaml uses it)")
-                for k in keys if not all(lang in self.strings.get(k, {}) for lang in LANGS)]
+        errors = [ContentError(where, 1, f"missing string {k!r} (content/understanding.yaml uses it)")
+                  for k in keys if not all(lang in self.strings.get(k, {}) for lang in LANGS)]
+        if errors:
+            return errors
+        from .understand import Slots, Understander  # the figure screen, for every case and aspect
+
+        reader = Understander(self.kb)
+        for case in v.cases:
+            for aspect in v.aspects:
+                for market in (None, "other"):
+                    answer = reader.figures(Slots(case=case, aspect=aspect, market=market))
+                    for lang in LANGS if answer is not None else ():
+                        try:
+                            self.figure_first(answer, lang)
+                        except Exception as exc:  # noqa: BLE001 - any template failure is reported
+                            errors.append(ContentError(where.parent / "figure_first.html.j2", 1,
+                                                       f"{case} × {aspect} ({lang}) fails to render: {exc}"))
+        return errors
 
     @staticmethod
     def footnote_numbers(sources: tuple[str, ...], rules: Any = (), windows: Any = (),

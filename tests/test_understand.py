@@ -202,3 +202,24 @@ def test_figure_score_counts_the_figure_the_bot_leads_with(tmp_path: Path, cente
     score = figure_score(center, read_questions(labelled))
     assert (score.total, score.right) == (4, 3)
     assert score.misses[0][0].line == 5 and "quality_safety" in score.misses[0][1]
+
+
+def test_a_missing_string_for_the_vocabulary_stops_the_start(tmp_path: Path) -> None:
+    import shutil
+
+    from helpcenter.content import InvalidContent
+
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    strings = templates / "i18n.yaml"
+    strings.write_text("".join(line for line in strings.read_text(encoding="utf-8").splitlines(keepends=True)
+                               if not line.startswith("und.go.seller_center:")), encoding="utf-8")
+    with pytest.raises(InvalidContent) as raised:
+        HelpCenter(templates_dir=templates)
+    assert any("und.go.seller_center" in e.message and e.file.name == "i18n.yaml" for e in raised.value.errors)
+
+
+def test_stale_or_foreign_slots_in_user_data_are_ignored() -> None:
+    assert Slots.from_dict(None) == Slots()
+    assert Slots.from_dict({"case": 3, "aspect": "acceptance", "junk": "x"}) == Slots(aspect="acceptance")
+    assert Slots.from_dict(Slots(case="counterfeit", market="US").as_dict()) == Slots(case="counterfeit", market="US")
