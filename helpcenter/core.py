@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
@@ -88,6 +88,10 @@ class HelpCenter:
             return self._no_answer(match, question, lang, reading, suggest=False)
         if reading.adjacent and (reading.slots.case is None or self.kb.vocabulary.adjacent[reading.adjacent].always):
             return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
+        if reading.slots.case is None and answer is not None and (case := self._case_of(answer)):
+            # No case word, but the matcher's confident entry is one case's: its figures are the
+            # ones that entry would show anyway, so lead with the one asked about.
+            reading = replace(reading, slots=replace(reading.slots, case=case))
         figure = self.understander.figures(reading.slots)
         if figure is not None:
             entry = self.kb.by_id[figure.entry]
@@ -104,6 +108,13 @@ class HelpCenter:
         if guess is not None:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)
+
+    def _case_of(self, entry: Entry) -> str | None:
+        """The case an entry stands for: its dispute case, or the case whose full answer it is."""
+        if entry.dispute_case:
+            return entry.dispute_case
+        return next((c.id for c in self.kb.vocabulary.cases.values()
+                     if c.entry == entry.id and c.id not in self.kb.glossary.cases), None)
 
     def _fits(self, entry: Entry, case: str) -> bool:
         """An entry that may stand for case: the case's own for a dispute case, else none of them."""
