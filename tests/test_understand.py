@@ -47,6 +47,12 @@ PHRASINGS = [
     ("I'm in Malaysia and my parcel is lost", "lost_package", None, "MY", None),
     ("巴西的退货期限", "return", "acceptance", "other", None),
     ("买家申请退货我要多久处理", "return", "decision", None, "seller"),
+    ("买的包包怀疑是A货,申请期限多长", "counterfeit", "acceptance", None, None),
+    ("快递一直显示运输中,一个星期没动了,多久可以申请", "lost_package", "acceptance", None, None),
+    ("杯子收到就是碎的,申请期限是多久", "damaged_package", "acceptance", None, None),
+    ("the lipstick is a knockoff, when is the cutoff to complain", "counterfeit", "acceptance", None, None),
+    ("package says delivered but I never got it, deadline to claim?", "lost_package", "acceptance", None, None),
+    ("碎片化时间怎么用", None, None, None, None),  # 碎 alone is not a broken parcel
 ]
 
 
