@@ -48,7 +48,8 @@ async def test_time_limit_question_leads_with_that_cases_figure(tmp_path: Path, 
         await ann.send(question)
         assert ann.text.startswith(lead), ann.text
         assert never not in ann.text
-        assert "bigseller" in ann.text.lower() or "seller university" in ann.text.lower()  # the source
+        assert "bigseller.store" in ann.text or "tokopedia.com" in ann.text  # the source, with its date:
+        assert "未注明日期" in ann.text or "undated" in ann.text
         more = "📖 完整说明" if language != "en" else "📖 Full answer"
         assert more in ann.buttons
         await ann.press(more)  # the rest on demand: the case's whole entry
