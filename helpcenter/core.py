@@ -105,6 +105,8 @@ class HelpCenter:
                 answer = case_entry  # the case named beats an entry about another case
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
         guess = match.guess.entry if match.guess else case_entry
+        if guess is not None and case_entry is not None and guess.dispute_case not in (None, case_entry.dispute_case):
+            guess = case_entry  # a guess about another case is no better than an answer about one
         if guess is not None:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)

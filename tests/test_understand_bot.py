@@ -197,3 +197,18 @@ async def test_another_shops_refund_gets_no_tiktok_figure(tmp_path: Path, center
         assert ann.text.startswith(lead), ann.text
         assert "3–10" not in ann.text and "14 days" not in ann.text
         assert ("那个平台自己的帮助中心" in ann.text) or ("that platform's own" in ann.text)
+
+
+async def test_a_guess_about_another_case_gives_way_to_the_case_named(tmp_path: Path, center: HelpCenter,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    quality = center.kb.by_id["dispute-quality-safety"]
+    real = center.matcher.match
+
+    def guessing(query: str, exclude: str | None = None) -> Match:
+        return replace(real(query, exclude), answer=None, guess=Candidate(quality, 0.35))
+
+    monkeypatch.setattr(center.matcher, "match", guessing)
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("收到高仿了怎么办")
+        assert ann.text.startswith("我猜您想问:假冒产品"), ann.text
