@@ -246,7 +246,7 @@ def test_console_process_walks_a_whole_return_in_english(tmp_path: Path) -> None
 
 def test_a_line_cut_mid_character_gets_an_answer_not_a_traceback(tmp_path: Path) -> None:
     """A terminal cuts a long pasted line at ~4 KiB, mid-character: the bytes are not UTF-8."""
-    script = "1\n".encode() + b"\xe9\x80\xe6\xac hi\n" + "退款多久到账\n/quit\n".encode()
+    script = b"1\n" + b"\xe9\x80\xe6\xac hi\n" + "退款多久到账\n/quit\n".encode()
     out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, input=script, capture_output=True,
                          timeout=120, env=_env(tmp_path))
     text = out.stdout.decode() + out.stderr.decode()
