@@ -28,13 +28,14 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from helpcenter.core import HelpCenter
+from helpcenter.db import database
 from helpcenter.store import Store
 
 from . import admin, answers, faq, handoff, menu, misc, refund, returns, seller
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
 from .intake import DurableApplication, DurableQueue
-from .persistence import SqlitePersistence
+from .persistence import SqlPersistence
 from .processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,9 @@ async def _post_shutdown(application: Application) -> None:
 def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
                       clock: Callable[[], datetime] | None = None, rate_limit: bool = True) -> HelpApplication:
     queue = DurableQueue()
-    persistence = SqlitePersistence(settings.data_dir / "state.sqlite3")
+    # SQLite files under DATA_DIR, or one PostgreSQL database (DATABASE_URL) for both
+    persistence = SqlPersistence(database(settings.database_url, settings.data_dir / "state.sqlite3",
+                                          "helpcenter-state"))
     queue.persistence = persistence
     builder = (Application.builder().application_class(DurableApplication)
                .token(settings.token or "0:offline").update_queue(queue)
@@ -185,7 +188,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app: HelpApplication = builder.build()  # type: ignore[assignment]
-    services = Services(center, Store(settings.data_dir / "helpcenter.sqlite3"), settings)
+    store = Store(database(settings.database_url, settings.data_dir / "helpcenter.sqlite3", "helpcenter-store"))
+    services = Services(center, store, settings)
     if clock is not None:
         services.clock = clock
     app.services = services

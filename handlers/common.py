@@ -40,6 +40,7 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     agent_ids: frozenset[int] = frozenset()  # who may act as an agent; empty = the agents' group's admins
     data_dir: Path = Path("data")
+    database_url: str = ""  # postgresql://…: everything in PostgreSQL; empty: SQLite under data_dir
     timezone: str = "Asia/Shanghai"
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -62,6 +63,7 @@ class Settings:
             agent_ids=frozenset(int(x) for x in env.get("AGENT_IDS", "").replace(" ", "").split(",")
                                 if x.lstrip("-").isdigit()),
             data_dir=Path(env.get("DATA_DIR", "data")),
+            database_url=env.get("DATABASE_URL", "").strip(),
             timezone=env.get("BOT_TIMEZONE", "Asia/Shanghai"),
             webhook_url=env.get("WEBHOOK_URL", "").strip(),
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),

@@ -3,8 +3,8 @@
 PTB's Updater confirms updates to Telegram (the next getUpdates offset; in webhook mode the HTTP
 200) as soon as they are in its in-memory queue, so a kill loses what is queued. Both paths
 `await update_queue.put(update)` before they confirm, so the queue here stores each update in
-the inbox table (state.sqlite3) inside put(). The Application marks an update done in the same
-commit as the conversation state and user data it changed (SqlitePersistence.save_update);
+the inbox table (state.sqlite3, or PostgreSQL) inside put(). The Application marks an update done in the same
+commit as the conversation state and user data it changed (SqlPersistence.save_update: one transaction on either backend);
 at start-up the updates not done are replayed in order, and an update_id seen before is ignored.
 """
 
@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from typing import Any
 
 from telegram import Update
 
-from helpcenter.store import StoreError
+from helpcenter.db import DB_ERRORS
 
 from .common import HelpApplication
 
@@ -33,7 +32,7 @@ class DurableQueue(asyncio.Queue):
 
     def __init__(self) -> None:
         super().__init__()
-        self.persistence: Any = None  # the SqlitePersistence, set by build_application
+        self.persistence: Any = None  # the SqlPersistence, set by build_application
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update) and self.persistence is not None and not await self._store(item):
@@ -48,7 +47,7 @@ class DurableQueue(asyncio.Queue):
         while True:
             try:
                 return await self.persistence.inbox_add(update.update_id, update.to_json())
-            except (OSError, sqlite3.Error, StoreError) as exc:
+            except DB_ERRORS as exc:
                 log.error("cannot store update %s (%s); trying again in %.1f s", update.update_id, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY)
@@ -75,5 +74,5 @@ class DurableApplication(HelpApplication):
         try:
             await self.persistence.save_update(self, update.update_id,  # type: ignore[attr-defined]
                                                chat.id if chat else None, user.id if user else None)
-        except (OSError, sqlite3.Error, StoreError) as exc:  # kept for the next commit; the user is told
+        except DB_ERRORS as exc:  # kept for the next commit; the user is told
             await self.process_error(update, exc)

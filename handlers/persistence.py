@@ -1,4 +1,4 @@
-"""PTB persistence in SQLite: conversations and user data survive a restart, even a SIGKILL.
+"""PTB persistence in SQLite or PostgreSQL: conversations and user data survive a restart, even a SIGKILL.
 
 PicklePersistence rewrites one file, which a kill mid-write can corrupt; here each changed
 user, chat or conversation is one row. The same database holds the inbox of updates
@@ -12,23 +12,21 @@ import asyncio
 import json
 import logging
 import pickle
-import sqlite3
 import time
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from helpcenter.db import DB_ERRORS, Database, SqliteDatabase, Step, Tx
 from helpcenter.store import StoreError
 
 log = logging.getLogger(__name__)
 
 INBOX_KEEP_SECONDS = 24 * 3600  # done updates are kept this long to recognise repeats
 PRUNE_EVERY = 1000  # commits between prunings of the inbox
-BUSY_TIMEOUT = 1.0  # seconds to wait for a locked database before failing the update
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -46,70 +44,94 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(done, update_id);
 """
+# Numbered schema steps (helpcenter/db.py); add new ones at the end.
+STEPS = (Step(1, SCHEMA),)
+TABLES = ("kv", "inbox")  # what migrate copies
+
+PUT = "INSERT INTO kv(kind, key, value) VALUES (?,?,?) ON CONFLICT (kind, key) DO UPDATE SET value=excluded.value"
+DROP = "DELETE FROM kv WHERE kind=? AND key=?"
 
 
-class SqlitePersistence(BasePersistence[dict, dict, dict]):
-    def __init__(self, path: Path, update_interval: float = 10**7) -> None:
+class SqlPersistence(BasePersistence[dict, dict, dict]):
+    """On SQLite (a Path: DATA_DIR/state.sqlite3) or PostgreSQL (a Database)."""
+
+    def __init__(self, where: Path | Database, update_interval: float = 10**7) -> None:
         # No periodic save: every update saves what it changed (save_update); a timed save could
         # commit one update's state without its done mark.
         super().__init__(store_data=PersistenceInput(callback_data=False, bot_data=False),
                          update_interval=update_interval)
-        self.path = path
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()  # one transaction at a time on the shared connection
+        self.db: Database = SqliteDatabase(where) if isinstance(where, Path) else where
+        self.path = where if isinstance(where, Path) else None
+        self._ready = False
+        self._lock = asyncio.Lock()  # one save at a time
         self._finished: dict[int, tuple[int | None, int | None]] = {}  # update_id -> (chat, user)
+        self._tx: Tx | None = None  # the open save_update transaction, which takes every write
+        self._pending: list[tuple[str, tuple]] = []  # writes outside one: committed with the next save
         self._commits = 0
 
-    async def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
+    async def _conn(self) -> Database:
+        if not self._ready:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
-                await self._db.execute("PRAGMA journal_mode=WAL")
-                await self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a process kill
-                await self._db.executescript(SCHEMA)
-                await self._db.commit()
-            except (OSError, sqlite3.DatabaseError) as exc:
-                raise StoreError(f"cannot use state database {self.path}: {exc}") from exc
-        return self._db
+                await self.db.open()
+                await self.db.upgrade("state", STEPS)
+            except DB_ERRORS as exc:
+                raise StoreError(f"cannot use state database {self.db.where}: {exc}") from exc
+            self._ready = True
+        return self.db
 
     async def _load(self, kind: str) -> dict[str, Any]:
         db = await self._conn()
-        async with db.execute("SELECT key, value FROM kv WHERE kind=?", (kind,)) as cursor:
-            return {key: pickle.loads(value) for key, value in await cursor.fetchall()}  # noqa: S301
+        rows = await db.fetchall("SELECT key, value FROM kv WHERE kind=?", (kind,))
+        return {key: pickle.loads(bytes(value)) for key, value in rows}  # noqa: S301
+
+    async def _write(self, sql: str, args: tuple) -> None:
+        """Into the open save_update transaction, or kept for the next one: a change is committed
+        only together with the done mark of an update."""
+        if self._tx is not None:
+            await self._tx.execute(sql, args)
+        else:
+            self._pending.append((sql, args))
 
     async def _put(self, kind: str, key: str, value: Any) -> None:
-        """Written in the open transaction; save_update commits it with the update's done mark."""
-        db = await self._conn()
-        await db.execute("INSERT OR REPLACE INTO kv(kind, key, value) VALUES (?,?,?)",
-                         (kind, key, pickle.dumps(value)))
+        await self._write(PUT, (kind, key, pickle.dumps(value)))
 
     async def _drop(self, kind: str, key: str) -> None:
-        db = await self._conn()
-        await db.execute("DELETE FROM kv WHERE kind=? AND key=?", (kind, key))
+        await self._write(DROP, (kind, key))
 
     # --- the inbox -------------------------------------------------------------------------
 
     async def inbox_add(self, update_id: int, body: str) -> bool:
         """Store an update durably; False if it was seen before (Telegram sent it again)."""
         db = await self._conn()
-        async with self._lock:
-            cursor = await db.execute("INSERT OR IGNORE INTO inbox(update_id, body, received_at) VALUES (?,?,?)",
-                                      (update_id, body, time.time()))
-            await db.commit()
-        return cursor.rowcount > 0
+        return await db.execute("INSERT INTO inbox(update_id, body, received_at) VALUES (?,?,?)"
+                                " ON CONFLICT DO NOTHING", (update_id, body, time.time())) > 0
 
     async def inbox_pending(self) -> list[tuple[int, str]]:
         """Updates stored but not yet handled (the last run was killed), oldest first."""
         db = await self._conn()
-        async with db.execute("SELECT update_id, body FROM inbox WHERE done=0 ORDER BY update_id") as cursor:
-            return [(int(a), b) for a, b in await cursor.fetchall()]
+        rows = await db.fetchall("SELECT update_id, body FROM inbox WHERE done=0 ORDER BY update_id")
+        return [(int(a), b) for a, b in rows]
 
     async def inbox_prune(self) -> None:
         db = await self._conn()
-        async with self._lock:
-            await db.execute("DELETE FROM inbox WHERE done=1 AND received_at<?", (time.time() - INBOX_KEEP_SECONDS,))
-            await db.commit()
+        await db.execute("DELETE FROM inbox WHERE done=1 AND received_at<?", (time.time() - INBOX_KEEP_SECONDS,))
+
+    async def _commit(self, work: Any) -> None:
+        """One transaction: the writes kept since the last one, then work(tx)."""
+        db = await self._conn()
+        pending, self._pending = self._pending, []
+        try:
+            async with db.transaction() as tx:
+                self._tx = tx
+                try:
+                    for sql, args in pending:
+                        await tx.execute(sql, args)
+                    await work(tx)
+                finally:
+                    self._tx = None
+        except BaseException:
+            self._pending[:0] = pending  # kept for the next commit
+            raise
 
     async def save_update(self, application: Any, update_id: int, chat_id: int | None,
                           user_id: int | None) -> None:
@@ -120,16 +142,14 @@ class SqlitePersistence(BasePersistence[dict, dict, dict]):
             if update_id not in self._finished:
                 return  # an earlier commit took it
             batch, self._finished = self._finished, {}
-            db = await self._conn()
-            try:
-                if not db.in_transaction:  # wait for a lock once, here, not once per row
-                    await db.execute("BEGIN IMMEDIATE")
+
+            async def work(tx: Tx) -> None:
                 await application.update_persistence()  # writes the rows, in this transaction
-                await db.executemany("UPDATE inbox SET done=1 WHERE update_id=?", [(u,) for u in batch])
-                await db.commit()
-            except (OSError, sqlite3.Error, StoreError):
-                if db.in_transaction:
-                    await db.rollback()
+                await tx.executemany("UPDATE inbox SET done=1 WHERE update_id=?", [(u,) for u in batch])
+
+            try:
+                await self._commit(work)
+            except DB_ERRORS:
                 self._finished.update(batch)  # tried again with the next update
                 application.mark_data_for_update_persistence(
                     chat_ids=[c for c, _ in batch.values() if c is not None],
@@ -189,8 +209,15 @@ class SqlitePersistence(BasePersistence[dict, dict, dict]):
         return None
 
     async def flush(self) -> None:
-        if self._db is not None:
+        if self._ready:
             async with self._lock:
-                await self._db.commit()  # PTB's last update_persistence at shut-down
-            await self._db.close()
-            self._db = None
+                if self._pending:  # PTB's last update_persistence at shut-down
+                    async def nothing(tx: Tx) -> None:
+                        return None
+
+                    await self._commit(nothing)
+            await self.db.close()
+            self._ready = False
+
+
+SqlitePersistence = SqlPersistence  # the name before PostgreSQL
