@@ -3,9 +3,10 @@
 PTB's Updater confirms updates to Telegram (the next getUpdates offset; in webhook mode the HTTP
 200) as soon as they are in its in-memory queue, so a kill loses what is queued. Both paths
 `await update_queue.put(update)` before they confirm, so the queue here stores each update in
-the inbox table (state.sqlite3, or PostgreSQL) inside put(). The Application marks an update done in the same
-commit as the conversation state and user data it changed (SqlPersistence.save_update: one transaction on either backend);
-at start-up the updates not done are replayed in order, and an update_id seen before is ignored.
+the inbox table (state.sqlite3, or PostgreSQL) inside put(). The Application marks an update
+done in the same transaction as the conversation state and user data it changed
+(SqlPersistence.save_update, on either backend); at start-up the updates not done are
+replayed in order, and an update_id seen before is ignored.
 """
 
 from __future__ import annotations
