@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from telegram import Update
 
 from helpcenter.content import InvalidContent, display_path
 from helpcenter.core import HelpCenter, guess_lang
+from helpcenter.db import DB_ERRORS, database, is_postgres, safe_url
 from helpcenter.evaluate import evaluate, format_report, read_questions
 from helpcenter.normalize import clean
 from helpcenter.render import to_plain
@@ -116,7 +116,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from helpcenter.store import Store
 
     async def rows() -> list[tuple[str, str, str | None]]:
-        store = Store(Path(os.environ.get("DATA_DIR", "data")) / "helpcenter.sqlite3")
+        store = Store(database(os.environ.get("DATABASE_URL", "").strip(),
+                               Path(os.environ.get("DATA_DIR", "data")) / "helpcenter.sqlite3"))
         await store.open()
         try:
             return await store.to_review()
@@ -154,10 +155,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
     center = _load()
+    on_postgres = is_postgres(settings.database_url)
+    lock = None
     try:
-        check_data_dir(settings.data_dir)
-        lock = _lock_data_dir(settings.data_dir)  # held until the process ends
-        _check_free_space(settings.data_dir)
+        if settings.database_url and not on_postgres:
+            database(settings.database_url, settings.data_dir)  # raises the clear error
+        if not on_postgres:  # SQLite: one process per DATA_DIR, by a file lock
+            check_data_dir(settings.data_dir)
+            lock = _lock_data_dir(settings.data_dir)  # held until the process ends
+            _check_free_space(settings.data_dir)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -169,19 +175,41 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     from handlers.app import build_application
 
-    app = build_application(settings, center, rate_limit=settings.rate_limit)
+    app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
+    leader = None
+    if on_postgres:
+        from helpcenter.leader import LeaderLock
+
+        leader = LeaderLock(settings.database_url)
+    health_port = os.environ.get("HEALTH_PORT", "").strip()
+    if not health_port and settings.webhook_url:
+        health_port = str(int(os.environ.get("PORT", "8443")) + 1)
+    if health_port.isdigit():
+        from helpcenter.leader import serve_health
+
+        serve_health(int(health_port), lambda: "active" if leader is None or leader.active else "standby")
     try:
+        if leader is not None:  # hot standby: wait here until the active process is gone
+            try:
+                leader.acquire()
+            except KeyboardInterrupt:
+                return 0
+            leader.watch()
         if settings.webhook_url:
             app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
                             url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
                             secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES)
-    except (StoreError, OSError, sqlite3.Error) as exc:  # e.g. the disk filled up: let a supervisor restart us
-        print(f"error: cannot keep the bot's data in {settings.data_dir}: {exc}", file=sys.stderr)
+    except DB_ERRORS as exc:  # e.g. the disk filled up: let a supervisor restart us
+        where = safe_url(settings.database_url) if on_postgres else settings.data_dir
+        print(f"error: cannot keep the bot's data in {where}: {exc}", file=sys.stderr)
         return 1
     finally:
-        lock.close()
+        if lock is not None:
+            lock.close()
+        if leader is not None:
+            leader.close()
     return 0
 
 

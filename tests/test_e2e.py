@@ -17,7 +17,7 @@ from typing import Any
 from handlers.offline import Call, Failure, UpdateFactory
 from helpcenter.render import to_plain
 
-from .conftest import ROOT
+from .conftest import ROOT, Backend
 from .emulator import Emulator
 
 SUPPORT = -1005000
@@ -175,29 +175,94 @@ def test_bad_data_dir_gives_a_clear_startup_error(tmp_path: Path) -> None:
 KILLS = 20
 
 
-class Runner:
-    """The bot process, killed (SIGKILL) and started again on demand."""
+def _free_port() -> int:
+    import socket
 
-    def __init__(self, emu: Emulator, data_dir: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def health(port: int) -> str | None:
+    """The role a bot process's health endpoint reports, or None when it does not answer."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return json.loads(response.read())["role"]
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())["role"]
+    except OSError:
+        return None
+
+
+class Runner:
+    """The bot, killed (SIGKILL) and started again on demand. On SQLite one process, started
+    again after the kill; on PostgreSQL (backend.url) an active and a standby process: a kill
+    hits the active one, the standby takes over, and a new standby is started."""
+
+    def __init__(self, emu: Emulator, data_dir: Path, backend: Backend | None = None) -> None:
         self.emu, self.data_dir, self.proc = emu, data_dir, None
+        self.standby: subprocess.Popen | None = None
+        self.backend = backend or Backend("sqlite", data_dir)
         self.env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
-                    "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
-                    "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900"}
+                    "TELEGRAM_API_BASE_URL": emu.url, "SUPPORT_CHAT_ID": str(SUPPORT),
+                    "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900", **self.backend.env()}
         self.log = (data_dir / "bot.log").open("a")
+        self.ports: dict[int, int] = {}  # pid -> health port
+        self.failovers: list[float] = []  # seconds from a kill to the next process polling
+
+    @property
+    def hot(self) -> bool:
+        return bool(self.backend.url)
+
+    def _spawn(self) -> subprocess.Popen:
+        port = _free_port()
+        proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env={**self.env, "HEALTH_PORT": str(port)},
+                                stdout=self.log, stderr=subprocess.STDOUT)
+        self.ports[proc.pid] = port
+        return proc
+
+    def wait_role(self, proc: subprocess.Popen, role: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while health(self.ports[proc.pid]) != role:
+            assert proc.poll() is None, f"the bot exited with {proc.returncode}"
+            assert time.monotonic() < deadline, f"pid {proc.pid} never became {role}"
+            time.sleep(0.05)
 
     def start(self) -> None:
         polls = self.emu.get_updates_calls
-        self.proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = self._spawn()
         self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
+        if self.hot:
+            self.standby = self._spawn()
+            self.wait_role(self.standby, "standby")
 
     def kill(self) -> None:
+        if not self.hot:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            started = time.monotonic()
+            self.start()
+            self.failovers.append(time.monotonic() - started)
+            return
+        self.wait_role(self.standby, "standby")  # a standby ready to take over (it is started after a kill)
+        assert health(self.ports[self.proc.pid]) == "active"
+        polls = self.emu.get_updates_calls
         self.proc.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
         self.proc.wait(timeout=10)
+        self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
+        self.failovers.append(time.monotonic() - killed)
+        self.proc, self.standby = self.standby, self._spawn()
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=15)
+        for proc in (self.standby, self.proc):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=15)
         self.log.close()
 
 
@@ -207,10 +272,13 @@ def _copies(emu: Emulator, to_chat: int, from_chat: int, msg: int) -> int:
                 and c.params["message_id"] == msg])
 
 
-def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
+def test_sigkills_at_random_points_lose_nothing(backend: Backend) -> None:
+    """On SQLite the process is started again after each kill; on PostgreSQL a standby takes over."""
     import random
-    import sqlite3
+    import statistics
     import threading
+
+    tmp_path = backend.data_dir
 
     seed = random.randrange(10**6)
     rng = random.Random(seed)
@@ -230,7 +298,7 @@ def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
         return thread
 
     with Emulator() as emu:
-        runner = Runner(emu, tmp_path)
+        runner = Runner(emu, tmp_path, backend)
         runner.start()
         walkers = [EmuUser(emu, 31 + i) for i in range(2)]
         cyclers = [EmuUser(emu, 41 + i) for i in range(2)]
@@ -300,7 +368,6 @@ def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
         for _ in range(KILLS):
             time.sleep(rng.uniform(0.05, 0.6))
             runner.kill()
-            runner.start()
         killing.clear()
         for thread in threads:
             thread.join(timeout=60)
@@ -316,15 +383,17 @@ def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
         ambiguous = log.count("may arrive twice")
         doubled = [r for r in relayed if _copies(emu, *r) > 1]
         lost = [r for r in relayed if _copies(emu, *r) == 0]
-        print(f"seed {seed}: {KILLS} kills, {len(relayed)} relays ({len([r for r in relayed if r[0] == SUPPORT])}"
-              f" to agents), {len(doubled)} doubled, {ambiguous} interrupted sends")
+        print(f"{backend.name}, seed {seed}: {KILLS} kills, {len(relayed)} relays"
+              f" ({len([r for r in relayed if r[0] == SUPPORT])} to agents), {len(doubled)} doubled,"
+              f" {ambiguous} interrupted sends; back to polling after a kill: median"
+              f" {statistics.median(runner.failovers):.2f} s, max {max(runner.failovers):.2f} s")
         assert not lost, f"seed {seed}: lost {lost}"
         assert len(doubled) <= ambiguous, f"seed {seed}: doubled {doubled}"
         assert len({r for r in relayed if r[0] == SUPPORT}) >= 10 and len({r for r in relayed if r[1] == SUPPORT}) >= 5
-        with sqlite3.connect(tmp_path / "state.sqlite3") as db:
-            assert db.execute("SELECT COUNT(*) FROM inbox WHERE done=0").fetchone()[0] == 0
-        with sqlite3.connect(tmp_path / "helpcenter.sqlite3") as db:
-            assert db.execute("SELECT COUNT(*) FROM outbox WHERE status!='sent'").fetchone()[0] == 0
+        assert backend.rows("SELECT COUNT(*) FROM inbox WHERE done=0", "state") == [(0,)]
+        assert backend.rows("SELECT COUNT(*) FROM outbox WHERE status!='sent'") == [(0,)]
+        if runner.hot:
+            assert max(runner.failovers) < 5, runner.failovers  # the standby takes over within 5 s
 
 
 def test_a_second_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
