@@ -6,6 +6,7 @@
     python bot.py check           validate content/ and templates/
     python bot.py eval FILE.tsv   score the matcher on labelled questions
     python bot.py report          the editors' list of unanswered and unhelpful questions
+    python bot.py migrate --to postgresql://…   move a SQLite DATA_DIR into PostgreSQL
 """
 
 from __future__ import annotations
@@ -130,6 +131,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     (out / "report.csv").write_text(to_csv(groups), encoding="utf-8")
     (out / "report.md").write_text(to_markdown(groups), encoding="utf-8")
     print(f"{len(groups)} group(s) of questions to review: {out / 'report.csv'}, {out / 'report.md'}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy DATA_DIR's SQLite files into an empty PostgreSQL database and verify the counts."""
+    import asyncio
+
+    from handlers import persistence
+    from helpcenter import store
+    from helpcenter.migrate import Component, migrate
+
+    if not is_postgres(args.to):
+        print("error: --to must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir or os.environ.get("DATA_DIR", "data"))
+    components = [Component("store", "helpcenter.sqlite3", store.STEPS, store.TABLES),
+                  Component("state", "state.sqlite3", persistence.STEPS, persistence.TABLES)]
+    try:
+        copied = asyncio.run(migrate(data_dir, args.to, components))
+    except DB_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"migrated {sum(copied.values())} row(s) from {data_dir} to {safe_url(args.to)};"
+          " start the bot with DATABASE_URL set to it")
     return 0
 
 
@@ -267,9 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("file", metavar="FILE.tsv", help="question<TAB>topics lines, e.g. shared/eval/dev_questions.tsv")
     report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown)")
     report.add_argument("--out", default="reports", help="folder for report.csv and report.md (default: reports)")
+    migrate = command("migrate", "copy DATA_DIR's SQLite data into an empty PostgreSQL database, verify counts")
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host:5432/dbname")
+    migrate.add_argument("--data-dir", help="the SQLite DATA_DIR to copy (default: $DATA_DIR or data)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
-                "report": cmd_report}
+                "report": cmd_report, "migrate": cmd_migrate}
     return handlers[args.command or "run"](args)
 
 

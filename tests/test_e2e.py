@@ -205,7 +205,7 @@ class Runner:
 
     def __init__(self, emu: Emulator, data_dir: Path, backend: Backend | None = None) -> None:
         self.emu, self.data_dir, self.proc = emu, data_dir, None
-        self.standby: subprocess.Popen | None = None
+        self.standbys: list[subprocess.Popen] = []  # two: one is ready while the other starts
         self.backend = backend or Backend("sqlite", data_dir)
         self.env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
                     "TELEGRAM_API_BASE_URL": emu.url, "SUPPORT_CHAT_ID": str(SUPPORT),
@@ -237,8 +237,9 @@ class Runner:
         self.proc = self._spawn()
         self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
         if self.hot:
-            self.standby = self._spawn()
-            self.wait_role(self.standby, "standby")
+            self.standbys = [self._spawn(), self._spawn()]
+            for standby in self.standbys:
+                self.wait_role(standby, "standby")
 
     def kill(self) -> None:
         if not self.hot:
@@ -248,7 +249,8 @@ class Runner:
             self.start()
             self.failovers.append(time.monotonic() - started)
             return
-        self.wait_role(self.standby, "standby")  # a standby ready to take over (it is started after a kill)
+        while not [p for p in self.standbys if health(self.ports[p.pid]) == "standby"]:  # one ready to take over
+            time.sleep(0.05)
         assert health(self.ports[self.proc.pid]) == "active"
         polls = self.emu.get_updates_calls
         self.proc.send_signal(signal.SIGKILL)
@@ -256,10 +258,11 @@ class Runner:
         self.proc.wait(timeout=10)
         self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
         self.failovers.append(time.monotonic() - killed)
-        self.proc, self.standby = self.standby, self._spawn()
+        self.proc = next(p for p in self.standbys if health(self.ports[p.pid]) == "active")
+        self.standbys = [p for p in self.standbys if p is not self.proc] + [self._spawn()]
 
     def stop(self) -> None:
-        for proc in (self.standby, self.proc):
+        for proc in (*self.standbys, self.proc):
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
                 proc.wait(timeout=15)

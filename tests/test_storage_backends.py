@@ -3,11 +3,15 @@ same answers, writes survive a reopen, the update inbox is committed with the st
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from handlers.offline import Call
 from handlers.persistence import STEPS as STATE_STEPS
 from handlers.persistence import SqlPersistence
 from helpcenter.core import HelpCenter
@@ -16,7 +20,7 @@ from helpcenter.store import STEPS as STORE_STEPS
 from helpcenter.store import Store
 
 from .botkit import chat, running_bot
-from .conftest import Backend
+from .conftest import ROOT, Backend
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -201,3 +205,35 @@ async def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     store = Store(database("postgresql://nobody:secret@127.0.0.1:9/none?connect_timeout=1", tmp_path / "x"))
     with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL at postgresql://nobody:\*\*\*@127.0.0.1:9"):
         await store.open()
+
+
+def _migrate(data_dir: Path, url: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "bot.py", "migrate", "--to", url, "--data-dir", str(data_dir)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={"PATH": os.environ.get("PATH", "")})
+
+
+async def test_migrate_copies_a_data_dir_into_postgresql(tmp_path: Path, pg_url: str, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=-1005000) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/return")
+        await ann.press("下一步")
+        await ann.send("退款多久到账")  # a logged question
+        bob = chat(app, api, user_id=2)
+        await bob.send("/human")  # a ticket, its card queued and sent, a link
+    out = _migrate(tmp_path, pg_url)
+    assert out.returncode == 0, out.stderr
+    assert "state.sqlite3:kv:" in out.stdout and "counts match" in out.stdout
+    assert "helpcenter.sqlite3:tickets: 1 row(s) copied, counts match" in out.stdout
+    pg = Backend("postgresql", tmp_path, pg_url)
+    assert pg.rows("SELECT user_id, status FROM tickets") == [(2, "open")]
+    async with running_bot(tmp_path / "unused", center, database_url=pg_url, support_chat_id=-1005000) as (app, api):
+        ann = chat(app, api)
+        assert app.user_data[1]["ret"]["step"] == 2  # the conversation state came along
+        screen = Call("sendMessage", {}, result={"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}})
+        await ann.press_data("ret:next:2", screen)  # the step-2 screen's Next, pressed after the move
+        assert "步骤 3/6" in ann.text
+        carl = chat(app, api, user_id=3)
+        await carl.send("/human")
+        assert [t.id for t in await app.services.store.open_tickets()] == [1, 2]  # ids go on after the copied
+    again = _migrate(tmp_path, pg_url)
+    assert again.returncode == 1 and "migrate needs an empty database" in again.stderr
