@@ -269,7 +269,7 @@ class PostgresDatabase(Database):
         if AsyncConnectionPool is None:
             raise StoreError("DATABASE_URL is PostgreSQL but psycopg is not installed (pip install -r requirements.txt)")  # noqa: E501
         self.url, self.size, self.name = url, size, name
-        self.where = _safe(url)
+        self.where = safe_url(url)
         self._pool: Any = None
 
     async def open(self) -> None:
@@ -310,7 +310,7 @@ class PostgresDatabase(Database):
         return [r[0] for r in rows]
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
