@@ -2,7 +2,11 @@
 help-center bot and, in the same run, a bare python-telegram-bot echo bot handling the same
 mix of updates (bench/echo_bot.py). Prints throughput, reply latency and CPU per update.
 
-    python bench/load_bench.py [--users 500]
+    python bench/load_bench.py [--users 500] [--postgres URL] [--kills 20]
+
+With a PostgreSQL server (--postgres, default $TEST_DATABASE_URL or the local one; "none" to
+skip) the help-center bot runs on both backends side by side, and the failover time is measured:
+the active process SIGKILLed --kills times, from the kill until a standby polls Telegram.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,9 +81,58 @@ async def in_process(users: int) -> tuple[int, float, float]:
             return users * len(FLOW), time.perf_counter() - start, time.process_time() - cpu
 
 
+@contextmanager
+def scratch_database(url: str):
+    """A fresh database on the server at url, dropped afterwards; None when no server answers."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(url, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        print(f"no PostgreSQL at {url} ({exc}); PostgreSQL rows skipped")
+        yield None
+        return
+    name = f"helpcenter_bench_{os.getpid()}"
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlsplit(url)._replace(path=f"/{name}").geturl()
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def failover(url: str, kills: int) -> list[float]:
+    """Seconds from SIGKILL of the active process until a standby polls, kills times, while a
+    user keeps walking a flow (each kill waits for a reply first: the bot is serving)."""
+    import random
+
+    from tests.conftest import Backend
+    from tests.test_e2e import EmuUser, Runner
+
+    rng = random.Random(1)
+    with Emulator() as emu, tempfile.TemporaryDirectory() as data, scratch_database(url) as db:
+        if db is None:
+            return []
+        runner = Runner(emu, Path(data), Backend("postgresql", Path(data), db))
+        runner.start()
+        try:
+            user = EmuUser(emu, 99)
+            for n in range(kills):
+                user.send("/return" if n % 2 == 0 else "/refund", "1/6" if n % 2 == 0 else "哪种情况")
+                time.sleep(rng.uniform(0.05, 0.3))
+                runner.kill()
+        finally:
+            runner.stop()
+        return runner.failovers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--kills", type=int, default=20)
     args = parser.parse_args()
     echo_flow = [(kind, value, value) for kind, value, _ in FLOW]
     rows = []
@@ -89,19 +145,31 @@ def main() -> None:
         if result.missing:
             print(f"{name}: {len(result.missing)} users did not get every reply, e.g. {result.missing[0]}")
         rows.append((name, result, cpu))
+    if args.postgres != "none":
+        with scratch_database(args.postgres) as db:
+            if db is not None:
+                result, cpu = run([sys.executable, "bot.py"], args.users, FLOW, {"DATABASE_URL": db},
+                                  lambda calls: sum(c.method == "setMyCommands" for c in calls) >= 2)
+                rows.append(("help-center, PostgreSQL", result, cpu))
     print(f"\n{args.users} simulated users x {len(FLOW)} updates each (texts, button presses, a question, a refund"
           " deadline), 2-core machine, emulator in the same machine")
-    print(f"{'bot':<20}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/update':>15}{'lost':>6}")
+    print(f"{'bot':<24}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/update':>15}{'lost':>6}")
     for name, result, cpu in rows:
-        print(f"{name:<20}{result.per_second:>11.0f}{result.pct(50):>9.1f}{result.pct(99):>9.1f}"
+        print(f"{name:<24}{result.per_second:>11.0f}{result.pct(50):>9.1f}{result.pct(99):>9.1f}"
               f"{cpu / max(1, result.updates) * 1000:>15.2f}{len(result.missing):>6}")
     import asyncio
 
     updates, seconds, cpu = asyncio.run(in_process(args.users))
-    print(f"{'help-center, no HTTP':<20}{updates / seconds:>11.0f}{'':>9}{'':>9}{cpu / updates * 1000:>15.2f}{0:>6}")
-    (_, echo, echo_cpu), (_, ours, our_cpu) = rows
+    print(f"{'help-center, no HTTP':<24}{updates / seconds:>11.0f}{'':>9}{'':>9}{cpu / updates * 1000:>15.2f}{0:>6}")
+    (_, echo, echo_cpu), (_, ours, our_cpu) = rows[:2]
     ratio = (our_cpu / max(1, ours.updates)) / (echo_cpu / max(1, echo.updates))
-    print(f"\nper-update CPU cost, help-center bot / echo bot: {ratio:.2f}x")
+    print(f"\nper-update CPU cost, help-center bot / echo bot: {ratio:.2f}x"
+          " (bot process only; on PostgreSQL the server's CPU is not counted)")
+    if args.postgres != "none" and args.kills:
+        times = failover(args.postgres, args.kills)
+        if times:
+            print(f"failover (PostgreSQL, active SIGKILLed {len(times)} times, two standbys): median"
+                  f" {statistics.median(times):.2f} s, max {max(times):.2f} s until a standby polls")
 
 
 if __name__ == "__main__":

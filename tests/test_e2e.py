@@ -252,13 +252,22 @@ class Runner:
         while not [p for p in self.standbys if health(self.ports[p.pid]) == "standby"]:  # one ready to take over
             time.sleep(0.05)
         assert health(self.ports[self.proc.pid]) == "active"
-        polls = self.emu.get_updates_calls
+        sets = len([c for c in self.emu.calls if c.method == "setMyCommands"])
         self.proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         self.proc.wait(timeout=10)
+        # The new active process sets the commands at start-up, then polls: a poll after its
+        # setMyCommands is the new process's (the killed one's last polls may come before).
+        self.emu.wait_for(lambda calls: len([c for c in calls if c.method == "setMyCommands"]) >= sets + 2,
+                          timeout=30)
+        polls = self.emu.get_updates_calls
         self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
         self.failovers.append(time.monotonic() - killed)
-        self.proc = next(p for p in self.standbys if health(self.ports[p.pid]) == "active")
+        deadline = time.monotonic() + 10
+        while not (active := [p for p in self.standbys if health(self.ports[p.pid]) == "active"]):
+            assert time.monotonic() < deadline, "no standby reports active"
+            time.sleep(0.05)
+        self.proc = active[0]
         self.standbys = [p for p in self.standbys if p is not self.proc] + [self._spawn()]
 
     def stop(self) -> None:
