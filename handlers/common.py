@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
@@ -144,24 +144,79 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
 
+KEPT = "kept"  # chat_data key: ids of messages the user still needs (results, answers, instructions)
+KEPT_MAX = 50  # the most recent ones are enough: older messages are far up the chat
+
+
+def keep_message(context: Context, message: object) -> None:
+    """Remember that a message holds something the user still needs: show() never edits it."""
+    data = context.chat_data
+    message_id = getattr(message, "message_id", None)
+    if data is None or message_id is None:
+        return
+    kept = data.setdefault(KEPT, [])
+    if message_id not in kept:
+        kept.append(message_id)
+        del kept[:-KEPT_MAX]
+
+
+def is_kept(context: Context, message: object) -> bool:
+    data = context.chat_data
+    return data is not None and getattr(message, "message_id", None) in data.get(KEPT, ())
+
+
+def send_below(context: Context) -> None:
+    """For the rest of this update, show() sends screens as new messages (a stale button: the
+    current screen belongs at the bottom of the chat, not in an old message)."""
+    context.hc_send_below = True  # type: ignore[attr-defined]
+
+
+async def answer_query(update: Update, context: Context, text: str | None = None, alert: bool = False) -> None:
+    """Answer the button once per update (a second answer is an error at Telegram); a query too
+    old to answer is not worth failing for."""
+    query = update.callback_query
+    if query is None or getattr(context, "hc_answered", False):
+        return
+    context.hc_answered = True  # type: ignore[attr-defined]
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        log.info("callback answer failed: %s", exc)
+
+
 async def show(update: Update, context: Context, text: str | list[str],
-               markup: InlineKeyboardMarkup | None = None, edit: bool = True) -> Message | None:
+               markup: InlineKeyboardMarkup | None = None, edit: bool = True,
+               keep: bool | None = None) -> Message | None:
     """Answer a button by editing its message (one message becomes the next screen); otherwise,
-    or if the edit is impossible, send. A multi-part text is sent part by part, buttons last."""
+    or if the edit is impossible, send. A multi-part text is sent part by part, buttons last.
+
+    Never overwrite a message the user still needs: a screen shown with keep=True (a result, an
+    answer, instructions) is remembered, and a button pressed on it brings the next screen as a
+    new message. A screen sent with edit=False stands beside the flow (an answer, a notice) and
+    is kept too, unless keep=False. Kept messages keep their buttons (a reminder's cancel, 👍/👎)."""
     parts = [text] if isinstance(text, str) else list(text)
+    keep = (not edit) if keep is None else keep
     query = update.callback_query
     if query is not None:
-        await _answer_query(query)
-        if edit and len(parts) == 1 and query.message is not None:
+        await answer_query(update, context)
+        target = query.message
+        if (edit and len(parts) == 1 and target is not None and not is_kept(context, target)
+                and not getattr(context, "hc_send_below", False)):
             try:
-                return await with_retry(lambda: query.edit_message_text(
+                edited = await with_retry(lambda: query.edit_message_text(
                     parts[0], parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True))
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
+                    if keep:
+                        keep_message(context, target)
                     return None
                 log.info("edit failed (%s); sending instead", exc)
             except NetworkError as exc:
                 log.warning("edit failed (%s); sending instead", exc)
+            else:
+                if keep:
+                    keep_message(context, target)
+                return edited if isinstance(edited, Message) else None
     chat = update.effective_chat
     if chat is None:
         return None
@@ -170,6 +225,8 @@ async def show(update: Update, context: Context, text: str | list[str],
         buttons = markup if i == len(parts) - 1 else None
         message = await with_retry(lambda part=part, buttons=buttons: context.bot.send_message(
             chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=buttons))
+    if keep:
+        keep_message(context, message)
     return message
 
 
@@ -200,11 +257,3 @@ def retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         wait = exc.retry_after
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-
-
-async def _answer_query(query: object) -> None:
-    """Stop the button's spinner; a query too old to answer is not worth failing for."""
-    try:
-        await query.answer()  # type: ignore[attr-defined]
-    except BadRequest as exc:
-        log.info("callback answer failed: %s", exc)
