@@ -144,25 +144,35 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
 
-KEPT = "kept"  # chat_data key: ids of messages the user still needs (results, answers, instructions)
-KEPT_MAX = 50  # the most recent ones are enough: older messages are far up the chat
+SHOWN = "shown"  # chat_data key: message id -> kept? for the screens show() put in the chat
+SHOWN_MAX = 60  # the most recent ones are enough: older messages are far up the chat
 
 
-def keep_message(context: Context, message: object) -> None:
-    """Remember that a message holds something the user still needs: show() never edits it."""
+def _remember(context: Context, message: object, kept: bool) -> None:
     data = context.chat_data
     message_id = getattr(message, "message_id", None)
     if data is None or message_id is None:
         return
-    kept = data.setdefault(KEPT, [])
-    if message_id not in kept:
-        kept.append(message_id)
-        del kept[:-KEPT_MAX]
+    shown = data.setdefault(SHOWN, {})
+    shown.pop(message_id, None)
+    shown[message_id] = kept
+    for old in list(shown)[:-SHOWN_MAX]:
+        del shown[old]
 
 
-def is_kept(context: Context, message: object) -> bool:
+def keep_message(context: Context, message: object) -> None:
+    """Remember that a message holds something the user still needs: show() never edits it."""
+    _remember(context, message, True)
+
+
+def may_edit(context: Context, message: object) -> bool:
+    """Only a screen show() put in the chat as replaceable (a menu, a picker, a question) is
+    edited. A kept one is not, nor one it does not know (sent before /forget, or by other
+    code): when in doubt, do not overwrite."""
     data = context.chat_data
-    return data is not None and getattr(message, "message_id", None) in data.get(KEPT, ())
+    if data is None:
+        return True
+    return data.get(SHOWN, {}).get(getattr(message, "message_id", None)) is False
 
 
 def send_below(context: Context) -> None:
@@ -186,36 +196,34 @@ async def answer_query(update: Update, context: Context, text: str | None = None
 
 async def show(update: Update, context: Context, text: str | list[str],
                markup: InlineKeyboardMarkup | None = None, edit: bool = True,
-               keep: bool | None = None) -> Message | None:
+               keep: bool = False) -> Message | None:
     """Answer a button by editing its message (one message becomes the next screen); otherwise,
     or if the edit is impossible, send. A multi-part text is sent part by part, buttons last.
 
     Never overwrite a message the user still needs: a screen shown with keep=True (a result, an
-    answer, instructions) is remembered, and a button pressed on it brings the next screen as a
-    new message. A screen sent with edit=False stands beside the flow (an answer, a notice) and
-    is kept too, unless keep=False. Kept messages keep their buttons (a reminder's cancel, 👍/👎)."""
+    answer, instructions) is remembered as kept, and a button pressed on it brings the next
+    screen as a new message (see may_edit). Kept messages keep their buttons (a reminder's
+    cancel, 👍/👎): they still work. edit=False sends even when the pressed message could be
+    edited (an answer or a notice beside a flow step or a list that stays usable)."""
     parts = [text] if isinstance(text, str) else list(text)
-    keep = (not edit) if keep is None else keep
     query = update.callback_query
     if query is not None:
         await answer_query(update, context)
         target = query.message
-        if (edit and len(parts) == 1 and target is not None and not is_kept(context, target)
+        if (edit and len(parts) == 1 and target is not None and may_edit(context, target)
                 and not getattr(context, "hc_send_below", False)):
             try:
                 edited = await with_retry(lambda: query.edit_message_text(
                     parts[0], parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True))
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
-                    if keep:
-                        keep_message(context, target)
+                    _remember(context, target, keep)
                     return None
                 log.info("edit failed (%s); sending instead", exc)
             except NetworkError as exc:
                 log.warning("edit failed (%s); sending instead", exc)
             else:
-                if keep:
-                    keep_message(context, target)
+                _remember(context, target, keep)
                 return edited if isinstance(edited, Message) else None
     chat = update.effective_chat
     if chat is None:
@@ -225,8 +233,7 @@ async def show(update: Update, context: Context, text: str | list[str],
         buttons = markup if i == len(parts) - 1 else None
         message = await with_retry(lambda part=part, buttons=buttons: context.bot.send_message(
             chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=buttons))
-    if keep:
-        keep_message(context, message)
+    _remember(context, message, keep)
     return message
 
 

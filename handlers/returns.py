@@ -164,7 +164,7 @@ async def on_button(update: Update, context: Context) -> str | None:
         form["asking"] = True  # the next text is a question, not this field's value
         lang = lang_of(update, context)
         await show(update, context, t(context, "ask_prompt", lang),
-                   keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False, keep=False)
+                   keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False)
         return None
     if action == "reason" and current(context) == RET_REASON:
         reasons = services(context).center.kb.flows.return_reasons[lang_of(update, context)]
@@ -178,7 +178,7 @@ async def on_button(update: Update, context: Context) -> str | None:
     if action == "ask":
         lang = lang_of(update, context)
         await show(update, context, t(context, "ask_prompt", lang),
-                   keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False, keep=False)
+                   keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False)
         return None
     if action == "back" and step > 1:
         form["step"] = step - 1
@@ -261,8 +261,8 @@ async def on_text(update: Update, context: Context) -> str | None:
         await free_text(update, context)
         body = t(context, "ret.still_waiting", lang) + "\n" + _prompt_text(context, lang, state)
         message, markup = _field_screen(context, lang, state, body)
-        await show(update, context, message, markup, edit=False, keep=False)
+        await show(update, context, message, markup, edit=False)
         return None
     message, markup = _field_screen(context, lang, state, t(context, error_key, lang, **RULES))
-    await show(update, context, message, markup, edit=False, keep=False)
+    await show(update, context, message, markup, edit=False)
     return None

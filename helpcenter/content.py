@@ -57,7 +57,7 @@ OPTION_KEYS = {"id", "label", "steps", "notes", "figures", "sources", "market"}
 TABLES = ("dispute_rules", "return_windows")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # also a valid /start deep-link payload
 DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
-DATE_OPTIONAL = ("weekdays", "weeks_before")
+DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today")
 DATE_MARKS = ("year", "month", "day")
 DATE_RE = re.compile(r"^(undated|\d{4}-\d{2}(-\d{2})?)$")
 
@@ -554,7 +554,12 @@ class _Builder:
         if spec is not None:
             self.r.check_keys(spec, DATE_MARKS, DATE_MARKS, "dates.marks")
             marks = {part: self.r.texts(spec, part, "dates.marks") for part in DATE_MARKS if part in spec}
-        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before)
+        before_list = node.get("before_today")
+        before_today = tuple(w for i, v in enumerate(before_list if isinstance(before_list, list) else [])
+                             if (w := word(v, line_of(before_list, i), "before_today")) is not None)
+        if "before_today" in node and not isinstance(before_list, list):
+            self.r.error(line_of(node, "before_today"), "dates.before_today must be a list of words")
+        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before, before_today)
 
     # --- entries ----------------------------------------------------------------------------
 

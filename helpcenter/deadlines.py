@@ -115,10 +115,15 @@ def _word_day(base: str, today: date, words: DateWords) -> date | None:
 
 
 def _weekday(base: str, today: date, words: DateWords) -> date | None:
-    """A weekday, alone (the most recent one, today included) or after a word for a week
-    (上周五: that weekday of the week before this one, weeks from Monday)."""
+    """A weekday, alone (the most recent one, today included), after a word for a week (上周五:
+    that weekday of the week before this one, weeks from Monday), or after "last" (the most
+    recent one before today)."""
     if base in words.weekdays:
         return today - timedelta(days=(today.weekday() - words.weekdays[base]) % 7)
+    for prefix in sorted(words.before_today, key=len, reverse=True):
+        rest = base[len(prefix):].strip()
+        if base.startswith(prefix) and rest in words.weekdays:
+            return today - timedelta(days=(today.weekday() - words.weekdays[rest] - 1) % 7 + 1)
     for prefix in sorted(words.weeks_before, key=len, reverse=True):
         rest = base[len(prefix):].strip()
         if base.startswith(prefix) and rest in words.weekdays:

@@ -126,6 +126,7 @@ class DateWords:
     marks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # year/month/day -> 年/月/日 号
     weekdays: dict[str, int] = field(default_factory=dict)  # 周五 -> 4 (Monday is 0)
     weeks_before: dict[str, int] = field(default_factory=dict)  # 上 -> 1 (上周五: the week before)
+    before_today: tuple[str, ...] = ()  # last (last Friday: the most recent one before today)
 
 
 @dataclass(frozen=True, slots=True)
