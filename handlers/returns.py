@@ -240,24 +240,27 @@ RULES = {"lo": forms.ORDER_DIGITS[0], "hi": forms.ORDER_DIGITS[1],
 
 
 async def on_text(update: Update, context: Context) -> str | None:
-    """Text while a field is asked for. After "Ask a question": the question is answered. Else a
+    """Text while a field is asked for. After "Ask a question": the question is answered (a
+    valid order number, contact or tracking number is still taken as the answer). Else a
     valid value is stored (alone or found in a sentence), unless a free-text field got a
-    question (a question mark). Text that fails the check gets the field's message with an
-    example; only a question (a question mark or a question word of content/flows.yaml) that
-    the knowledge base answers is answered instead, and the field asked again."""
+    question with a question mark that the knowledge base answers. Text that fails the check
+    gets the field's message with an example; only a question (a question mark or a question
+    word of content/flows.yaml) that the knowledge base answers is answered instead, and the
+    field asked again."""
     state = current(context)
     form = _form(context)
     field, validate, error_key = VALIDATORS[state]
     text = update.effective_message.text or ""
     lang = lang_of(update, context)
-    if form.get("asking"):
-        await free_text(update, context)
-        return None
-    question_words = services(context).center.kb.flows.question_words
     value = validate(text)
-    if value is not None and not (state in FREE_TEXT and forms.question_mark(text)):
+    if form.pop("asking", False) and (state in FREE_TEXT or value is None or forms.question_mark(text)):
+        await free_text(update, context)  # one question; its answer leads back to this field
+        return None
+    question = forms.looks_like_question(text, services(context).center.kb.flows.question_words)
+    answered = question and services(context).center.matcher.match(text).answer is not None
+    if value is not None and not (answered and state in FREE_TEXT and forms.question_mark(text)):
         return await _store(update, context, field, value)
-    if forms.looks_like_question(text, question_words) and services(context).center.matcher.match(text).answer:
+    if answered:
         await free_text(update, context)
         body = t(context, "ret.still_waiting", lang) + "\n" + _prompt_text(context, lang, state)
         message, markup = _field_screen(context, lang, state, body)

@@ -134,7 +134,9 @@ async def test_ask_button_in_a_field_answers_the_question(tmp_path: Path, center
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await _to_form(ann)
-        await ann.send(ORDER)
+        await ann.press("提个问题")
+        await ann.send(ORDER)  # pressed by mistake: a valid order number is still the answer
+        assert "要退的是哪件商品" in ann.text
         await ann.press("提个问题")
         assert "请直接输入您的问题" in ann.text
         await ann.send("吊牌剪了还能退吗")  # would pass as an item name: it is a question here
@@ -144,6 +146,10 @@ async def test_ask_button_in_a_field_answers_the_question(tmp_path: Path, center
         await ann.send("耳机")
         assert "退货原因是什么" in ann.text
         assert app.user_data[1]["ret"]["product"] == "耳机"
+        await ann.press("提个问题")
+        await ann.send("吊牌剪了还能退吗")
+        await ann.send("尺码太小")  # one question per tap: the next text is the answer again
+        assert "留一个联系方式" in ann.text and app.user_data[1]["ret"]["reason"] == "尺码太小"
 
 
 async def test_after_going_back_every_later_field_is_shown_again(tmp_path: Path, center: HelpCenter) -> None:
