@@ -271,3 +271,18 @@ async def test_after_forget_an_english_user_stays_in_english(tmp_path: Path, cen
         assert "Hello Bob!" in bob.text and "buyer or a seller" in bob.text
         assert _still_there(api, bob, answer) == answer.text
         assert app.user_data[7]["lang"] == "en"
+
+
+async def test_menu_button_on_an_answer_keeps_the_answer(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/start")
+        await ann.press("我是买家")
+        await ann.send("退款多久到账")
+        answer = ann.last_with_buttons()
+        assert "🏠 菜单" in answer.button_texts
+        await ann.press("菜单", call=answer)
+        assert _sent_only(ann) and "买家菜单" in ann.text
+        assert _still_there(api, ann, answer) == answer.text
+        await ann.press("申请退款")  # the menu itself is a pure menu: edited in place
+        assert [c.method for c in ann.replies] == ["editMessageText"]
