@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import embedding
 from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
 from .matcher import Match, Matcher
 from .model import Entry, KnowledgeBase
@@ -45,7 +46,7 @@ class HelpCenter:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
-        self.matcher = Matcher(kb)
+        self.matcher = Matcher(kb, embedder=embedding.load(), cache_dir=embedding.default_cache_dir())
 
     def ask(self, question: str, lang: str) -> Reply:
         match = self.matcher.match(question)

@@ -1,11 +1,17 @@
-"""Match a question to knowledge-base entries.
+"""Match a question to knowledge-base entries, and decide what to do with the best ones.
 
-Two signals, both over the entries' phrasings (questions, titles and keywords, in both
-languages): an IDF-weighted cosine over character grams, computed from an inverted index so a
-question touches only the phrasings that share a gram with it, and rapidfuzz's similarity on
-the few best entries, which forgives typos and word order. An answer is given only above a
-threshold and with a margin over the best entry of another topic (Rasa's FallbackClassifier
-idea); otherwise the caller offers suggestions.
+Three signals score every entry, and every example of a question the bot does not answer
+(content/lexicon.yaml, out_of_scope):
+- lex: an IDF-weighted cosine over character grams from an inverted index (a question touches
+  only the phrasings that share a gram with it), how much of the question the entry's vocabulary
+  covers, and rapidfuzz edit similarity on the few best entries (typos, word order);
+- bm25: BM25 over words (jieba), which does not share lex's bias towards the team's phrasing;
+- e5: cosine of multilingual-e5-small sentence vectors (helpcenter/embedding.py), which knows
+  that 假货 and counterfeit are one thing; absent when the model cannot load.
+helpcenter/fusion.py turns them into one calibrated probability per candidate. The decision:
+answer when that probability is high; a best guess when one candidate clearly leads but is not
+sure enough; otherwise suggestions; nothing when the question is nearest to an out-of-scope
+example or nothing is likely at all.
 """
 
 from __future__ import annotations
@@ -13,29 +19,37 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .model import LANGS, Entry, KnowledgeBase
+from . import fusion
+from .bm25 import Bm25Index
+from .embedding import Embedder
+from .model import LANGS, Entry, KnowledgeBase, Text
 from .normalize import Normalizer
 
-THRESHOLD = 0.4  # below this the best entry is a guess, not an answer
-MARGIN = 0.03  # the best must beat the best entry of another topic by this much
-CLEAR_FLOOR = 0.3  # ...or, above this lower floor, be a clear winner:
-CLEAR_RATIO = 1.6  # this many times the best entry of another topic
-SUGGEST_FLOOR = 0.22  # weaker than this is not worth suggesting
-RERANK = 8  # entries re-scored with rapidfuzz
+RERANK = 8  # entries re-scored with rapidfuzz; also how many candidates a Match keeps
 W_COSINE = 0.4  # nearest phrasing
 W_COVER = 0.3  # how much of the question the entry's vocabulary explains
 W_FUZZ = 0.3  # edit-distance similarity to the nearest phrasing
 KEYWORD_WEIGHT = 0.8  # a keyword phrasing counts a little less than a full question
+OUT_OF_SCOPE = "none:"  # topic prefix of the out-of-scope examples
+TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" into it)
+
+# Fitted by bench/calibrate.py (cross-validated on the tuning questions); one set per mode,
+# since without the model the probabilities rest on less evidence.
+CALIBRATION: dict[str, dict[str, object]] = {
+    "lexical": {'weights': (0.565, 2.333, 1.751, -0.7608, 1.2002, -0.3276, 2.3688), 'bias': -2.0706, 'answer': 0.7, 'guess': 0.15, 'lead': 3.0, 'suggest': 0.03},
+    "fused": {'weights': (0.6092, 1.7913, 1.4802, -0.6184, 0.8218, -0.1416, -2.666, -0.4091, 2.8973, 2.5616), 'bias': -2.2819, 'answer': 0.6, 'guess': 0.15, 'lead': 2.0, 'suggest': 0.03},
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     entry: Entry
-    score: float
+    score: float  # calibrated probability that this entry answers the question
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,27 +59,43 @@ class Match:
     answer: Candidate | None
     candidates: tuple[Candidate, ...]  # best first, one per entry
     guess: Candidate | None = None  # no answer, but one candidate clearly leads: "I think you mean"
+    out_of_scope: str | None = None  # social | adjacent | other: not a returns/refunds question
+    suggest_floor: float = 0.1
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
-        """Up to three entries to offer: the runners-up, or the best guesses if no answer."""
+        """Up to three entries to offer: the runners-up, or the best guesses if no answer (the
+        guess first). None for an out-of-scope question."""
+        if self.out_of_scope:
+            return ()
         rest = self.candidates[1:] if self.answer else self.candidates
-        return tuple(c for c in rest if c.score >= SUGGEST_FLOOR)[:3]
+        return tuple(c for c in rest if c.score >= self.suggest_floor)[:3]
 
 
 class Matcher:
     """Indexes a knowledge base once; match() then costs only what the question touches."""
 
-    def __init__(self, kb: KnowledgeBase, threshold: float = THRESHOLD, margin: float = MARGIN) -> None:
+    def __init__(self, kb: KnowledgeBase, threshold: float | None = None, *,
+                 embedder: Embedder | None = None, cache_dir: Path | None = None,
+                 calibration: dict[str, object] | None = None) -> None:
         self.kb = kb
-        self.threshold, self.margin = threshold, margin
         self.norm = Normalizer(kb.lexicon)
         self.entries: list[Entry] = list(kb.entries)
+        # The out-of-scope examples compete with the entries as if they were entries.
+        self.items: list[Entry] = self.entries + [
+            Entry(id=f"{OUT_OF_SCOPE}{kind}", topic=f"{OUT_OF_SCOPE}{kind}", role="both",
+                  texts={lang: Text(texts[0], texts[1:]) for lang, texts in by_lang.items() if texts})
+            for kind, by_lang in kb.lexicon.out_of_scope.items() if kind != "platforms" and any(by_lang.values())]
+        names = [self.norm.normalize(n) for texts in kb.lexicon.out_of_scope.get("platforms", {}).values() for n in texts]
+        self.platforms = Normalizer._alternation(sorted((n for n in names if n), key=len, reverse=True))
+        self.is_entry = np.arange(len(self.items)) < len(self.entries)
+        topics = sorted({item.topic for item in self.items})
+        self.topic_ids = np.asarray([topics.index(item.topic) for item in self.items], dtype=np.int32)
         texts: list[str] = []
         boosts: list[float] = []
         owner: list[int] = []
         self.starts: list[int] = []
-        for idx, entry in enumerate(self.entries):
+        for idx, entry in enumerate(self.items):
             self.starts.append(len(texts))
             seen: set[str] = set()
             for lang in LANGS:
@@ -87,20 +117,113 @@ class Matcher:
         self.phrasings = texts
         self.owner = np.asarray(owner, dtype=np.int32)
         self.boost = np.asarray(boosts, dtype=np.float32)
-        self.by_entry: list[list[str]] = [[] for _ in self.entries]
+        self.by_entry: list[list[str]] = [[] for _ in self.items]
         for text, idx in zip(texts, owner, strict=True):
             self.by_entry[idx].append(text)
         self._build_index([self.norm.grams(t) for t in texts])
+        self.bm25 = Bm25Index(self.norm, self.by_entry)
+        self.embedder = embedder
+        self.vectors_cached = False
+        if embedder is not None:
+            self._embed_phrasings(embedder, cache_dir)
+        self.mode = "fused" if embedder is not None else "lexical"
+        self.calibration = dict(calibration or CALIBRATION[self.mode])
+        if threshold is not None:
+            self.calibration["answer"] = threshold
+        self.weights = np.asarray(self.calibration["weights"], dtype=np.float32)
+
+    def _embed_phrasings(self, embedder: Embedder, cache_dir: Path | None) -> None:
+        """Vectors of the titles and questions (keywords are too short to embed well)."""
+        texts: list[str] = []
+        owner: list[int] = []
+        for idx, entry in enumerate(self.items):
+            seen: set[str] = set()
+            for text in (entry.texts[lang] for lang in LANGS if lang in entry.texts):
+                for phrase in (text.title, *text.questions):
+                    folded = self.norm.fold(phrase)
+                    if folded and folded not in seen:
+                        seen.add(folded)
+                        texts.append(folded)
+                        owner.append(idx)
+        self.vector_texts = [self.norm.normalize(t) for t in texts]
+        self.vectors, self.vectors_cached = embedder.phrasings(texts, cache_dir)
+        owner_arr = np.asarray(owner, dtype=np.int64)
+        self.vec_starts = np.searchsorted(owner_arr, np.arange(len(self.items)))
+        self.vec_has = np.bincount(owner_arr, minlength=len(self.items)) > 0
+
+    def semantic(self, query: str, exclude: str | None = None) -> np.ndarray | None:
+        """Cosine of the question to each item's nearest phrasing, or None without a model."""
+        if self.embedder is None:
+            return None
+        folded = self.norm.fold(query)
+        if not folded:
+            return np.zeros(len(self.items), dtype=np.float32)
+        cos = self.vectors @ self.embedder.query(folded)
+        if exclude is not None:
+            cos[[i for i, t in enumerate(self.vector_texts) if t == exclude]] = -1.0
+        starts = np.minimum(self.vec_starts, len(cos) - 1)
+        return np.where(self.vec_has, np.maximum.reduceat(cos, starts), 0.0).astype(np.float32)
+
+    def signals(self, query: str, exclude: str | None = None) -> tuple[str, dict[str, np.ndarray]]:
+        """The normalised question and each signal's score of every item (entries, then the
+        out-of-scope examples); empty when the question has nothing to match on."""
+        normalized = self.norm.normalize(query)
+        lex = self.lexical(normalized, exclude)
+        if not lex.any() and not self.norm.fold(query):
+            return normalized, {}
+        out = {"lex": lex, "bm25": self.bm25.scores(normalized)}
+        semantic = self.semantic(query, exclude)
+        if semantic is not None:
+            out["e5"] = semantic
+        return normalized, out
+
+    def match(self, query: str, exclude: str | None = None) -> Match:
+        """The best entries for query and what to do with them. exclude leaves one phrasing (as
+        it is indexed) out, so a phrasing can be tested against the rest (see confusions())."""
+        normalized, scores = self.signals(query, exclude)
+        cal = self.calibration
+        floor = float(cal["suggest"])
+        if not scores or not any(s.any() for s in scores.values()):
+            return Match(query, normalized, None, (), suggest_floor=floor)
+        prob = fusion.probability(fusion.features(scores, self.topic_ids), self.weights, float(cal["bias"]))
+        return self.decide(query, normalized, prob)
+
+    def other_platform(self, normalized: str) -> bool:
+        """The question names another shop (Amazon, 淘宝 …) and not TikTok: not ours to answer."""
+        return (self.platforms is not None and self.platforms.search(normalized) is not None
+                and TIKTOK not in normalized)
+
+    def decide(self, query: str, normalized: str, prob: np.ndarray) -> Match:
+        """Answer, guess, suggest or nothing, from each item's probability."""
+        cal = self.calibration
+        floor = float(cal["suggest"])
+        order = np.argsort(-prob, kind="stable")
+        cands = tuple(Candidate(self.items[i], float(prob[i])) for i in order if self.is_entry[i])[:RERANK]
+        best = int(order[0])
+        if self.other_platform(normalized):
+            return Match(query, normalized, None, cands, out_of_scope="other", suggest_floor=floor)
+        if not self.is_entry[best]:
+            kind = self.items[best].topic.removeprefix(OUT_OF_SCOPE)
+            return Match(query, normalized, None, cands, out_of_scope=kind, suggest_floor=floor)
+        top = cands[0]
+        rival = next((float(prob[i]) for i in order[1:] if self.topic_ids[i] != self.topic_ids[best]), 0.0)
+        if top.score >= float(cal["answer"]):
+            return Match(query, normalized, top, cands, suggest_floor=floor)
+        if top.score >= float(cal["guess"]) and top.score >= float(cal["lead"]) * rival:
+            return Match(query, normalized, None, cands, guess=top, suggest_floor=floor)
+        if top.score < floor:
+            return Match(query, normalized, None, cands, out_of_scope="other", suggest_floor=floor)
+        return Match(query, normalized, None, cands, suggest_floor=floor)
 
     def _build_index(self, grams: list[Counter[str]]) -> None:
         # Document frequency counts entries, not phrasings: a gram every phrasing of one entry
         # repeats is that entry's signature, not noise.
         df: Counter[str] = Counter()
-        for idx in range(len(self.entries)):
+        for idx in range(len(self.items)):
             lo = self.starts[idx]
-            hi = self.starts[idx + 1] if idx + 1 < len(self.entries) else len(grams)
+            hi = self.starts[idx + 1] if idx + 1 < len(self.items) else len(grams)
             df.update(set().union(*grams[lo:hi]))
-        n = len(self.entries)
+        n = len(self.items)
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
         self.unknown_idf = math.log(1 + n)
         postings: dict[str, tuple[list[int], list[float]]] = {}
@@ -116,24 +239,13 @@ class Matcher:
         self.entry_postings = {g: np.unique(self.owner[ids]) for g, (ids, _) in self.postings.items()}
         self.starts_arr = np.asarray(self.starts, dtype=np.int64)
 
-    def match(self, query: str, exclude: str | None = None) -> Match:
-        """The best entries for query. exclude leaves one phrasing (as it is indexed) out, so a
-        phrasing can be tested against the rest of the knowledge base (see confusions())."""
-        normalized = self.norm.normalize(query)
-        scored = self._score(normalized, exclude)
-        if not scored:
-            return Match(query, normalized, None, ())
-        best = scored[0]
-        rival = next((c for c in scored[1:] if c.entry.topic != best.entry.topic), None)
-        rival_score = rival.score if rival else 0.0
-        confident = ((best.score >= self.threshold and best.score - rival_score >= self.margin)
-                     or (best.score >= CLEAR_FLOOR and best.score >= CLEAR_RATIO * rival_score))
-        return Match(query, normalized, best if confident else None, tuple(scored))
-
-    def _score(self, normalized: str, exclude: str | None = None) -> list[Candidate]:
+    def lexical(self, normalized: str, exclude: str | None = None) -> np.ndarray:
+        """The n-gram matcher's score of every item: cosine to the nearest phrasing and coverage
+        for all, plus rapidfuzz edit similarity for the RERANK best (others keep 0 for it)."""
+        out = np.zeros(len(self.items), dtype=np.float32)
         grams = self.norm.grams(normalized)
         if not grams:
-            return []
+            return out
         qvec = {g: w * self.idf.get(g, self.unknown_idf) for g, w in grams.items()}
         qlen = math.sqrt(sum(v * v for v in qvec.values())) or 1.0
         scores = np.zeros(len(self.phrasings), dtype=np.float32)
@@ -145,16 +257,15 @@ class Matcher:
         if exclude is not None:
             scores[[i for i, text in enumerate(self.phrasings) if text == exclude]] = 0.0
         total = sum(qvec.values())
-        cover = np.zeros(len(self.entries), dtype=np.float32)
+        cover = np.zeros(len(self.items), dtype=np.float32)
         for g, v in qvec.items():
             owners = self.entry_postings.get(g)
             if owners is not None:
                 cover[owners] += v / total
         prelim = W_COSINE * np.maximum.reduceat(scores, self.starts_arr) + W_COVER * cover
+        out[:] = prelim
         k = min(RERANK, len(prelim))
-        top = np.argpartition(-prelim, k - 1)[:k]
-        out = []
-        for idx in top:
+        for idx in np.argpartition(-prelim, k - 1)[:k]:
             if prelim[idx] <= 0.0:
                 continue
             choices = self.by_entry[idx] if exclude is None else [p for p in self.by_entry[idx] if p != exclude]
@@ -163,8 +274,7 @@ class Matcher:
             # Edit similarity only counts as far as the entry explains the question: short junk
             # is always somewhat "similar" to some short phrasing.
             gate = min(1.0, float(cover[idx]) * 2)
-            out.append(Candidate(self.entries[idx], float(prelim[idx]) + W_FUZZ * fuzzy * gate))
-        out.sort(key=lambda c: c.score, reverse=True)
+            out[idx] += W_FUZZ * fuzzy * gate
         return out
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from helpcenter.core import HelpCenter
+# Most tests run on the lexical signals (fast start-up, also in the bot processes they spawn);
+# tests/test_ranking.py loads the embedding model once for the tests of the fused path.
+os.environ.setdefault("EMBEDDINGS", "off")
+
+from helpcenter.core import HelpCenter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
