@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 E5_FLOOR = 0.8  # e5 cosines below this mean "unrelated" for this model; above it, stretched to 0..1
+PLAIN = ("unknown",)  # per-item evidence used as it is, not a ranking signal
 RRF_K = 5  # small: with ~25 items, rank 1 against rank 3 must matter
 
 
@@ -40,7 +41,7 @@ def ranks(x: np.ndarray) -> np.ndarray:
 def feature_names(signals: tuple[str, ...]) -> tuple[str, ...]:
     names = []
     for s in signals:
-        names += [f"{s}", f"{s}_lead", f"{s}_rank"]
+        names += [s] if s in PLAIN else [f"{s}", f"{s}_lead", f"{s}_rank"]
     return (*names, "agree")
 
 
@@ -50,13 +51,18 @@ def features(scores: dict[str, np.ndarray], topic_ids: np.ndarray) -> np.ndarray
     tops = []
     for name, raw in scores.items():
         x = raw.astype(np.float32)
+        if name in PLAIN:
+            cols.append(x)
+            continue
         if name == "bm25":
             top = float(x.max())
             x = x / top if top > 0 else x  # relative: BM25 grows with the question's length
         elif name == "e5":
             x = np.clip((x - E5_FLOOR) / (1 - E5_FLOOR), 0.0, 1.0)
-        cols += [x, _lead(x, topic_ids), 1.0 / (1.0 + ranks(x))]
-        tops.append(topic_ids[int(np.argmax(raw))])
+        # Items a signal does not score at all have no rank in it (ties at zero are not a ranking).
+        cols += [x, _lead(x, topic_ids), np.where(x > 0, 1.0 / (1.0 + ranks(x)), 0.0)]
+        if raw.max() > 0:
+            tops.append(topic_ids[int(np.argmax(raw))])
     # How many signals rank this item's topic first: agreement of independent views.
     agree = np.zeros(len(topic_ids), dtype=np.float32)
     for t in tops:
@@ -71,7 +77,7 @@ def probability(feats: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarr
 
 def rrf(scores: dict[str, np.ndarray], k: float = RRF_K) -> np.ndarray:
     """Reciprocal rank fusion: sum over signals of 1 / (k + rank)."""
-    return sum(1.0 / (k + 1.0 + ranks(x)) for x in scores.values())
+    return sum(1.0 / (k + 1.0 + ranks(x)) for name, x in scores.items() if name not in PLAIN)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:

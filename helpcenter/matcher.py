@@ -35,14 +35,18 @@ W_COSINE = 0.4  # nearest phrasing
 W_COVER = 0.3  # how much of the question the entry's vocabulary explains
 W_FUZZ = 0.3  # edit-distance similarity to the nearest phrasing
 KEYWORD_WEIGHT = 0.8  # a keyword phrasing counts a little less than a full question
+RARE = 2  # a gram at most this many items have is distinctive
 OUT_OF_SCOPE = "none:"  # topic prefix of the out-of-scope examples
 TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" into it)
 
 # Fitted by bench/calibrate.py (cross-validated on the tuning questions); one set per mode,
 # since without the model the probabilities rest on less evidence.
 CALIBRATION: dict[str, dict[str, object]] = {
-    "lexical": {'weights': (0.565, 2.333, 1.751, -0.7608, 1.2002, -0.3276, 2.3688), 'bias': -2.0706, 'answer': 0.7, 'guess': 0.15, 'lead': 3.0, 'suggest': 0.03},
-    "fused": {'weights': (0.6092, 1.7913, 1.4802, -0.6184, 0.8218, -0.1416, -2.666, -0.4091, 2.8973, 2.5616), 'bias': -2.2819, 'answer': 0.6, 'guess': 0.15, 'lead': 2.0, 'suggest': 0.03},
+    "lexical": {"weights": (-3.6457, 4.3673, 2.1615, 1.3017, -0.5181, 0.3674, -0.3102, 0.5813, 0.6843, -4.7846, 2.2198),
+                "bias": -1.0123, "answer": 0.8, "clear": 0.3, "ratio": 3.0, "guess": 0.3, "lead": 3.0, "suggest": 0.03},
+    "fused": {"weights": (-3.4701, 3.4371, 1.5238, 1.2096, -0.1649, 0.5424, -0.3695, 0.2502, 0.7217, -4.5607, -2.1224,
+                          0.2664, 2.8498, 2.3427),
+              "bias": -1.164, "answer": 0.8, "clear": 0.1, "ratio": 2.5, "guess": 0.1, "lead": 2.0, "suggest": 0.03},
 }
 
 
@@ -171,7 +175,10 @@ class Matcher:
         lex = self.lexical(normalized, exclude)
         if not lex.any() and not self.norm.fold(query):
             return normalized, {}
-        out = {"lex": lex, "bm25": self.bm25.scores(normalized)}
+        out = {"lex": lex, "rare": self.rare(normalized), "bm25": self.bm25.scores(normalized)}
+        # Not a ranking signal but evidence against every entry: the share of the question's
+        # words that no item has ("tell me a joke": only "tell" is known).
+        out["unknown"] = np.where(self.is_entry, self.unknown_share(normalized), 0.0).astype(np.float32)
         semantic = self.semantic(query, exclude)
         if semantic is not None:
             out["e5"] = semantic
@@ -181,11 +188,13 @@ class Matcher:
         """The best entries for query and what to do with them. exclude leaves one phrasing (as
         it is indexed) out, so a phrasing can be tested against the rest (see confusions())."""
         normalized, scores = self.signals(query, exclude)
-        cal = self.calibration
-        floor = float(cal["suggest"])
+        floor = float(self.calibration["suggest"])
         if not scores or not any(s.any() for s in scores.values()):
-            return Match(query, normalized, None, (), suggest_floor=floor)
-        prob = fusion.probability(fusion.features(scores, self.topic_ids), self.weights, float(cal["bias"]))
+            # Words, but only filler ones (你好, hi, please): small talk, not a question.
+            social = "social" if normalized and not self.norm.grams(normalized) else None
+            return Match(query, normalized, None, (), out_of_scope=social, suggest_floor=floor)
+        prob = fusion.probability(fusion.features(scores, self.topic_ids), self.weights,
+                                  float(self.calibration["bias"]))
         return self.decide(query, normalized, prob)
 
     def other_platform(self, normalized: str) -> bool:
@@ -207,7 +216,8 @@ class Matcher:
             return Match(query, normalized, None, cands, out_of_scope=kind, suggest_floor=floor)
         top = cands[0]
         rival = next((float(prob[i]) for i in order[1:] if self.topic_ids[i] != self.topic_ids[best]), 0.0)
-        if top.score >= float(cal["answer"]):
+        if top.score >= float(cal["answer"]) or (
+                top.score >= float(cal["clear"]) and top.score >= float(cal["ratio"]) * rival):
             return Match(query, normalized, top, cands, suggest_floor=floor)
         if top.score >= float(cal["guess"]) and top.score >= float(cal["lead"]) * rival:
             return Match(query, normalized, None, cands, guess=top, suggest_floor=floor)
@@ -238,6 +248,26 @@ class Matcher:
                          for g, (ids, ws) in postings.items()}
         self.entry_postings = {g: np.unique(self.owner[ids]) for g, (ids, _) in self.postings.items()}
         self.starts_arr = np.asarray(self.starts, dtype=np.int64)
+
+    def unknown_share(self, normalized: str) -> float:
+        """Weight share of whole words (English words, Chinese bigrams) that no item contains."""
+        words = {g: w for g, w in self.norm.grams(normalized).items()
+                 if g.startswith("w:") or (len(g) == 2 and not g.isascii())}
+        total = sum(words.values())
+        return sum(w for g, w in words.items() if g not in self.idf) / total if total else 0.0
+
+    def rare(self, normalized: str) -> np.ndarray:
+        """Share of the question's weight in grams that at most RARE items have, per item holding
+        them: the words that tell cases apart (假货, lost) outweigh the ones all entries share (多久)."""
+        out = np.zeros(len(self.items), dtype=np.float32)
+        grams = self.norm.grams(normalized)
+        weights = {g: w * self.idf.get(g, self.unknown_idf) for g, w in grams.items()}
+        total = sum(weights.values()) or 1.0
+        for g, v in weights.items():
+            owners = self.entry_postings.get(g)
+            if owners is not None and len(owners) <= RARE:
+                out[owners] += v / total
+        return out
 
     def lexical(self, normalized: str, exclude: str | None = None) -> np.ndarray:
         """The n-gram matcher's score of every item: cosine to the nearest phrasing and coverage

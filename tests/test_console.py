@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ SCRIPT = "\n".join([
 
 
 def test_console_walks_a_whole_return(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path),
+           "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off")}
     out = subprocess.run([sys.executable, "bot.py", "console", "--lang", "en"], cwd=ROOT, input=SCRIPT,
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
