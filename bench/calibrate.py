@@ -158,9 +158,10 @@ def calibrate(matcher: Matcher, rows: list[Row], signals: tuple[str, ...], folds
 
 
 def describe(stats: dict[str, float]) -> str:
-    return (f"top-1 {stats['right'] / stats['in']:.3f} (+guess {(stats['right'] + stats['guess_right']) / stats['in']:.3f})"
-            f" wrong {stats['wrong'] / stats['in']:.3f} top-3 {stats['top3'] / stats['in']:.3f}"
-            f" off-topic rejected {stats['rejected'] / max(1, stats['off']):.3f} ({stats['in']:.0f}+{stats['off']:.0f})")
+    n, off = stats["in"], max(1.0, stats["off"])
+    return (f"top-1 {stats['right'] / n:.3f} (+guess {(stats['right'] + stats['guess_right']) / n:.3f})"
+            f" wrong {stats['wrong'] / n:.3f} top-3 {stats['top3'] / n:.3f}"
+            f" off-topic rejected {stats['rejected'] / off:.3f} ({n:.0f}+{stats['off']:.0f})")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ change gives a new key, and a cache that cannot be written only costs the next s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -124,7 +125,8 @@ def _save(path: Path, vectors: np.ndarray) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("could not cache phrasing vectors in %s: %s", path.parent, exc)
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 _reported = False

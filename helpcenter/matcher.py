@@ -46,7 +46,7 @@ CALIBRATION: dict[str, dict[str, object]] = {
                 "bias": -1.0123, "answer": 0.8, "clear": 0.3, "ratio": 3.0, "guess": 0.3, "lead": 3.0, "suggest": 0.03},
     "fused": {"weights": (-3.4701, 3.4371, 1.5238, 1.2096, -0.1649, 0.5424, -0.3695, 0.2502, 0.7217, -4.5607, -2.1224,
                           0.2664, 2.8498, 2.3427),
-              "bias": -1.164, "answer": 0.8, "clear": 0.1, "ratio": 2.5, "guess": 0.1, "lead": 2.0, "suggest": 0.03},
+              "bias": -1.164, "answer": 0.8, "clear": 0.1, "ratio": 2.0, "guess": 0.1, "lead": 1.5, "suggest": 0.03},
 }
 
 
@@ -90,7 +90,8 @@ class Matcher:
             Entry(id=f"{OUT_OF_SCOPE}{kind}", topic=f"{OUT_OF_SCOPE}{kind}", role="both",
                   texts={lang: Text(texts[0], texts[1:]) for lang, texts in by_lang.items() if texts})
             for kind, by_lang in kb.lexicon.out_of_scope.items() if kind != "platforms" and any(by_lang.values())]
-        names = [self.norm.normalize(n) for texts in kb.lexicon.out_of_scope.get("platforms", {}).values() for n in texts]
+        shops = kb.lexicon.out_of_scope.get("platforms", {})
+        names = [self.norm.normalize(n) for texts in shops.values() for n in texts]
         self.platforms = Normalizer._alternation(sorted((n for n in names if n), key=len, reverse=True))
         self.is_entry = np.arange(len(self.items)) < len(self.entries)
         topics = sorted({item.topic for item in self.items})

@@ -12,7 +12,7 @@ import pytest
 # tests/test_ranking.py loads the embedding model once for the tests of the fused path.
 os.environ.setdefault("EMBEDDINGS", "off")
 
-from helpcenter.core import HelpCenter  # noqa: E402
+from helpcenter.core import HelpCenter
 
 ROOT = Path(__file__).resolve().parent.parent
 
