@@ -88,7 +88,7 @@ def outcomes(matcher: Matcher, rows: list[Row], probs: list[np.ndarray], cal: di
     for row, prob in zip(rows, probs, strict=True):
         saved = m.calibration
         m.calibration = cal
-        match = m.decide(row.question, NORMALIZED[row.question], prob)
+        match = m.decide(row.question, NORMALIZED.get(row.question) or m.norm.normalize(row.question), prob)
         m.calibration = saved
         if row.kind is not None:
             stats["off"] += 1
@@ -120,12 +120,13 @@ MUST = "dev_questions.tsv"  # thresholds that miss any of these are only taken i
 
 
 def best_thresholds(matcher: Matcher, rows: list[Row], probs: list[np.ndarray], base: dict[str, object],
-                    fitted: list[np.ndarray]) -> tuple[dict[str, object], dict[str, float]]:
+                    fitted: list[np.ndarray], grid: dict[str, tuple[float, ...]] = GRID,
+                    ) -> tuple[dict[str, object], dict[str, float]]:
     """The grid point with the best out-of-fold gain among those that keep every MUST question
     right with the final fit (the dev set stays at 100 %)."""
     best: tuple[float, dict[str, object], dict[str, float]] | None = None
-    for values in itertools.product(*GRID.values()):
-        cal = dict(base) | dict(zip(GRID, values, strict=True))
+    for values in itertools.product(*grid.values()):
+        cal = dict(base) | dict(zip(grid, values, strict=True))
         if cal["guess"] >= cal["answer"] or cal["clear"] >= cal["answer"]:
             continue
         stats = outcomes(matcher, rows, probs, cal)
@@ -138,8 +139,8 @@ def best_thresholds(matcher: Matcher, rows: list[Row], probs: list[np.ndarray], 
     return best[1], best[2]
 
 
-def calibrate(matcher: Matcher, rows: list[Row], signals: tuple[str, ...], folds: int,
-              l2: float) -> tuple[dict[str, object], dict[str, float]]:
+def calibrate(matcher: Matcher, rows: list[Row], signals: tuple[str, ...], folds: int = 5, l2: float = 1.0,
+              grid: dict[str, tuple[float, ...]] = GRID) -> tuple[dict[str, object], dict[str, float]]:
     feats = feature_table(matcher, rows, signals)
     ys = [labels(matcher, r) for r in rows]
     fold_of = np.arange(len(rows)) % folds
@@ -150,9 +151,9 @@ def calibrate(matcher: Matcher, rows: list[Row], signals: tuple[str, ...], folds
         w, b = fusion.fit_logistic(np.vstack([feats[i] for i in train]), np.concatenate([ys[i] for i in train]), l2)
         for i in np.flatnonzero(fold_of == k):
             oof[i] = fusion.probability(feats[i], w, b)
-    base = {"weights": (), "bias": 0.0}
+    base = {"signals": signals, "weights": (), "bias": 0.0}
     w, b = fusion.fit_logistic(np.vstack(feats), np.concatenate(ys), l2)
-    cal, cv_stats = best_thresholds(matcher, rows, oof, base, [fusion.probability(f, w, b) for f in feats])
+    cal, cv_stats = best_thresholds(matcher, rows, oof, base, [fusion.probability(f, w, b) for f in feats], grid)
     cal |= {"weights": tuple(round(float(x), 4) for x in w), "bias": round(b, 4)}
     return cal, cv_stats
 

@@ -42,9 +42,11 @@ TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" i
 # Fitted by bench/calibrate.py (cross-validated on the tuning questions); one set per mode,
 # since without the model the probabilities rest on less evidence.
 CALIBRATION: dict[str, dict[str, object]] = {
-    "lexical": {"weights": (-3.6457, 4.3673, 2.1615, 1.3017, -0.5181, 0.3674, -0.3102, 0.5813, 0.6843, -4.7846, 2.2198),
+    "lexical": {"signals": ("lex", "rare", "bm25", "unknown"),
+                "weights": (-3.6457, 4.3673, 2.1615, 1.3017, -0.5181, 0.3674, -0.3102, 0.5813, 0.6843, -4.7846, 2.2198),
                 "bias": -1.0123, "answer": 0.8, "clear": 0.3, "ratio": 3.0, "guess": 0.3, "lead": 3.0, "suggest": 0.03},
-    "fused": {"weights": (-3.4701, 3.4371, 1.5238, 1.2096, -0.1649, 0.5424, -0.3695, 0.2502, 0.7217, -4.5607, -2.1224,
+    "fused": {"signals": ("lex", "rare", "bm25", "unknown", "e5"),
+              "weights": (-3.4701, 3.4371, 1.5238, 1.2096, -0.1649, 0.5424, -0.3695, 0.2502, 0.7217, -4.5607, -2.1224,
                           0.2664, 2.8498, 2.3427),
               "bias": -1.164, "answer": 0.8, "clear": 0.1, "ratio": 2.0, "guess": 0.1, "lead": 1.5, "suggest": 0.03},
 }
@@ -136,6 +138,7 @@ class Matcher:
         if threshold is not None:
             self.calibration["answer"] = threshold
         self.weights = np.asarray(self.calibration["weights"], dtype=np.float32)
+        self.signal_names = tuple(str(name) for name in self.calibration["signals"])  # type: ignore[attr-defined]
 
     def _embed_phrasings(self, embedder: Embedder, cache_dir: Path | None) -> None:
         """Vectors of the titles and questions (keywords are too short to embed well)."""
@@ -194,9 +197,13 @@ class Matcher:
             # Words, but only filler ones (你好, hi, please): small talk, not a question.
             social = "social" if normalized and not self.norm.grams(normalized) else None
             return Match(query, normalized, None, (), out_of_scope=social, suggest_floor=floor)
-        prob = fusion.probability(fusion.features(scores, self.topic_ids), self.weights,
+        return self.decide(query, normalized, self.probabilities(scores))
+
+    def probabilities(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        """Each item's calibrated probability of being the answer, from the calibrated signals."""
+        used = {name: scores[name] for name in self.signal_names}
+        return fusion.probability(fusion.features(used, self.topic_ids), self.weights,
                                   float(self.calibration["bias"]))
-        return self.decide(query, normalized, prob)
 
     def other_platform(self, normalized: str) -> bool:
         """The question names another shop (Amazon, 淘宝 …) and not TikTok: not ours to answer."""
