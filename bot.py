@@ -24,6 +24,32 @@ from helpcenter.evaluate import evaluate, format_report, read_questions
 from helpcenter.render import to_plain
 from helpcenter.store import StoreError, check_data_dir
 
+ENV_FILE = ".env"  # in the current directory; see .env.example
+
+DESCRIPTION = """\
+TikTok Shop returns & refunds help center: a Telegram bot that answers buyers' and sellers'
+questions in Simplified Chinese and English, walks them through a self-ship return or a refund
+request, works out their after-sales deadlines, and hands them over to a person when needed.
+
+Without a command it serves Telegram when TELEGRAM_BOT_TOKEN is set, and otherwise opens the
+same chat in this terminal. Settings are read from the environment and from ./.env (see
+.env.example); a variable set in the environment wins over the file."""
+
+EXAMPLES = """\
+examples:
+  python bot.py                          start (Telegram with a token, else the console chat)
+  python bot.py console --lang en        chat with the bot here, in English
+  python bot.py ask "退款多久到账"       print the answer to one question
+  python bot.py check                    check content/ and templates/ after editing them"""
+
+
+def load_env_file(path: Path | str = ENV_FILE) -> bool:
+    """Read KEY=value lines of the .env file into os.environ, as .env.example promises; a
+    variable already in the environment (even empty) is kept. False when there is no file."""
+    from dotenv import load_dotenv
+
+    return Path(path).is_file() and load_dotenv(path, override=False, encoding="utf-8")
+
 
 def _load() -> HelpCenter:
     try:
@@ -148,20 +174,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bot.py", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command")
-    ask = sub.add_parser("ask", help="answer one question (or '-' for one per stdin line)")
-    ask.add_argument("question")
-    ask.add_argument("--json", action="store_true", help="print the match as JSON")
-    ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed)")
-    sub.add_parser("check", help="validate content/ and templates/")
-    sub.add_parser("run", help="serve Telegram (TELEGRAM_BOT_TOKEN) or, without a token, the console chat")
-    console = sub.add_parser("console", help="chat with the bot in this terminal")
-    console.add_argument("--lang", choices=("zh", "en"))
-    report = sub.add_parser("report", help="unanswered and unhelpful questions, grouped (CSV + Markdown)")
-    report.add_argument("--out", default="reports", help="folder for report.csv and report.md")
-    ev = sub.add_parser("eval", help="score labelled questions (TSV)")
-    ev.add_argument("file")
+    load_env_file()
+    parser = argparse.ArgumentParser(prog="bot.py", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        """A command whose `--help` starts with the line the command list shows."""
+        return sub.add_parser(name, help=summary, description=summary)
+
+    command("run", "serve Telegram (TELEGRAM_BOT_TOKEN), or without a token the console chat; the default")
+    console = command("console", "chat with the bot in this terminal (buttons become numbers)")
+    console.add_argument("--lang", choices=("zh", "en"), help="language of the chat (default: zh)")
+    ask = command("ask", "print the bot's answer to a question")
+    ask.add_argument("question", metavar="QUESTION",
+                     help="the question in Chinese or English, quoted; '-' reads one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print the match as JSON (entry id, topic, score)")
+    ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed from the question)")
+    command("check", "check content/ and templates/ for errors (file:line), exit 1 on any")
+    ev = command("eval", "score the answers on labelled questions (top-1, top-3, misses)")
+    ev.add_argument("file", metavar="FILE.tsv", help="question<TAB>topics lines, e.g. shared/eval/dev_questions.tsv")
+    report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown)")
+    report.add_argument("--out", default="reports", help="folder for report.csv and report.md (default: reports)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
                 "report": cmd_report}

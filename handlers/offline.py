@@ -34,6 +34,17 @@ class Call:
         return str(self.params.get("text") or self.params.get("caption") or "")
 
     @property
+    def chat_id(self) -> int | None:
+        """The chat the call goes to (None for inline messages and calls without a chat)."""
+        chat = self.params.get("chat_id")
+        return int(chat) if chat is not None and str(chat).lstrip("-").isdigit() else None
+
+    @property
+    def failed(self) -> bool:
+        """Telegram refused the call (an injected Failure)."""
+        return isinstance(self.result, str) and self.result.startswith("error")
+
+    @property
     def buttons(self) -> list[list[dict[str, Any]]]:
         markup = self.params.get("reply_markup") or {}
         if isinstance(markup, str):
@@ -151,9 +162,8 @@ class OfflineBotAPI(BaseRequest):
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
         """Messages sent or edited (that Telegram accepted), in order, optionally to one chat."""
-        return [c for c in self.calls if (c.method in SENDS or c.method in EDITS)
-                and not (isinstance(c.result, str) and c.result.startswith("error"))
-                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+        return [c for c in self.calls if (c.method in SENDS or c.method in EDITS) and not c.failed
+                and (chat_id is None or c.chat_id == chat_id)]
 
     def clear(self) -> None:
         self.calls.clear()

@@ -6,6 +6,7 @@ autoescape (user text can never become markup).
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from pathlib import Path
@@ -23,10 +24,16 @@ TELEGRAM_LIMIT = 4096
 
 
 class Renderer:
-    """Knows the knowledge base and the wording; turns both into message texts."""
+    """Knows the knowledge base and the wording; turns both into message texts.
+
+    agents: whether this bot has live agents (SUPPORT_CHAT_ID), so that what an answer promises
+    about reaching a person is true in either configuration; see for_agents().
+    """
 
     def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.kb = kb
+        self.agents = False
+        self._variants: dict[bool, Renderer] = {False: self}
         self.strings: dict[str, dict[str, str]] = yaml.safe_load(
             (templates_dir / "i18n.yaml").read_text(encoding="utf-8"))
         self.env = jinja2.Environment(
@@ -40,6 +47,15 @@ class Renderer:
         )
         self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
                                 sources=kb.sources)
+
+    def for_agents(self, agents: bool) -> Renderer:
+        """The same renderer for a bot with (or without) live agents; cached, shares everything
+        else, so one HelpCenter can serve bots configured either way."""
+        if agents not in self._variants:
+            variant = copy.copy(self)
+            variant.agents = agents
+            self._variants[agents] = variant
+        return self._variants[agents]
 
     def t(self, key: str, lang: str, **values: Any) -> str:
         """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n."""
@@ -63,11 +79,13 @@ class Renderer:
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
                checklist: bool = False, steps: tuple[int, ...] | None = None,
                notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
-               markets: tuple[str, ...] | None = None) -> list[str]:
+               markets: tuple[str, ...] | None = None,
+               sources: tuple[str, ...] | None = None) -> list[str]:
         """An entry as one or more messages, each within Telegram's limit.
 
         steps/notes pick 1-based items (a flow shows only what applies); figures overrides the
-        entry's figures; markets keeps only the rules and windows of those markets.
+        entry's figures; markets keeps only the rules, windows and figures of those markets;
+        sources replaces the entry's own sources (a filtered view cites only what it shows).
         """
         kb = self.kb
         rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
@@ -77,16 +95,45 @@ class Renderer:
             rules = tuple(r for r in rules if r.market in markets)
             windows = tuple(w for w in windows if w.market in markets)
         shown = [kb.figures[f] for f in (entry.figures if figures is None else figures)]
+        if markets is not None:
+            shown = [f for f in shown if f.market in markets]
         text = entry.texts[lang]
-        refs = self.footnote_numbers(entry.sources, rules, windows, shown)
+        title = text.title
+        if progress and entry.step:
+            title = self._step_title(title, entry.step, lang)
+        refs = self.footnote_numbers(entry.sources if sources is None else sources, rules, windows, shown)
         rendered = self.render(
-            "answer.html.j2", lang, entry=entry, title=text.title, progress=progress,
+            "answer.html.j2", lang, entry=entry, title=title, progress=progress, agents=self.agents,
             show_related=show_related, checklist=checklist,
             steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
             notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
-            rules=rules, return_windows=windows, figures=shown, refs=refs,
+            advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
             related=[kb.by_id[r] for r in entry.related],
         )
+        return split_message(rendered)
+
+    def _step_title(self, title: str, step: int, lang: str) -> str:
+        """In a flow the progress mark ("Step 1/6") says which step this is, so the title's own
+        "Step 1: " goes: one step mark per line, not two."""
+        prefix = self.t("step_prefix", lang, n=step)
+        if not title.startswith(prefix):
+            return title
+        rest = title[len(prefix):].lstrip()
+        return rest[:1].upper() + rest[1:]
+
+    def seller_case(self, entry: Entry, lang: str) -> list[str]:
+        """A dispute case from the seller's side: the seller's deadline and the decision time per
+        market, what to submit (sourced evidence apart from general advice), and the steps."""
+        kb, side = self.kb, entry.seller
+        if side is None or entry.dispute_case is None:
+            raise ValueError(f"entry {entry.id} has no seller side")
+        rules = kb.rules_for(entry.dispute_case)
+        shown = [kb.figures[f] for f in side.figures]
+        refs = self.footnote_numbers(side.sources, rules, (), shown)
+        text = side.texts[lang]
+        rendered = self.render("seller_case.html.j2", lang, case=entry.dispute_case, rules=rules,
+                               steps=text.steps, notes=text.notes, advice=text.advice,
+                               figures=shown, refs=refs)
         return split_message(rendered)
 
     @staticmethod
@@ -95,6 +142,7 @@ class Renderer:
         """Number every cited source once, in order of first use: [1], [2], ..."""
         cited = [*sources]
         cited += [w.source for rule in rules for ws in rule.limits.values() for w in ws]
+        cited += [rule.evidence_source for rule in rules if rule.evidence_source]
         cited += [w.source for rw in windows for w in rw.windows]
         cited += [(f.window or f.count).source for f in figures if f.window or f.count]
         return {sid: n for n, sid in enumerate(dict.fromkeys(cited), start=1)}
@@ -103,9 +151,11 @@ class Renderer:
         """Render every entry in every language; a failure is a content error at the entry."""
         errors = []
         for entry in self.kb.entries:
-            for lang in LANGS:
+            for lang, agents in ((lang, agents) for lang in LANGS for agents in (False, True)):
                 try:
-                    self.answer(entry, lang)
+                    self.for_agents(agents).answer(entry, lang)
+                    if entry.seller is not None:
+                        self.for_agents(agents).seller_case(entry, lang)
                 except Exception as exc:  # noqa: BLE001 - any template failure is reported
                     errors.append(ContentError(entry.file, entry.line,
                                                f"entry {entry.id} ({lang}) fails to render: {exc}"))

@@ -1,20 +1,222 @@
-"""The console chat runs the real handlers: a scripted session walks a whole return."""
+"""The console chat (the README's first command) runs the real handlers; these tests read what the
+terminal shows: every user path of the README walked through the real Console object, and the
+`python bot.py` process itself with the team's scripted session."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+from handlers.app import serving
+from handlers.common import Settings
+from handlers.console import RULE, Console
+from helpcenter.core import HelpCenter
 
 from .conftest import ROOT
 
-SCRIPT = "\n".join([
+SUPPORT = -1005000
+ORDER = "576482930174629381"
+
+
+class Term:
+    """A person at the console: types lines and presses buttons by the number the screen shows."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.out: io.StringIO = console.out  # type: ignore[assignment]
+        self._mark = 0
+
+    @property
+    def shown(self) -> str:
+        """What the terminal printed for the last line typed."""
+        return self.out.getvalue()[self._mark:]
+
+    @property
+    def transcript(self) -> str:
+        return self.out.getvalue()
+
+    async def type(self, line: str) -> str:
+        self._mark = len(self.out.getvalue())
+        await self.console.send(line)
+        return self.shown
+
+    async def press(self, label: str) -> str:
+        """Type the number printed next to the button whose label contains `label`."""
+        keys = self.transcript.rsplit(RULE, 1)[-1]  # the keyboard printed last
+        for number, button in enumerate(self.console.buttons, 1):
+            if label in button.label:
+                assert f"[{number}] {button.label}" in keys, keys
+                return await self.type(str(number))
+        raise AssertionError(f"no button {label!r} on screen: {keys}")
+
+
+@asynccontextmanager
+async def console(tmp_path: Path, center: HelpCenter, lang: str = "zh", **settings: object) -> AsyncIterator[Term]:
+    config = Settings(data_dir=tmp_path, **settings)  # type: ignore[arg-type]
+    con = Console(center, config, io.StringIO(), lang)
+    async with serving(con.app):
+        term = Term(con)
+        await term.type("/start")
+        yield term
+
+
+async def test_buyer_asks_a_question_and_sees_the_answer(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center) as term:
+        assert "您好 访客!" in term.shown
+        await term.press("我是买家")
+        shown = await term.type("退款多久到账")
+        assert "退款退到哪里、什么时候到账" in shown
+        assert "3–10 个工作日" in shown  # the figure from content/rules.yaml
+        assert re.search(r"\[\d+\] 👍", shown)
+        # the share button opens a link: a link line, not a number to type
+        assert re.search(r"^🔗 [^\[\n]*: https://t\.me/helpcenter_bot\?start=refund-arrival$", shown, re.M)
+        assert not re.search(r"\[\d+\] 🔗", shown)
+        assert "Traceback" not in shown and "console error" not in shown
+
+
+async def test_faq_entry_feedback_toast_and_edit_mark(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center) as term:
+        await term.press("我是买家")
+        assert term.shown.lstrip().startswith("(edited)")  # the greeting became the menu
+        await term.type("/faq")
+        await term.press("退款")
+        assert "(edited)" in term.shown  # the theme list replaced the theme choice
+        shown = await term.press("如何在 TikTok App 里申请退款")
+        assert "入口一" in shown
+        assert re.search(r"^🔗 .*https://t\.me/helpcenter_bot\?start=refund-apply$", shown, re.M)
+        shown = await term.press("👍")
+        assert f"\n» {center.renderer.t('feedback.thanks', 'zh')}\n" in shown
+        await term.type("/start")  # the greeting again, for a user who has a role: the menu
+        assert "console error" not in term.transcript
+
+
+async def test_stale_button_toast(tmp_path: Path, center: HelpCenter) -> None:
+    stale_text = center.renderer.t("stale", "zh")
+    async with console(tmp_path, center) as term:
+        await term.press("我是买家")
+        await term.type("/return")
+        stale = next(b for b in term.console.buttons if "下一步" in b.label)
+        await term.type("/cancel")
+        await term.type("/refund")
+        term.console.buttons.insert(0, stale)  # a button of a screen that is gone
+        shown = await term.type("1")
+        assert f"\n» {stale_text}\n" in shown  # the stale-button note, as a toast line
+        assert "您遇到的是哪种情况" in shown  # and the current screen again
+
+
+async def test_whole_return_flow_to_its_summary(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center) as term:
+        await term.press("我是买家")
+        shown = await term.press("自行寄回退货")
+        assert "步骤 1/6" in shown
+        for _ in range(3):
+            await term.press("下一步")
+        assert "填写退货申请  步骤 4/6" in term.shown
+        assert "请输入订单号" in await term.press("下一步")
+        assert "要退的是哪件商品" in await term.type(ORDER)
+        assert "退货原因是什么" in await term.type("白色 T 恤 M 码 ×1")
+        await term.press("与描述不符")
+        shown = await term.type("ann@example.com")
+        assert f"订单号:{ORDER}" in shown and "联系方式:ann@example.com" in shown
+        await term.press("下一步")
+        assert "哪家物流公司" in await term.press("下一步")
+        await term.type("USPS")
+        assert "物流单号:9400111899562737462123" in await term.type("9400111899562737462123")
+        shown = await term.press("下一步")
+        assert "步骤 6/6" in shown and "退货流程完成" in shown
+        assert "退货申请信息" in shown and f"订单号:{ORDER}" in shown and "物流公司:USPS" in shown
+
+
+async def test_refund_flow_to_its_deadline_screen(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center) as term:
+        await term.press("我是买家")
+        assert "您遇到的是哪种情况" in await term.type("/refund")
+        await term.press("产品不一致")
+        await term.press("印度尼西亚")
+        shown = await term.press("今天")
+        assert "产品不一致 · 印度尼西亚" in shown
+        assert "受理期:6 天,订单显示“已签收/已送达”起" in shown
+        assert "✅ 还可以申请" in shown
+        assert re.search(r"\[\d+\] ⏰ 截止前提醒我", shown)
+
+
+async def test_seller_walks_the_seller_menu(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center) as term:
+        assert "卖家菜单" in await term.press("我是卖家")
+        await term.press("设置退货仓库")
+        shown = await term.press("中国跨境卖家")
+        assert "Seller Center → 仓库管理 → 退货仓库设置" in shown
+        await term.press("上一步")
+        await term.type("/seller")
+        await term.press("处理退款/退货申请")
+        assert "美国 · 卖家响应退货/退款申请的时限,超时自动同意:24 小时" in await term.press("美国")
+
+
+async def test_english_console_greets_in_english_only(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center, lang="en") as term:
+        assert "Hello Guest!" in term.shown
+        assert "访客" not in term.shown and "You!" not in term.shown
+        shown = await term.press("中文")  # switch language on the greeting
+        assert "您好 访客!" in shown and "Guest" not in shown
+        assert "» 已切换为中文。" in shown
+
+
+async def test_human_without_agents_points_elsewhere(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center) as term:
+        await term.press("我是买家")
+        shown = await term.type("/human")
+        assert "TikTok" in shown and "工单" not in shown
+
+
+async def test_human_with_agents_shows_the_user_side_only(tmp_path: Path, center: HelpCenter) -> None:
+    async with console(tmp_path, center, support_chat_id=SUPPORT) as term:
+        await term.press("我是买家")
+        await term.type("退款多久到账")
+        shown = await term.type("/human")
+        assert "已为您转接人工客服,工单 #1" in shown
+        assert re.search(r"\[\d+\] ✖ 结束人工对话", shown)
+        api = term.console.api
+        card = next(c for c in api.calls if c.chat_id == SUPPORT and "🎫" in c.text)
+        assert card.text  # the agents got the card …
+        assert "🎫" not in term.transcript  # … and the user's terminal did not print it
+        await term.type("包裹到了是坏的")
+        assert any(c.method == "copyMessage" and c.chat_id == SUPPORT for c in api.calls)  # relayed
+        assert "包裹到了是坏的" not in term.transcript  # the relay is not echoed into the user's chat
+        shown = await term.press("结束人工对话")
+        assert "(edited) (buttons removed)" in shown  # the end button went away …
+        assert "工单 #1" in shown
+        assert term.console.buttons == []  # … so a typed 1 is text, not a press of a gone button
+        assert "console error" not in term.transcript
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "SUPPORT_CHAT_ID", "DATA_DIR")}
+    return {**env, "DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path), **extra}
+
+
+def test_bot_py_console_session_of_the_pre_stop_hook(tmp_path: Path) -> None:
+    """Exactly what the team's pre-stop hook runs: no token, a temp DATA_DIR, a scripted chat."""
+    out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, input="/start\n1\n退款多久到账\n/faq\n1\n1\n/quit\n",
+                         capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert "退款退到哪里、什么时候到账" in out.stdout
+    assert "3–10 个工作日" in out.stdout
+    assert "🔗" in out.stdout  # the share button, as a link line
+
+
+RETURN_SCRIPT = "\n".join([
     "1",  # I am a buyer
     "1",  # self-ship return
     "1", "2", "2",  # next from step 1, then next (button 2 once Back exists) to step 4
     "2",  # next: asks for the order number
-    "576482930174629381",
+    ORDER,
     "Blue mug",
     "1",  # first reason button
     "ann@example.com",
@@ -27,17 +229,16 @@ SCRIPT = "\n".join([
 ]) + "\n"
 
 
-def test_console_walks_a_whole_return(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "HOME": str(tmp_path),
-           "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off")}
-    out = subprocess.run([sys.executable, "bot.py", "console", "--lang", "en"], cwd=ROOT, input=SCRIPT,
-                         capture_output=True, text=True, timeout=120, env=env)
+def test_console_process_walks_a_whole_return_in_english(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "bot.py", "console", "--lang", "en"], cwd=ROOT, input=RETURN_SCRIPT,
+                         capture_output=True, text=True, timeout=120, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr
     transcript = out.stdout
+    assert "Hello Guest!" in transcript
     assert "[1] 🛍 I am a buyer" in transcript
     for n in range(1, 7):
         assert f"Step {n}/6" in transcript
-    assert "Order number: 576482930174629381" in transcript
+    assert f"Order number: {ORDER}" in transcript
     assert "Tracking number: 9400111899562737462123" in transcript
     assert "Return flow complete!" in transcript
     assert "Traceback" not in out.stderr
