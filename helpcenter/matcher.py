@@ -36,6 +36,8 @@ W_COVER = 0.3  # how much of the question the entry's vocabulary explains
 W_FUZZ = 0.3  # edit-distance similarity to the nearest phrasing
 KEYWORD_WEIGHT = 0.8  # a keyword phrasing counts a little less than a full question
 RARE = 2  # a gram at most this many items have is distinctive
+LEXICAL = ("lex", "rare", "bm25")  # the signals that need a shared word
+RUNNER_UP_FLOOR = 0.001  # after an answer, other entries worth offering when the answer did not help
 OUT_OF_SCOPE = "none:"  # topic prefix of the out-of-scope examples
 TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" into it)
 
@@ -43,12 +45,12 @@ TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" i
 # since without the model the probabilities rest on less evidence.
 CALIBRATION: dict[str, dict[str, object]] = {
     "lexical": {"signals": ("lex", "rare", "bm25", "unknown"),
-                "weights": (-3.6457, 4.3673, 2.1615, 1.3017, -0.5181, 0.3674, -0.3102, 0.5813, 0.6843, -4.7846, 2.2198),
-                "bias": -1.0123, "answer": 0.8, "clear": 0.3, "ratio": 3.0, "guess": 0.3, "lead": 3.0, "suggest": 0.03},
+                "weights": (-2.9617, 5.1366, 1.6564, 1.6156, -1.1322, -0.635, -0.0962, 0.5941, -0.1733, -4.461, 3.7803),
+                "bias": -0.8003, "answer": 0.8, "clear": 0.1, "ratio": 4.0, "guess": 0.1, "lead": 3.0, "suggest": 0.03},
     "fused": {"signals": ("lex", "rare", "bm25", "unknown", "e5"),
-              "weights": (-3.4701, 3.4371, 1.5238, 1.2096, -0.1649, 0.5424, -0.3695, 0.2502, 0.7217, -4.5607, -2.1224,
-                          0.2664, 2.8498, 2.3427),
-              "bias": -1.164, "answer": 0.8, "clear": 0.1, "ratio": 2.0, "guess": 0.1, "lead": 1.5, "suggest": 0.03},
+              "weights": (-2.9217, 4.0456, 1.1838, 1.2853, -0.7776, -0.3078, -0.3098, 0.4333, -0.3282, -4.3241, -1.7082,
+                          0.8403, 2.0436, 4.3178),
+              "bias": -0.6502, "answer": 0.8, "clear": 0.1, "ratio": 3.0, "guess": 0.2, "lead": 1.5, "suggest": 0.03},
 }
 
 
@@ -74,8 +76,9 @@ class Match:
         guess first). None for an out-of-scope question."""
         if self.out_of_scope:
             return ()
-        rest = self.candidates[1:] if self.answer else self.candidates
-        return tuple(c for c in rest if c.score >= self.suggest_floor)[:3]
+        if self.answer:  # the runners-up: what 👎 offers instead, however unlikely
+            return tuple(c for c in self.candidates[1:] if c.score >= RUNNER_UP_FLOOR)[:3]
+        return tuple(c for c in self.candidates if c.score >= self.suggest_floor)[:3]
 
 
 class Matcher:
@@ -193,10 +196,12 @@ class Matcher:
         it is indexed) out, so a phrasing can be tested against the rest (see confusions())."""
         normalized, scores = self.signals(query, exclude)
         floor = float(self.calibration["suggest"])
-        if not scores or not any(s.any() for s in scores.values()):
-            # Words, but only filler ones (你好, hi, please): small talk, not a question.
-            social = "social" if normalized and not self.norm.grams(normalized) else None
-            return Match(query, normalized, None, (), out_of_scope=social, suggest_floor=floor)
+        if not any(scores[name].any() for name in LEXICAL if name in scores):
+            # No word of the question is in any entry (e5 alone finds some similarity in
+            # anything). Only filler words (你好, hi, please): small talk; words no entry knows
+            # (asdfgh, a bare number): not ours; no words at all: nothing.
+            kind = ("other" if self.norm.grams(normalized) else "social") if normalized else None
+            return Match(query, normalized, None, (), out_of_scope=kind, suggest_floor=floor)
         return self.decide(query, normalized, self.probabilities(scores))
 
     def probabilities(self, scores: dict[str, np.ndarray]) -> np.ndarray:
