@@ -22,12 +22,11 @@ RRF_K = 5  # small: with ~25 items, rank 1 against rank 3 must matter
 
 def _lead(x: np.ndarray, topic_ids: np.ndarray) -> np.ndarray:
     """Each item's score minus the best score of an item of another topic."""
-    order = np.argsort(-x, kind="stable")
-    first = order[0]
-    second = next((i for i in order[1:] if topic_ids[i] != topic_ids[first]), None)
+    first = int(np.argmax(x))
+    other = topic_ids != topic_ids[first]
     best_other = np.full(len(x), x[first], dtype=np.float32)
-    if second is not None:
-        best_other[topic_ids == topic_ids[first]] = x[second]
+    if other.any():
+        best_other[~other] = np.max(x, where=other, initial=-np.inf)
     return x - best_other
 
 

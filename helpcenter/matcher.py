@@ -219,7 +219,9 @@ class Matcher:
         """Answer, guess, suggest or nothing, from each item's probability."""
         cal = self.calibration
         floor = float(cal["suggest"])
-        order = np.argsort(-prob, kind="stable")
+        k = min(len(prob), RERANK + len(self.items) - len(self.entries))  # enough for RERANK entries
+        top = np.argpartition(-prob, k - 1)[:k]
+        order = top[np.argsort(-prob[top], kind="stable")]
         cands = tuple(Candidate(self.items[i], float(prob[i])) for i in order if self.is_entry[i])[:RERANK]
         best = int(order[0])
         if self.other_platform(normalized):
@@ -228,7 +230,7 @@ class Matcher:
             kind = self.items[best].topic.removeprefix(OUT_OF_SCOPE)
             return Match(query, normalized, None, cands, out_of_scope=kind, suggest_floor=floor)
         top = cands[0]
-        rival = next((float(prob[i]) for i in order[1:] if self.topic_ids[i] != self.topic_ids[best]), 0.0)
+        rival = float(np.max(prob, where=self.topic_ids != self.topic_ids[best], initial=0.0))
         if top.score >= float(cal["answer"]) or (
                 top.score >= float(cal["clear"]) and top.score >= float(cal["ratio"]) * rival):
             return Match(query, normalized, top, cands, suggest_floor=floor)
