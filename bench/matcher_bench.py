@@ -187,8 +187,9 @@ def startup(env_extra: dict[str, str]) -> tuple[str, float, float, float, float]
     """A fresh interpreter: (mode, wall s to a HelpCenter, to the first answer, RSS MB, process wall s)."""
     env = dict(os.environ) | env_extra
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", STARTUP], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", STARTUP], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"start-up run failed:\n{out.stderr}")
     wall = time.perf_counter() - start
     mode, ready, first, rss = out.stdout.split()
     return mode, float(ready), float(first), float(rss), wall
