@@ -20,6 +20,7 @@ import snowballstemmer
 from .normalize import Normalizer
 
 jieba.setLogLevel(logging.WARNING)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _STEM = snowballstemmer.stemmer("english")
 

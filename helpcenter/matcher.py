@@ -179,13 +179,14 @@ class Matcher:
         """The normalised question and each signal's score of every item (entries, then the
         out-of-scope examples); empty when the question has nothing to match on."""
         normalized = self.norm.normalize(query)
-        lex = self.lexical(normalized, exclude)
+        grams = self.norm.grams(normalized)
+        lex = self.lexical(normalized, exclude, grams)
         if not lex.any() and not self.norm.fold(query):
             return normalized, {}
-        out = {"lex": lex, "rare": self.rare(normalized), "bm25": self.bm25.scores(normalized)}
+        out = {"lex": lex, "rare": self.rare(normalized, grams), "bm25": self.bm25.scores(normalized)}
         # Not a ranking signal but evidence against every entry: the share of the question's
         # words that no item has ("tell me a joke": only "tell" is known).
-        out["unknown"] = np.where(self.is_entry, self.unknown_share(normalized), 0.0).astype(np.float32)
+        out["unknown"] = np.where(self.is_entry, self.unknown_share(normalized, grams), 0.0).astype(np.float32)
         semantic = self.semantic(query, exclude)
         if semantic is not None:
             out["e5"] = semantic
@@ -264,18 +265,19 @@ class Matcher:
         self.entry_postings = {g: np.unique(self.owner[ids]) for g, (ids, _) in self.postings.items()}
         self.starts_arr = np.asarray(self.starts, dtype=np.int64)
 
-    def unknown_share(self, normalized: str) -> float:
+    def unknown_share(self, normalized: str, grams: Counter[str] | None = None) -> float:
         """Weight share of whole words (English words, Chinese bigrams) that no item contains."""
-        words = {g: w for g, w in self.norm.grams(normalized).items()
+        grams = self.norm.grams(normalized) if grams is None else grams
+        words = {g: w for g, w in grams.items()
                  if g.startswith("w:") or (len(g) == 2 and not g.isascii())}
         total = sum(words.values())
         return sum(w for g, w in words.items() if g not in self.idf) / total if total else 0.0
 
-    def rare(self, normalized: str) -> np.ndarray:
+    def rare(self, normalized: str, grams: Counter[str] | None = None) -> np.ndarray:
         """Share of the question's weight in grams that at most RARE items have, per item holding
         them: the words that tell cases apart (假货, lost) outweigh the ones all entries share (多久)."""
         out = np.zeros(len(self.items), dtype=np.float32)
-        grams = self.norm.grams(normalized)
+        grams = self.norm.grams(normalized) if grams is None else grams
         weights = {g: w * self.idf.get(g, self.unknown_idf) for g, w in grams.items()}
         total = sum(weights.values()) or 1.0
         for g, v in weights.items():
@@ -284,11 +286,12 @@ class Matcher:
                 out[owners] += v / total
         return out
 
-    def lexical(self, normalized: str, exclude: str | None = None) -> np.ndarray:
+    def lexical(self, normalized: str, exclude: str | None = None,
+                grams: Counter[str] | None = None) -> np.ndarray:
         """The n-gram matcher's score of every item: cosine to the nearest phrasing and coverage
         for all, plus rapidfuzz edit similarity for the RERANK best (others keep 0 for it)."""
         out = np.zeros(len(self.items), dtype=np.float32)
-        grams = self.norm.grams(normalized)
+        grams = self.norm.grams(normalized) if grams is None else grams
         if not grams:
             return out
         qvec = {g: w * self.idf.get(g, self.unknown_idf) for g, w in grams.items()}
