@@ -21,6 +21,7 @@ from telegram import Update
 from helpcenter.content import InvalidContent, display_path
 from helpcenter.core import HelpCenter, guess_lang
 from helpcenter.evaluate import evaluate, format_report, read_questions
+from helpcenter.normalize import clean
 from helpcenter.render import to_plain
 from helpcenter.store import StoreError, check_data_dir
 
@@ -76,13 +77,15 @@ def _as_json(center: HelpCenter, question: str) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     center = _load()
+    if args.question == "-" and hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     questions = (line.rstrip("\n") for line in sys.stdin) if args.question == "-" else [args.question]
-    for question in questions:
+    for question in map(clean, questions):
         if args.json:
             print(_as_json(center, question), flush=True)
             continue
         reply = center.ask(question, args.lang or guess_lang(question))
-        print("\n\n".join(to_plain(m) for m in reply.messages), flush=True)
+        print("\n\n".join(to_plain(m) for m in (*reply.messages, *reply.more)), flush=True)
     return 0
 
 
@@ -203,4 +206,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BrokenPipeError:  # `bot.py ask … | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
