@@ -111,7 +111,7 @@ class Renderer:
             advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
             related=[kb.by_id[r] for r in entry.related],
         )
-        return split_message(rendered)
+        return split_message(tidy_fold(rendered))
 
     def market_name(self, market: str, lang: str) -> str:
         """A market as users say it: understanding.yaml's name, else the glossary's."""
@@ -228,10 +228,34 @@ def escape(text: str) -> Markup:
 
 _TAG = re.compile(r"<[^>]*>")
 _BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
+FOLD_OPEN, FOLD_CLOSE = "<blockquote expandable>", "</blockquote>"
+_FOLD = re.compile(r"<blockquote expandable>\n?(.*?)\n?</blockquote>", re.S)
+FOLD_PREVIEW = 3  # lines a collapsed expandable quote still shows in Telegram's apps
+FOLD_MARK = "┆ "  # how the console shows a folded line
+
+
+def tidy_fold(text: str) -> str:
+    """The folded part without blank lines (it is read on demand, densely); none if empty."""
+    def tidy(m: re.Match[str]) -> str:
+        body = "\n".join(line for line in m.group(1).split("\n") if line.strip())
+        return f"{FOLD_OPEN}{body}{FOLD_CLOSE}" if body else ""
+    return _BLANK_RUNS.sub("\n\n", _FOLD.sub(tidy, text)).strip()
+
+
+def first_screen_lines(text: str) -> int:
+    """Lines a phone shows before the user expands anything: the text outside folds, and the
+    first lines of each collapsed quote. Blank lines are spacing, not lines."""
+    count = 0
+    for i, piece in enumerate(re.split(r"<blockquote expandable>|</blockquote>", text)):
+        lines = [ln for ln in _TAG.sub("", piece).split("\n") if ln.strip()]
+        count += min(FOLD_PREVIEW, len(lines)) if i % 2 else len(lines)
+    return count
 
 
 def to_plain(text: str) -> str:
-    """Telegram HTML as terminal text: links keep their address, tags go, entities decode."""
+    """Telegram HTML as terminal text: links keep their address, tags go, entities decode; a
+    folded (expandable) quote shows each of its lines after a ┆ mark."""
+    text = _FOLD.sub(lambda m: "\n".join(FOLD_MARK + line for line in m.group(1).split("\n")), text)
     text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 <\1>", text)
     text = _TAG.sub(lambda m: m.group(0) if m.group(0).startswith("<http") else "", text)
     return html.unescape(text)
@@ -243,9 +267,24 @@ def _units(text: str) -> int:
 
 
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split at paragraph, then line boundaries so every part fits and no tag is cut."""
+    """Split at paragraph, then line boundaries so every part fits and no tag is cut; a fold
+    cut in two is closed at the end of one part and opened again in the next."""
     if _units(text) <= limit:
         return [text]
+    return _reopen_folds(_split(text, limit - len(FOLD_OPEN) - len(FOLD_CLOSE)))
+
+
+def _reopen_folds(parts: list[str]) -> list[str]:
+    out, inside = [], False
+    for part in parts:
+        if inside:
+            part = FOLD_OPEN + part
+        inside = part.rfind(FOLD_OPEN) > part.rfind(FOLD_CLOSE)
+        out.append(part + FOLD_CLOSE if inside else part)
+    return out
+
+
+def _split(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     current = ""
     for block in _pieces(text, limit):
