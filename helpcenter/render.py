@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from .model import LANGS, Entry, KnowledgeBase, Window
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096
+FIRST_SCREEN_MEDIAN = 6  # lines: the median answer's first screen fits a phone without scrolling
+PHONE_COLUMNS = 40  # a narrow phone's line, in columns (a Chinese character is two)
 
 
 class Renderer:
@@ -200,6 +203,13 @@ class Renderer:
         cited += [(f.window or f.count).source for f in figures if f.window or f.count]
         return {sid: n for n, sid in enumerate(dict.fromkeys(cited), start=1)}
 
+    def first_screens(self, columns: int | None = None) -> list[tuple[str, str, int]]:
+        """(entry id, language, lines of its first screen) for every entry × language, as the
+        bot sends it (related questions are buttons): what `bot.py check` reports and the tests
+        hold to FIRST_SCREEN_MEDIAN. columns: count wrapped lines at that width."""
+        return [(e.id, lang, first_screen_lines(self.answer(e, lang, show_related=False)[0], columns))
+                for e in self.kb.entries for lang in LANGS]
+
     def check_all(self) -> list[ContentError]:
         """Render every entry in every language; a failure is a content error at the entry."""
         errors = []
@@ -242,14 +252,20 @@ def tidy_fold(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", _FOLD.sub(tidy, text)).strip()
 
 
-def first_screen_lines(text: str) -> int:
+def first_screen_lines(text: str, columns: int | None = None) -> int:
     """Lines a phone shows before the user expands anything: the text outside folds, and the
-    first lines of each collapsed quote. Blank lines are spacing, not lines."""
+    first lines of each collapsed quote. Blank lines are spacing, not lines. With columns, a
+    line wraps at that width (a Chinese character is two columns), as on a narrow screen."""
     count = 0
     for i, piece in enumerate(re.split(r"<blockquote expandable>|</blockquote>", text)):
-        lines = [ln for ln in _TAG.sub("", piece).split("\n") if ln.strip()]
-        count += min(FOLD_PREVIEW, len(lines)) if i % 2 else len(lines)
+        lines = [html.unescape(ln) for ln in _TAG.sub("", piece).split("\n") if ln.strip()]
+        n = sum(-(-_columns(ln) // columns) for ln in lines) if columns else len(lines)
+        count += min(FOLD_PREVIEW, n) if i % 2 else n
     return count
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
 def to_plain(text: str) -> str:
