@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
-from .matcher import Match, Matcher
+from .matcher import CLEAR_FLOOR, CLEAR_RATIO, Candidate, Match, Matcher
 from .model import Entry, KnowledgeBase
 from .render import TEMPLATES_DIR, Renderer, escape, split_message
 from .understand import FigureAnswer, Reading, Slots, Understander
 
+ROLE_PRIOR_OTHER = 0.55  # the weight of an entry written for the other side (buyer vs seller)
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -78,6 +79,7 @@ class HelpCenter:
         fill in what a follow-up such as "那假货呢?" leaves out."""
         match = self.matcher.match(question)
         reading = self.understander.read(question, profile, previous)
+        match = self.role_prior(match, reading.slots.role)
         r = self.renderer
         answer = match.answer.entry if match.answer else None
         if reading.social:
@@ -110,6 +112,24 @@ class HelpCenter:
         if guess is not None:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)
+
+    def role_prior(self, match: Match, role: str | None) -> Match:
+        """The matcher's candidates re-weighed by who is asking: an entry written for the other
+        side counts ROLE_PRIOR_OTHER of its score, then the matcher's own rule decides again. A
+        seller asking about a return warehouse wants the seller's setup, a buyer the buyer's steps."""
+        if role not in ("buyer", "seller") or not match.candidates:
+            return match
+        other = "seller" if role == "buyer" else "buyer"
+        weighed = sorted((Candidate(c.entry, c.score * (ROLE_PRIOR_OTHER if c.entry.role == other else 1.0))
+                          for c in match.candidates), key=lambda c: c.score, reverse=True)
+        if [c.entry.id for c in weighed] == [c.entry.id for c in match.candidates]:
+            return match  # the order stands: so does the matcher's decision
+        best = weighed[0]
+        rival = next((c.score for c in weighed[1:] if c.entry.topic != best.entry.topic), 0.0)
+        m = self.matcher
+        confident = ((best.score >= m.threshold and best.score - rival >= m.margin)
+                     or (best.score >= CLEAR_FLOOR and best.score >= CLEAR_RATIO * rival))
+        return replace(match, answer=best if confident else None, candidates=tuple(weighed), guess=None)
 
     def _case_of(self, entry: Entry) -> str | None:
         """The case an entry stands for: its dispute case, or the case whose full answer it is."""
