@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import ConversationHandler
 
 from .answers import send_entry
@@ -31,6 +31,10 @@ async def menu_screen(update: Update, context: Context) -> None:
         rows = [[button(context, "btn.return", lang, "go:ret")],
                 [button(context, "btn.refund", lang, "go:ref_case")]]
         text = t(context, "menu_buyer", lang)
+    market = context.user_data.get("market")
+    label = (t(context, "btn.market", lang, market=renderer(context).market_name(market, lang)) if market
+             else t(context, "btn.market_none", lang))
+    rows.append([InlineKeyboardButton(label, callback_data="prof:pick")])
     rows += [[button(context, "btn.faq", lang, "faq"), button(context, "btn.human", lang, "human")],
              [button(context, "btn.switch_role", lang, "role:switch"),
               button(context, "btn.lang", lang, "lang:toggle")]]

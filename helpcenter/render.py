@@ -116,6 +116,17 @@ class Renderer:
         )
         return split_message(tidy_fold(rendered))
 
+    def entry_markets(self, entry: Entry) -> tuple[str, ...]:
+        """The markets whose figures an entry shows, in order: more than one, and the answer
+        depends on where the user is (the bot asks once, then shows that market first)."""
+        kb = self.kb
+        rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
+                 kb.dispute_rules if "dispute_rules" in entry.tables else ())
+        found = [r.market for r in rules]
+        found += [w.market for w in kb.return_windows] if "return_windows" in entry.tables else []
+        found += [kb.figures[f].market for f in entry.figures]
+        return tuple(dict.fromkeys(found))
+
     def market_name(self, market: str, lang: str) -> str:
         """A market as users say it: understanding.yaml's name, else the glossary's."""
         words = self.kb.vocabulary.markets.get(market)
