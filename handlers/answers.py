@@ -94,10 +94,16 @@ def profile_prompt(context: Context, lang: str, entry_id: str, question_id: int)
 
 def market_rows(context: Context, lang: str, data: str) -> list[list[InlineKeyboardButton]]:
     """The markets users can name (content/understanding.yaml), three a row; data has {} for the code."""
-    r = renderer(context)
-    names = [InlineKeyboardButton(r.market_name(m, lang), callback_data=data.format(m))
+    names = [InlineKeyboardButton(market_label(context, m, lang), callback_data=data.format(m))
              for m in services(context).center.kb.vocabulary.markets]
     return [names[i:i + 3] for i in range(0, len(names), 3)]
+
+
+def market_label(context: Context, market: str, lang: str) -> str:
+    """A market as a button says it: the glossary's name, else the vocabulary's, capitalised."""
+    name = services(context).center.kb.glossary.markets.get(market, {}).get(lang)
+    name = name or renderer(context).market_name(market, lang)
+    return name[:1].upper() + name[1:]
 
 
 async def market_command(update: Update, context: Context) -> None:
@@ -118,8 +124,9 @@ async def profile_button(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     data = context.user_data
     known = svc.center.kb.vocabulary.markets
-    entry = svc.center.kb.by_id.get(parts[3]) if len(parts) >= 5 else None
-    qid = int(parts[4]) if len(parts) >= 5 and parts[4].isdigit() else None
+    tail = parts[2:] if action == "all" else parts[3:]  # [<entry>, <question id>]
+    entry = svc.center.kb.by_id.get(tail[0]) if len(tail) == 2 else None
+    qid = int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
     query = update.callback_query
     if action == "pick":
         await market_command(update, context)
