@@ -18,7 +18,7 @@ from .botkit import Chat, chat, running_bot
 ZH, EN = "zh-hans", "en"
 
 
-def _message_with(user: Chat, label: str):  # noqa: ANN202 - Call
+def _message_with(user: Chat, label: str):
     """The latest message of this chat that has a button labelled label."""
     for call in reversed(user.api.sent(user.user_id)):
         if any(label in b["text"] for row in call.buttons for b in row):
@@ -28,7 +28,7 @@ def _message_with(user: Chat, label: str):  # noqa: ANN202 - Call
 
 async def _as(user: Chat, role: str, language: str) -> None:
     await user.send("/start")
-    await user.press(("🛍" if role == "buyer" else "🏪"))
+    await user.press("🛍" if role == "buyer" else "🏪")
 
 
 # --- item 1: role-ranked answers ----------------------------------------------------------------
@@ -203,7 +203,8 @@ def test_folds_render_as_marked_lines_in_plain_text_and_survive_splitting() -> N
     text = "<b>T</b>\n1. go\n<blockquote expandable>2. more\n<b>US</b>\n• x</blockquote>"
     assert to_plain(text) == "T\n1. go\n┆ 2. more\n┆ US\n┆ • x"
     assert first_screen_lines(text) == 2 + 3
-    long = "<b>T</b>\n<blockquote expandable>" + "\n".join(f"line {i} " + "x" * 60 for i in range(200)) + "</blockquote>"
+    body = "\n".join(f"line {i} " + "x" * 60 for i in range(200))
+    long = "<b>T</b>\n<blockquote expandable>" + body + "</blockquote>"
     parts = split_message(long)
     assert len(parts) > 1
     for part in parts:
