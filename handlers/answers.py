@@ -26,10 +26,11 @@ def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[l
             for i, e in enumerate(entry_ids, 1)]
 
 
-def entry_view(context: Context, entry: Entry, lang: str, question_id: int, back: str | None = None,
+def entry_view(context: Context, entry: Entry, lang: str, question_id: int | None, back: str | None = None,
                all_markets: bool = False) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
     """An answer and its buttons. With a saved market the entry names, only that market's
-    figures show and the others sit behind "other markets"; a dispute case offers its deadline."""
+    figures show and the others sit behind "other markets"; a dispute case offers its deadline.
+    question_id None: shown from a flow step, so there is no question to rate."""
     svc, r = services(context), renderer(context)
     market = context.user_data.get("market")
     markets = r.entry_markets(entry)
@@ -39,16 +40,25 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int, back
             for x in entry.related[:3]]
     action = []
     if mine:
-        action.append(button(context, "btn.more_markets", lang, f"prof:all:{entry.id}:{question_id}"))
+        action.append(more_markets_button(context, lang, entry.id, question_id))
     if entry.dispute_case:
         action.append(deadline_button(context, lang, entry.dispute_case))
     rows.append(action)
-    rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
-                 button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
+    if question_id is not None:
+        rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
+                     button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
     rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
     back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
     rows.append([back_button, button(context, "btn.human", lang, "human")])
     return messages, rows
+
+
+def more_markets_button(context: Context, lang: str, entry_id: str, question_id: int | None) -> InlineKeyboardButton:
+    return button(context, "btn.more_markets", lang, f"prof:all:{entry_id}:{_qid(question_id)}")
+
+
+def _qid(question_id: int | None) -> str:
+    return "-" if question_id is None else str(question_id)
 
 
 def deadline_button(context: Context, lang: str, case: str) -> InlineKeyboardButton:
@@ -72,18 +82,28 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
     await ask_profile(update, context, entry, question_id)
 
 
-async def ask_profile(update: Update, context: Context, entry: Entry, question_id: int) -> None:
-    """Once, when an answer first depends on the market and none is saved: which market (and,
-    if unknown, buyer or seller). The answer above stays; the choice shows it for that market."""
-    data = context.user_data
-    if data.get("market") or data.get("asked_market") or len(renderer(context).entry_markets(entry)) < 2:
+async def ask_profile(update: Update, context: Context, entry: Entry, question_id: int | None) -> None:
+    """Once, when an answer (or a flow step) first depends on the market and none is saved:
+    which market (and, if unknown, buyer or seller). The answer above stays; the choice shows
+    it for that market (a flow step: the step again)."""
+    if not should_ask_market(context, entry):
         return
-    data["asked_market"] = True
     await show(update, context, *profile_prompt(context, lang_of(update, context), entry.id, question_id), edit=False)
 
 
-def profile_prompt(context: Context, lang: str, entry_id: str, question_id: int) -> tuple[str, object]:
+def should_ask_market(context: Context, entry: Entry) -> bool:
+    """True once: the first time an entry whose figures differ by market meets a user with no
+    saved market (the caller then asks: a prompt under an answer, a button on a flow step)."""
+    data = context.user_data
+    if data.get("market") or data.get("asked_market") or len(renderer(context).entry_markets(entry)) < 2:
+        return False
+    data["asked_market"] = True
+    return True
+
+
+def profile_prompt(context: Context, lang: str, entry_id: str, question_id: int | None) -> tuple[str, object]:
     text = t(context, "prof.ask_market", lang)
+    question_id = _qid(question_id)
     rows = market_rows(context, lang, f"prof:mkt:{{}}:{entry_id}:{question_id}")
     if context.user_data.get("role") not in ("buyer", "seller"):
         text += "\n" + t(context, "prof.ask_role", lang)
@@ -125,8 +145,8 @@ async def profile_button(update: Update, context: Context) -> None:
     data = context.user_data
     known = svc.center.kb.vocabulary.markets
     tail = parts[2:] if action == "all" else parts[3:]  # [<entry>, <question id>]
-    entry = svc.center.kb.by_id.get(tail[0]) if len(tail) == 2 else None
-    qid = int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
+    entry = svc.center.kb.by_id.get(tail[0]) if len(tail) == 2 and (tail[1].isdigit() or tail[1] == "-") else None
+    qid = int(tail[1]) if entry is not None and tail[1].isdigit() else None
     query = update.callback_query
     if action == "pick":
         await market_command(update, context)
@@ -139,9 +159,12 @@ async def profile_button(update: Update, context: Context) -> None:
             data["market"] = value
             note = t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang))
         await query.answer(note)
+        if current(context) != MENU:  # picked from a flow step: that step again, for this market
+            await SCREENS[current(context)](update, context)
+            return
         await show(update, context, note, keyboard([[way_back(context, lang)]]))
         return
-    if entry is None or qid is None:
+    if entry is None:
         from .misc import stale_button
 
         await stale_button(update, context)

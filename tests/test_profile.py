@@ -210,3 +210,36 @@ def test_folds_render_as_marked_lines_in_plain_text_and_survive_splitting() -> N
     for part in parts:
         assert len(part) <= 4096
         assert part.count("<blockquote expandable>") == part.count("</blockquote>") == 1
+
+
+# --- item 1: flows show the saved market first ----------------------------------------------------
+
+@pytest.mark.parametrize(("language", "us", "us_line", "uk_word", "other"), [
+    (ZH, "美国", "美国:30 个自然日", "英国", "🌏 其他市场"),
+    (EN, "United States", "United States: 30 calendar days", "United Kingdom", "🌏 Other markets"),
+])
+async def test_return_flow_offers_the_market_once_then_shows_it_first(tmp_path: Path, center: HelpCenter,
+                                                                      language: str, us: str, us_line: str,
+                                                                      uk_word: str, other: str) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=language)
+        await _as(ann, "buyer", language)
+        await ann.send("/return")
+        assert uk_word in ann.text  # step 1 with every market, and a button to choose one
+        await ann.press("🌏")
+        assert ann.replies[0].method == "editMessageText"  # the step becomes the market picker
+        await ann.press(us)
+        assert ann.text.startswith(("了解退货政策", "Check the return policy")) and us_line in ann.text
+        assert uk_word not in ann.text and other in ann.buttons
+        await ann.press(other)
+        assert uk_word in ann.text and ann.replies[0].method == "sendMessage"  # the step stays above
+        back = next(b for b in ann.buttons if b.startswith("↩"))
+        await ann.press(back)
+        assert us_line in ann.text and uk_word not in ann.text  # back on step 1, for the US
+        next_label = next(b for b in ann.buttons if "▶" in b)
+        await ann.press(next_label)
+        await ann.send("/cancel")
+        app.user_data[ann.user_id].pop("market")
+        await ann.send("/return")
+        assert not any("🌏" in b for b in ann.buttons)  # offered once
+
