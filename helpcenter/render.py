@@ -78,7 +78,7 @@ class Renderer:
 
     def render(self, template: str, lang: str, **context: Any) -> str:
         text = self.env.get_template(template).render(lang=lang, **context)
-        return _BLANK_RUNS.sub("\n\n", text).strip()
+        return tidy_fold(_BLANK_RUNS.sub("\n\n", text).strip())
 
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
                checklist: bool = False, steps: tuple[int, ...] | None = None,
@@ -114,7 +114,7 @@ class Renderer:
             advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
             related=[kb.by_id[r] for r in entry.related],
         )
-        return split_message(tidy_fold(rendered))
+        return split_message(rendered)
 
     def entry_markets(self, entry: Entry) -> tuple[str, ...]:
         """The markets whose figures an entry shows, in order: more than one, and the answer
