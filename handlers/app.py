@@ -33,6 +33,7 @@ from helpcenter.store import Store
 from . import admin, answers, faq, handoff, menu, misc, refund, returns, seller
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
+from .intake import DurableApplication, DurableQueue
 from .persistence import SqlitePersistence
 from .processing import PerChatUpdateProcessor
 
@@ -129,14 +130,16 @@ def conversation(timeout: float) -> ConversationHandler:
         )
 
 
-async def _save_now(update: Update, context: Context) -> None:
-    """Write changed conversation and user state after every update, so a crash loses nothing."""
-    await context.application.update_persistence()
-
-
 async def _post_init(application: Application) -> None:
     svc: Services = application.services  # type: ignore[attr-defined]
     await svc.store.open()
+    interrupted = await svc.store.interrupted_sends()
+    if interrupted:
+        log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
+                    interrupted)
+    replayed = await application.update_queue.replay(application)  # type: ignore[attr-defined]
+    if replayed:
+        log.info("replaying %d update(s) the last run received but did not finish", replayed)
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
     _reload_on_sighup(application)
@@ -160,15 +163,19 @@ def _reload_on_sighup(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     await application.services.store.close()  # type: ignore[attr-defined]
 
 
 def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
                       clock: Callable[[], datetime] | None = None, rate_limit: bool = True) -> HelpApplication:
-    builder = (Application.builder().application_class(HelpApplication)
-               .token(settings.token or "0:offline")
+    queue = DurableQueue()
+    persistence = SqlitePersistence(settings.data_dir / "state.sqlite3")
+    queue.persistence = persistence
+    builder = (Application.builder().application_class(DurableApplication)
+               .token(settings.token or "0:offline").update_queue(queue)
                .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-               .persistence(SqlitePersistence(settings.data_dir / "state.sqlite3"))
+               .persistence(persistence)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if settings.api_base_url:
         base = settings.api_base_url.rstrip("/")
@@ -188,7 +195,6 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(misc.stale_button))  # buttons nothing else claims
-    app.add_handler(TypeHandler(Update, _save_now), group=99)
     app.add_error_handler(misc.on_error)
     return app
 
