@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -230,16 +230,29 @@ class Matcher:
         if not self.is_entry[best]:
             kind = self.items[best].topic.removeprefix(OUT_OF_SCOPE)
             return Match(query, normalized, None, cands, out_of_scope=kind, suggest_floor=floor)
-        top = cands[0]
         rival = float(np.max(prob, where=self.topic_ids != self.topic_ids[best], initial=0.0))
+        return self.judge(Match(query, normalized, None, cands, suggest_floor=floor), rival)
+
+    def judge(self, match: Match, rival: float | None = None) -> Match:
+        """The calibrated rule on a match's candidates (best first): answer, guess, suggest or
+        out of scope. rival is the best item of another topic (out-of-scope examples included);
+        by default the best candidate of another topic. Callers that re-weigh the candidates
+        (the role prior) decide again with it."""
+        cal, cands = self.calibration, match.candidates
+        plain = replace(match, answer=None, guess=None, out_of_scope=None)
+        if not cands:
+            return plain
+        top = cands[0]
+        if rival is None:
+            rival = next((c.score for c in cands[1:] if c.entry.topic != top.entry.topic), 0.0)
         if top.score >= float(cal["answer"]) or (
                 top.score >= float(cal["clear"]) and top.score >= float(cal["ratio"]) * rival):
-            return Match(query, normalized, top, cands, suggest_floor=floor)
+            return replace(plain, answer=top)
         if top.score >= float(cal["guess"]) and top.score >= float(cal["lead"]) * rival:
-            return Match(query, normalized, None, cands, guess=top, suggest_floor=floor)
-        if top.score < floor:
-            return Match(query, normalized, None, cands, out_of_scope="other", suggest_floor=floor)
-        return Match(query, normalized, None, cands, suggest_floor=floor)
+            return replace(plain, guess=top)
+        if top.score < float(cal["suggest"]):
+            return replace(plain, out_of_scope="other")
+        return plain
 
     def _build_index(self, grams: list[Counter[str]]) -> None:
         # Document frequency counts entries, not phrasings: a gram every phrasing of one entry
