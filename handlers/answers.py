@@ -41,7 +41,9 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
     rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
     back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
-    rows.append([back_button, button(context, "btn.human", lang, "human")])
+    # Without agents, "human" opens this very page (TikTok Shop's own customer service): not offered on it.
+    same_page = entry.topic == HANDOFF_TOPIC and not renderer(context).agents
+    rows.append([back_button] + ([] if same_page else [button(context, "btn.human", lang, "human")]))
     await show(update, context, messages, keyboard(rows), edit=False)
 
 

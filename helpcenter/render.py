@@ -21,6 +21,7 @@ from .model import LANGS, Entry, KnowledgeBase, Window
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096
+NO_AGENTS = ".no_agents"  # i18n key suffix: the wording of a bot without live agents
 
 
 class Renderer:
@@ -59,7 +60,10 @@ class Renderer:
         return self._variants[agents]
 
     def t(self, key: str, lang: str, **values: Any) -> str:
-        """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n."""
+        """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n. Without live
+        agents `<key>.no_agents` replaces key where it exists: no offer of a hand-off it cannot give."""
+        if not self.agents and key + NO_AGENTS in self.strings:
+            key += NO_AGENTS
         text = self.strings[key][lang]
         if "|" in text:
             one, many = text.split("|", 1)
