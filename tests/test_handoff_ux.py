@@ -111,7 +111,8 @@ async def test_ending_the_conversation_offers_the_way_back_to_the_flow(tmp_path:
         # An agent's /close offers it as well.
         await ann.press("Talk to a human")
         agents = Agents(app, api)
-        await agents.say("/close", reply_to_id=[c for c in agents.messages() if "🎫" in c.text][-1].result["message_id"])
+        card = [c for c in agents.messages() if "🎫" in c.text][-1]
+        await agents.say("/close", reply_to_id=card.result["message_id"])
         closed = next(c for c in api.sent(1) if "closed ticket #2" in c.text)
         assert closed.button_texts[-2:] == ["↩ Reopen ticket #2", "↩ Back to where I was"]
 
@@ -131,7 +132,7 @@ async def test_without_agents_nothing_offers_a_hand_off(tmp_path: Path, center: 
         assert "☎️ TikTok 官方客服" in ann.buttons
         # Through an FAQ answer's related link: the page has no button leading to itself.
         await ann.send("寄回去之后要做什么")
-        await ann.press("➜ 转人工客服")
+        await ann.press("➜ 联系人工客服")
         assert "本机器人没有人工客服" in ann.text
         assert not [b for b in ann.buttons if "客服" in b or "人工" in b]
         await ann.send("/help")
@@ -149,7 +150,7 @@ async def test_with_agents_the_button_still_hands_off(tmp_path: Path, center: He
         ann = chat(app, api)
         await ann.send("寄回去之后要做什么")
         assert "👤 转人工" in ann.buttons
-        await ann.press("➜ 转人工客服")
+        await ann.press("➜ 联系人工客服")
         assert "本机器人的客服会接手" in ann.text and "👤 转人工" in ann.buttons
         await ann.press("👤 转人工")
         assert "已为您转接人工客服,工单 #1" in ann.text
