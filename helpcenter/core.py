@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import embedding
 from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
 from .matcher import Match, Matcher
 from .model import Entry, KnowledgeBase
@@ -69,7 +70,7 @@ class HelpCenter:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
-        self.matcher = Matcher(kb)
+        self.matcher = Matcher(kb, embedder=embedding.load(), cache_dir=embedding.default_cache_dir())
         self.understander = Understander(kb)
 
     def ask(self, question: str, lang: str, profile: dict[str, str] | None = None,
