@@ -145,8 +145,9 @@ async def _post_init(application: Application) -> None:
     _reload_on_sighup(application)
     if application.job_queue is not None:  # relays left pending by the last run
         application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
+    wording = svc.center.renderer.for_agents(svc.settings.support_chat_id is not None)
     for lang in ("zh", "en"):
-        commands = [BotCommand(c, svc.center.renderer.t(f"cmd.{c}", lang)) for c in COMMANDS]
+        commands = [BotCommand(c, wording.t(f"cmd.{c}", lang)) for c in COMMANDS]
         try:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
@@ -191,6 +192,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if clock is not None:
         services.clock = clock
     app.services = services
+    app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
