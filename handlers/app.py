@@ -40,7 +40,7 @@ from .processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help", "forget")
+COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help", "forget", "market")
 CONCURRENT_UPDATES = 128  # different chats handled at once (one chat's updates stay in order)
 CONNECTIONS = 16  # HTTP connections to the Bot API; httpcore's pool costs O(size) per request
 PRIVATE = filters.ChatType.PRIVATE
@@ -61,6 +61,7 @@ def _common_handlers() -> list:
         CommandHandler("human", handoff.request_human, filters=PRIVATE),
         CommandHandler("faq", faq.browse, filters=PRIVATE),
         CommandHandler("forget", admin.forget, filters=PRIVATE),
+        CommandHandler("market", answers.market_command, filters=PRIVATE),
         CommandHandler("stats", admin.stats, filters=PRIVATE),
         CommandHandler("reload", admin.reload_command, filters=PRIVATE),
         CallbackQueryHandler(menu.pick_role, pattern=r"^role:"),
@@ -73,6 +74,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(refund.on_button, pattern=r"^ref:"),
         CallbackQueryHandler(seller.on_button, pattern=r"^sel:"),
         CallbackQueryHandler(answers.answer_button, pattern=r"^ans:"),
+        CallbackQueryHandler(answers.profile_button, pattern=r"^prof:"),
         CallbackQueryHandler(faq.browse, pattern=r"^faq"),
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
         CallbackQueryHandler(admin.forget_button, pattern=r"^forget:"),
@@ -144,8 +146,9 @@ async def _post_init(application: Application) -> None:
     _reload_on_sighup(application)
     if application.job_queue is not None:  # relays left pending by the last run
         application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
+    wording = svc.center.renderer.for_agents(svc.settings.support_chat_id is not None)
     for lang in ("zh", "en"):
-        commands = [BotCommand(c, svc.center.renderer.t(f"cmd.{c}", lang)) for c in COMMANDS]
+        commands = [BotCommand(c, wording.t(f"cmd.{c}", lang)) for c in COMMANDS]
         try:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
@@ -193,6 +196,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if clock is not None:
         services.clock = clock
     app.services = services
+    app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))

@@ -430,6 +430,10 @@ class Store:
         how many questions, reminders and tickets went, so the user can be told."""
         counts: dict[str, int] = {}
         async with self.db.transaction() as tx:
+            # Reminders the user has (pending); sent, cancelled or failed ones are deleted too, but
+            # telling "2 reminders" about one cancelled and one pending would be wrong.
+            row = await tx.fetchone("SELECT COUNT(*) FROM reminders WHERE user_id=? AND status='pending'", (user_id,))
+            pending = int(row[0]) if row else 0
             for name, sql in (("questions", "DELETE FROM questions WHERE chat_id=?"),
                               ("reminders", "DELETE FROM reminders WHERE user_id=?"),
                               ("", "DELETE FROM links WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)"),
@@ -438,4 +442,5 @@ class Store:
                 changed = await tx.execute(sql, (user_id,))
                 if name:
                     counts[name] = changed
+            counts["reminders"] = pending
         return counts

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# Most tests run on the lexical signals (fast start-up, also in the bot processes they spawn);
+# tests/test_ranking.py loads the embedding model once for the tests of the fused path.
+os.environ.setdefault("EMBEDDINGS", "off")
+
 from helpcenter.core import HelpCenter
 
 ROOT = Path(__file__).resolve().parent.parent
