@@ -210,7 +210,8 @@ class Runner:
         self.backend = backend or Backend("sqlite", data_dir)
         self.env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
                     "TELEGRAM_API_BASE_URL": emu.url, "SUPPORT_CHAT_ID": str(SUPPORT),
-                    "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900", **self.backend.env()}
+                    "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900",
+                    "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off"), **self.backend.env()}
         self.log = (data_dir / "bot.log").open("a")
         self.ports: dict[int, int] = {}  # pid -> health port
         self.failovers: list[float] = []  # seconds from a kill to the next process polling
