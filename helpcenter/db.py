@@ -140,6 +140,10 @@ class Database:
                              " version INTEGER NOT NULL)")
             row = await tx.fetchone("SELECT version FROM schema_version WHERE component=?", (component,))
             current = int(row[0]) if row else 0
+            newest = max((s.version for s in steps), default=0)
+            if current > newest:
+                raise StoreError(f"{self.where}: the {component} tables have schema {current}, newer than this"
+                                 f" bot's {newest}; run the newer bot (or restore a backup)")
             for step in sorted(steps, key=lambda s: s.version):
                 if step.version <= current:
                     continue
@@ -179,9 +183,10 @@ class SqliteDatabase(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, attach: dict[str, Path] | None = None) -> None:
         self.path = path
         self.where = str(path)
+        self.attach = attach or {}  # other files readable as alias.table (SQLite only)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()  # one transaction at a time on the connection
 
@@ -193,6 +198,8 @@ class SqliteDatabase(Database):
             self._db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a process kill
+            for alias, other in self.attach.items():
+                await self._db.execute(f"ATTACH DATABASE ? AS {alias}", (str(other),))
             await self._db.commit()
         except (OSError, sqlite3.DatabaseError) as exc:
             self._db = None

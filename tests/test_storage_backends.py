@@ -237,3 +237,23 @@ async def test_migrate_copies_a_data_dir_into_postgresql(tmp_path: Path, pg_url:
         assert [t.id for t in await app.services.store.open_tickets()] == [1, 2]  # ids go on after the copied
     again = _migrate(tmp_path, pg_url)
     assert again.returncode == 1 and "migrate needs an empty database" in again.stderr
+
+
+async def test_a_newer_schema_is_refused(backend: Backend) -> None:
+    store = _store(backend)
+    await store.open()
+    await store.close()
+    newer = max(s.version for s in STORE_STEPS) + 1
+    sql = f"UPDATE schema_version SET version={newer} WHERE component='store'"
+    if backend.url:
+        import psycopg
+
+        with psycopg.connect(backend.url) as db:
+            db.execute(sql)
+    else:
+        import sqlite3
+
+        with sqlite3.connect(backend.data_dir / "helpcenter.sqlite3") as db:
+            db.execute(sql)
+    with pytest.raises(StoreError, match=f"the store tables have schema {newer}, newer than this bot's"):
+        await _store(backend).open()
