@@ -36,7 +36,8 @@ def run(command: list[str], users: int, flow: list[tuple[str, str, str]], env_ex
         ready: callable) -> tuple[LoadResult, float]:
     with Emulator() as emu, tempfile.TemporaryDirectory() as data:
         env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": emu.url,
-               "DATA_DIR": data, "RATE_LIMIT": "off", "BOT_TIMEZONE": "UTC", **env_extra}
+               "DATA_DIR": data, "RATE_LIMIT": "off", "BOT_TIMEZONE": "UTC",
+               **({"EMBEDDINGS": os.environ["EMBEDDINGS"]} if "EMBEDDINGS" in os.environ else {}), **env_extra}
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             emu.wait_for(lambda calls: emu.get_updates_calls > 0 and ready(calls), timeout=60)
