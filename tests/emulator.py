@@ -26,6 +26,7 @@ class Emulator:
         self.next_id = 1
         self.listeners: list[Callable[[Call], None]] = []
         self.get_updates_calls = 0
+        self.poll_times: list[float] = []  # perf_counter of each getUpdates call (failover timing)
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,6 +99,7 @@ class Emulator:
         deadline = time.monotonic() + timeout
         with self.lock:
             self.get_updates_calls += 1
+            self.poll_times.append(time.perf_counter())
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             while not self.updates and time.monotonic() < deadline:
                 self.lock.wait(max(0.0, deadline - time.monotonic()))

@@ -256,15 +256,14 @@ class Runner:
         assert health(self.ports[self.proc.pid]) == "active"
         sets = len([c for c in self.emu.calls if c.method == "setMyCommands"])
         self.proc.send_signal(signal.SIGKILL)
-        killed = time.monotonic()
+        killed = time.perf_counter()
         self.proc.wait(timeout=10)
-        # The new active process sets the commands at start-up, then polls: a poll after its
-        # setMyCommands is the new process's (the killed one's last polls may come before).
-        self.emu.wait_for(lambda calls: len([c for c in calls if c.method == "setMyCommands"]) >= sets + 2,
-                          timeout=30)
-        polls = self.emu.get_updates_calls
-        self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
-        self.failovers.append(time.monotonic() - killed)
+        # The new active process sets the commands at start-up, then polls: its first poll after
+        # that setMyCommands ends the takeover (the killed one's last polls came before).
+        ready = self.emu.wait_for(lambda calls: [c.at for c in calls if c.method == "setMyCommands"][sets + 1:],
+                                  timeout=30)[0]
+        first = self.emu.wait_for(lambda calls: [t for t in self.emu.poll_times if t > ready], timeout=30)[0]
+        self.failovers.append(first - killed)
         deadline = time.monotonic() + 10
         while not (active := [p for p in self.standbys if health(self.ports[p.pid]) == "active"]):
             assert time.monotonic() < deadline, "no standby reports active"
