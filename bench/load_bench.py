@@ -134,7 +134,14 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL",
                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--failover-only", action="store_true", help="measure only the failover time")
     args = parser.parse_args()
+    if args.failover_only:
+        times = failover(args.postgres, args.kills)
+        if times:
+            print(f"failover (PostgreSQL, active SIGKILLed {len(times)} times, two standbys): median"
+                  f" {statistics.median(times):.2f} s, max {max(times):.2f} s until a standby polls")
+        return
     echo_flow = [(kind, value, value) for kind, value, _ in FLOW]
     rows = []
     for name, command, flow, ready in (
