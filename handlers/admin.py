@@ -77,6 +77,8 @@ async def forget(update: Update, context: Context) -> int:
     lang = lang_of(update, context)
     svc = services(context)
     await svc.store.forget(user.id)
+    if svc.desk is not None:  # the agents' desk keeps the ticket histories
+        await svc.desk.forget(user.id)
     for job in context.job_queue.jobs() if context.job_queue else ():
         if job.chat_id == user.id:
             job.schedule_removal()

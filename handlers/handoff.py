@@ -65,8 +65,10 @@ async def request_human(update: Update, context: Context) -> None:
         await svc.store.update_ticket(ticket.id, now, thread_id=thread_id)
     card = renderer(context).render("handoff_card.html.j2", svc.settings.support_lang, ticket=ticket,
                                     **_context_card(context, svc.settings.support_lang))
+    take = [[{"text": t(context, "desk.btn.take", svc.settings.support_lang),  # agents' desk: claim button
+              "callback_data": f"dk:take:{ticket.id}"}]]
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": support, "thread": thread_id, "text": card,
-                                        "card": True, "from_chat": user.id}, now)
+                                        "card": True, "from_chat": user.id, "buttons": take}, now)
     text = t(context, "handoff.opened", lang, id=ticket.id)
     hours = WorkingHours.parse(svc.settings.support_hours, svc.settings.support_days)
     if hours is not None and not hours.is_open(now):
