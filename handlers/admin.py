@@ -12,6 +12,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ConversationHandler
 
 from helpcenter.content import ContentError, InvalidContent
+from helpcenter.service_stats import service_block
 
 from .common import Context, Services, lang_of, renderer, services, t
 
@@ -40,6 +41,9 @@ async def stats(update: Update, context: Context) -> None:
     rated = s["helpful"] + s["unhelpful"]
     ratio = f"{s['helpful'] / rated:.0%}" if rated else "—"
     text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio)
+    if svc.desk is not None:  # the agents' service figures (helpcenter/service_stats.py)
+        rows = await svc.desk.service_rows(svc.now() - timedelta(days=STATS_DAYS))
+        text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.tz, STATS_DAYS)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

@@ -22,9 +22,9 @@ from helpcenter.core import guess_lang
 from helpcenter.desk import Desk
 from helpcenter.hours import WorkingHours
 from helpcenter.render import escape
-from helpcenter.service_stats import line, summarize, working_minutes
+from helpcenter.service_stats import service_block, working_minutes
 from helpcenter.store import Ticket
-from helpcenter.taught import mask
+from helpcenter.taught import mask, without_placeholders
 
 from .common import Context, Services, services, t, with_retry
 
@@ -198,19 +198,14 @@ async def _take(app: Application, ticket: Ticket, agent_id: int, name: str, old:
 async def on_button(update: Update, context: Context) -> None:
     """dk:take:<ticket>, dk:kb:<ticket>:<entry>, dk:tc:<taught>:<entry> — agents' group only."""
     query = update.callback_query
-    try:
-        if query.message is None or query.message.chat.id != services(context).settings.support_chat_id:
-            await query.answer()
-            return
-        parts = (query.data or "").split(":")
-        if len(parts) >= 3 and parts[2].isdigit():
-            handler = {"take": _take_button, "kb": _kb_button, "tc": _teach_button}.get(parts[1])
-            if handler is not None:
-                await handler(update, context, int(parts[2]), parts[3] if len(parts) > 3 else "")
-                return
+    parts = (query.data or "").split(":")
+    handler = {"take": _take_button, "kb": _kb_button, "tc": _teach_button}.get(parts[1] if len(parts) > 1 else "")
+    if (query.message is None or query.message.chat.id != services(context).settings.support_chat_id
+            or handler is None or len(parts) < 3 or not parts[2].isdigit()):
         await query.answer()
-    finally:
-        raise ApplicationHandlerStop
+    else:
+        await handler(update, context, int(parts[2]), parts[3] if len(parts) > 3 else "")
+    raise ApplicationHandlerStop  # an error above goes to the error handler instead
 
 
 async def _take_button(update: Update, context: Context, ticket_id: int, _: str) -> None:
@@ -388,7 +383,7 @@ async def _kb_button(update: Update, context: Context, ticket_id: int, entry_id:
     await desk.responded(ticket.id, now)
     await _post(context.application, ticket, t(context, "desk.kb_sent", lang, agent=escape(_name(user)),
                                                 title=escape(entry.texts[lang].title), id=ticket.id,
-                                                lang=ticket.lang))
+                                                language=ticket.lang))
     holding = await desk.holding(ticket.id)
     if holding is not None and holding.holder_id is None:
         await _take(context.application, ticket, user.id, _name(user), None)
@@ -411,7 +406,7 @@ async def teach_command(update: Update, context: Context) -> None:
         await message.reply_text(t(context, "desk.teach_usage", lang))
         return
     question = mask(said)
-    found = [c.entry for c in svc.center.matcher.match(question).candidates[:KB_SHOWN]]
+    found = [c.entry for c in svc.center.matcher.match(without_placeholders(question)).candidates[:KB_SHOWN]]
     if not found:
         await message.reply_text(t(context, "desk.teach_none", lang))
         return
@@ -437,24 +432,11 @@ async def _teach_button(update: Update, context: Context, offer: int, entry_id: 
 
 # --- service figures -------------------------------------------------------------------------------
 
-async def service_text(svc: Services, days: int = STATS_DAYS) -> str:
-    """The service block of /stats: all tickets, per agent (by name), per day."""
-    lang, r = _lang(svc), svc.center.renderer
+async def service_text(svc: Services, lang: str, days: int = STATS_DAYS) -> str:
     rows = await _desk(svc).service_rows(svc.now() - timedelta(days=days))
-    lines = [f"<b>{r.t('desk.stats.title', lang, days=days)}</b>"]
-    if not rows:
-        return "\n".join([*lines, r.t("desk.stats.none", lang)])
-    total, per_agent, per_day = summarize(rows, svc.tz, r.t("desk.stats.nobody", lang))
-
-    def show(f: Any, label: str | None = None) -> str:
-        from dataclasses import replace
-        return escape(line(replace(f, label=label or f.label), lambda key, **v: r.t(key, lang, **v)))
-
-    lines.append(show(total, r.t("desk.stats.all", lang)))
-    lines += ["", f"<b>{r.t('desk.stats.per_agent', lang)}</b>", *(show(f) for f in per_agent)]
-    lines += ["", f"<b>{r.t('desk.stats.per_day', lang)}</b>", *(show(f) for f in per_day)]
-    return "\n".join(lines)
+    return service_block(rows, lambda key, **v: svc.center.renderer.t(key, lang, **v), svc.tz, days)
 
 
 async def stats_command(update: Update, context: Context) -> None:
-    await update.effective_message.reply_text(await service_text(services(context)), parse_mode=ParseMode.HTML)
+    svc = services(context)
+    await update.effective_message.reply_text(await service_text(svc, _lang(svc)), parse_mode=ParseMode.HTML)

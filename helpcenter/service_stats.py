@@ -5,9 +5,10 @@ only runs inside support hours."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -93,6 +94,22 @@ def line(f: Figures, t: Callable[..., str]) -> str:
     return t("desk.stats.line", label=f.label, tickets=f.tickets, closed=f.closed,
              first=minutes(f.first_response_min), resolution=minutes(f.resolution_min),
              reopen=percent(f.reopen_rate), csat=stars(f.csat), rated=f.rated)
+
+
+def service_block(rows: list[dict], t: Callable[..., str], tz: ZoneInfo, days: int) -> str:
+    """The service part of /stats (Telegram HTML): all tickets, per agent by name, per day."""
+    lines = [f"<b>{t('desk.stats.title', days=days)}</b>"]
+    if not rows:
+        return "\n".join([*lines, t("desk.stats.none")])
+    total, per_agent, per_day = summarize(rows, tz, t("desk.stats.nobody"))
+
+    def show(f: Figures) -> str:
+        return html.escape(line(f, t), quote=False)
+
+    lines.append(show(replace(total, label=t("desk.stats.all"))))
+    lines += ["", f"<b>{t('desk.stats.per_agent')}</b>", *(show(f) for f in per_agent)]
+    lines += ["", f"<b>{t('desk.stats.per_day')}</b>", *(show(f) for f in per_day)]
+    return "\n".join(lines)
 
 
 HEADER = ["scope", "label", "tickets", "closed", "first_response_median_min", "resolution_median_min",

@@ -19,11 +19,11 @@ MAX_LENGTH = 200
 
 # Order matters: e-mails and links before the bare digit runs they contain.
 _MASKS = (
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    (re.compile(r"https?://\S+|www\.\S+"), "<link>"),
-    (re.compile(r"@\w{3,}"), "<user>"),
-    (re.compile(r"\+?\d[\d \-]{7,}\d"), "<number>"),  # phones, order and card numbers
-    (re.compile(r"\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{8,}\b"), "<code>"),  # tracking numbers
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    (re.compile(r"https?://\S+|www\.\S+"), "[link]"),
+    (re.compile(r"@\w{3,}"), "[user]"),
+    (re.compile(r"\+?\d[\d \-]{7,}\d"), "[number]"),  # phones, order and card numbers
+    (re.compile(r"\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{8,}\b"), "[code]"),  # tracking numbers
 )
 _LEFT = re.compile(r"\d{6,}|[\w.+-]+@[\w-]+\.\w+")  # what must never survive masking
 
@@ -33,6 +33,14 @@ def mask(text: str) -> str:
     for pattern, placeholder in _MASKS:
         text = pattern.sub(placeholder, text)
     return " ".join(text.split())[:MAX_LENGTH]
+
+
+_PLACEHOLDER = re.compile(r"\[(?:email|link|user|number|code)\]")
+
+
+def without_placeholders(text: str) -> str:
+    """What the matcher should read of a masked question: the words around the masks."""
+    return " ".join(_PLACEHOLDER.sub(" ", text).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +91,9 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
     given center are left alone); invalid rows are skipped, `bot.py check` reports them."""
     extra: dict[str, dict[str, list[str]]] = {}
     for p in phrasings:
-        if p.entry_id in center.kb.by_id and p.lang in LANGS and p.text.strip():
-            extra.setdefault(p.entry_id, {}).setdefault(p.lang, []).append(p.text)
+        text = without_placeholders(p.text)
+        if p.entry_id in center.kb.by_id and p.lang in LANGS and text:
+            extra.setdefault(p.entry_id, {}).setdefault(p.lang, []).append(text)
     if not extra:
         return center
     entries = []
