@@ -96,6 +96,16 @@ def cmd_check(_: argparse.Namespace) -> int:
         return 1
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
+    from helpcenter.taught import DESK_FILE, check_overlay, load_overlay
+
+    overlay = Path(os.environ.get("DATA_DIR", "data")) / DESK_FILE
+    overlay_errors = check_overlay(overlay, center.kb)
+    for error in overlay_errors:
+        print(error)
+    if overlay_errors:
+        print(f"{len(overlay_errors)} error(s) in the taught phrasings")
+        return 1
+    print(f"taught phrasings OK: {len(load_overlay(overlay))} in {overlay}")
     from helpcenter.matcher import confusions
 
     for entry, question, winner, score in confusions(center.matcher):
@@ -125,7 +135,42 @@ def cmd_report(args: argparse.Namespace) -> int:
     (out / "report.csv").write_text(to_csv(groups), encoding="utf-8")
     (out / "report.md").write_text(to_markdown(groups), encoding="utf-8")
     print(f"{len(groups)} group(s) of questions to review: {out / 'report.csv'}, {out / 'report.md'}")
+    _report_desk(out)
     return 0
+
+
+def _report_desk(out: Path) -> None:
+    """The agents' desk part of the report: service figures (CSV + Markdown) and the phrasings
+    agents taught, for editors to move into content/."""
+    import asyncio
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpcenter import service_stats, taught
+    from helpcenter.desk import Desk
+
+    data_dir = Path(os.environ.get("DATA_DIR", "data"))
+    tz = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Asia/Shanghai"))
+    days = 30
+
+    async def read() -> tuple[list[dict], list]:
+        desk = Desk(data_dir / taught.DESK_FILE, data_dir / "helpcenter.sqlite3")
+        await desk.open()
+        try:
+            return (await desk.service_rows(datetime.now(tz) - timedelta(days=days)), await desk.taught())
+        finally:
+            await desk.close()
+
+    rows, phrasings = asyncio.run(read())
+    total, per_agent, per_day = service_stats.summarize(rows, tz, "(nobody)")
+    (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day), encoding="utf-8")
+    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days), encoding="utf-8")
+    kb = HelpCenter().kb
+    listed = [(p.entry_id, kb.by_id[p.entry_id].texts["zh"].title if p.entry_id in kb.by_id else "?", p.lang,
+               p.text, p.agent) for p in phrasings]
+    (out / "taught.md").write_text(taught.to_markdown(listed), encoding="utf-8")
+    print(f"service: {total.tickets} ticket(s) in {days} days: {out / 'service.csv'}, {out / 'service.md'};"
+          f" {len(listed)} taught phrasing(s): {out / 'taught.md'}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -135,7 +135,7 @@ def to_csv(total: Figures, per_agent: Iterable[Figures], per_day: Iterable[Figur
     return out.getvalue()
 
 
-def to_markdown(total: Figures, per_agent: list[Figures], per_day: list[Figures]) -> str:
+def to_markdown(total: Figures, per_agent: list[Figures], per_day: list[Figures], days: int = 30) -> str:
     head = ["| {} | tickets | closed | first response (median) | resolution (median) | reopened | CSAT | rated |",
             "|---|---|---|---|---|---|---|---|"]
 
@@ -144,7 +144,9 @@ def to_markdown(total: Figures, per_agent: list[Figures], per_day: list[Figures]
                  percent(f.reopen_rate), stars(f.csat), str(f.rated)]
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
-    lines = ["# Service", ""]
+    lines = ["# Service", "", f"Tickets opened in the last {days} days. First response: minutes from opening to the"
+             " first agent answer (median); resolution: to the last closing (median); reopened: share of"
+             " closed tickets the customer reopened; CSAT: the customers' 1–5 ratings.", ""]
     lines += [head[0].format("all"), head[1], row(total, "all tickets"), ""]
     lines += ["## Per agent", "", head[0].format("agent"), head[1], *(row(f, f.label) for f in per_agent), ""]
     lines += ["## Per day", "", head[0].format("day"), head[1], *(row(f, f.label) for f in per_day), ""]

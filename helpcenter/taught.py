@@ -22,8 +22,8 @@ _MASKS = (
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     (re.compile(r"https?://\S+|www\.\S+"), "[link]"),
     (re.compile(r"@\w{3,}"), "[user]"),
+    (re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9-]{8,}\b"), "[code]"),  # tracking
     (re.compile(r"\+?\d[\d \-]{7,}\d"), "[number]"),  # phones, order and card numbers
-    (re.compile(r"\b(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{8,}\b"), "[code]"),  # tracking numbers
 )
 _LEFT = re.compile(r"\d{6,}|[\w.+-]+@[\w-]+\.\w+")  # what must never survive masking
 

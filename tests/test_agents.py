@@ -3,6 +3,9 @@ notes, transcript, /kb, /teach and the service figures, as agents and customers 
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +16,10 @@ from handlers import agents as desk
 from handlers.offline import Call, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
 from helpcenter.render import to_plain
+from helpcenter.taught import mask
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
+from .conftest import ROOT
 
 SUPPORT = -1005000
 ADMIN = 777
@@ -342,3 +347,47 @@ async def test_forget_deletes_the_ticket_history(tmp_path: Path, center: HelpCen
         await ann.press("结束人工对话")
         await ann.send("/forget")
         assert await app.services.desk.history(1) == []
+
+
+def _bot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "bot.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin"}, timeout=120)
+
+
+async def test_report_lists_service_figures_and_taught_phrasings_and_check_validates_them(
+        tmp_path: Path, center: HelpCenter) -> None:
+    moment = [datetime.now(TZ)]
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
+        ann = chat(app, api)
+        lin = Agent(app, api)
+        await _ticket(ann)
+        await ann.send("钱咋还没回到我卡上")
+        moment[0] += timedelta(minutes=6)
+        await lin.reply_to(card(api), "在查")
+        await lin.reply_to(relayed(api)[-1], "/teach", quoted="钱咋还没回到我卡上")
+        offer = next(c for c in lin.seen if c.buttons)
+        await lin.press("退款退到哪里", offer)
+        await lin.reply_to(card(api), "/close")
+        await ann.press("⭐⭐⭐", call=next(c for c in api.sent(1) if "请为本次服务打分" in c.text))
+    out = _bot(tmp_path, "report", "--out", str(tmp_path / "r"))
+    assert out.returncode == 0, out.stderr
+    assert "1 taught phrasing(s)" in out.stdout
+    service_csv = (tmp_path / "r" / "service.csv").read_text(encoding="utf-8")
+    assert "all,,1,1,6.00,6.00,0.00,3.00,1" in service_csv
+    assert "agent,Lin,1,1,6.00" in service_csv
+    assert "| Lin | 1 | 1 | 6 min | 6 min | 0% | 3.0/5 | 1 |" in (tmp_path / "r" / "service.md").read_text("utf-8")
+    assert "| refund-arrival | 退款退到哪里、什么时候到账 | zh | 钱咋还没回到我卡上 | Lin |" in (
+        tmp_path / "r" / "taught.md").read_text(encoding="utf-8")
+    check = _bot(tmp_path, "check")
+    assert check.returncode == 0 and "taught phrasings OK: 1" in check.stdout
+    with sqlite3.connect(tmp_path / "desk.sqlite3") as db:
+        db.execute("INSERT INTO taught(text, lang, entry_id, at) VALUES ('订单 576482930174629381', 'zh', 'gone', '')")
+    check = _bot(tmp_path, "check")
+    assert check.returncode == 1
+    assert "row 2: unknown entry 'gone'" in check.stdout and "still holds personal data" in check.stdout
+
+
+def test_mask_hides_personal_data() -> None:
+    text = "订单 576482930174629381, 电话 +86 138-0013-8000, ann@example.com, @ann_88, https://x.co/a TRK9400111899"
+    assert mask(text) == "订单 [number], 电话 [number], [email], [user], [link] [code]"
+    assert mask("退款多久到账") == "退款多久到账"
