@@ -14,7 +14,7 @@ from telegram.ext import Application, ConversationHandler
 from helpcenter.content import ContentError, InvalidContent
 from helpcenter.service_stats import service_block
 
-from .common import Context, Services, lang_of, renderer, services, t
+from .common import Context, Services, button, keyboard, lang_of, renderer, services, show, t
 
 log = logging.getLogger(__name__)
 STATS_DAYS = 7
@@ -75,12 +75,25 @@ async def reload_command(update: Update, context: Context) -> None:
         t(context, "admin.reloaded", lang, entries=len(services(context).center.kb.entries)))
 
 
-async def forget(update: Update, context: Context) -> int:
-    """Delete everything stored about the user: log, reminders, tickets, conversation and data."""
-    user = update.effective_user
+async def forget(update: Update, context: Context) -> None:
+    """/forget: ask first (a button), since deleting cannot be undone; the flow stays as it is."""
     lang = lang_of(update, context)
+    await show(update, context, t(context, "forget.confirm", lang),
+               keyboard([[button(context, "btn.forget_yes", lang, "forget:yes"),
+                          button(context, "btn.forget_no", lang, "forget:no")]]), edit=False)
+
+
+async def forget_button(update: Update, context: Context) -> int | None:
+    """forget:yes deletes everything stored about the user (log, reminders, tickets,
+    conversation and data) and says what went; forget:no deletes nothing."""
+    query = update.callback_query
+    lang = lang_of(update, context)
+    if query.data != "forget:yes":
+        await show(update, context, t(context, "forget.kept", lang))
+        return None
+    user = update.effective_user
     svc = services(context)
-    await svc.store.forget(user.id)
+    counts = await svc.store.forget(user.id)
     if svc.desk is not None:  # the agents' desk keeps the ticket histories
         await svc.desk.forget(user.id)
     for job in context.job_queue.jobs() if context.job_queue else ():
@@ -89,5 +102,5 @@ async def forget(update: Update, context: Context) -> int:
     context.user_data.clear()
     context.application.drop_user_data(user.id)
     context.application.drop_chat_data(update.effective_chat.id)
-    await update.effective_message.reply_text(t(context, "forget.done", lang))
+    await show(update, context, t(context, "forget.done", lang, **counts))
     return ConversationHandler.END

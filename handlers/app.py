@@ -76,6 +76,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(answers.answer_button, pattern=r"^ans:"),
         CallbackQueryHandler(faq.browse, pattern=r"^faq"),
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
+        CallbackQueryHandler(admin.forget_button, pattern=r"^forget:"),
         MessageHandler(TEXT, answers.free_text),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT, misc.non_text),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & filters.COMMAND, menu.unknown_command),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from uuid import uuid4
 
 from telegram import (
@@ -12,14 +13,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from helpcenter.core import guess_lang
 from helpcenter.model import Entry
 from helpcenter.render import to_plain
 
-from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t, with_retry
 
+log = logging.getLogger(__name__)
 PAGE = 6  # questions per page
 INLINE_RESULTS = 10
 THEMES = ("refund", "return", "dispute", "seller", "handoff")
@@ -32,6 +35,17 @@ def theme_of(entry: Entry) -> str:
 def _entries(context: Context, role: str, theme: str | None = None) -> list[Entry]:
     return [e for e in services(context).center.kb.entries
             if e.role in (role, "both") and (theme is None or theme_of(e) == theme)]
+
+
+def _editable(update: Update) -> bool:
+    """Edit the list in place, except over an answer (its keyboard has the 👍/👎 buttons):
+    the answer stays, the list comes as a new message."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return False
+    markup = query.message.reply_markup
+    rows = markup.inline_keyboard if markup else ()
+    return not any((b.callback_data or "").startswith("fb:") for row in rows for b in row)
 
 
 async def browse(update: Update, context: Context) -> None:
@@ -49,7 +63,7 @@ async def browse(update: Update, context: Context) -> None:
     rows.append([InlineKeyboardButton(t(context, "btn.other_role", lang, role=t(context, f"role.{other}", lang)),
                                       callback_data=f"faq:r:{other}"), button(context, "btn.menu", lang, "menu")])
     await show(update, context, t(context, "faq.pick_theme", lang, role=t(context, f"role.{role}", lang)),
-               keyboard(rows), edit=update.callback_query is not None)
+               keyboard(rows), edit=_editable(update))
 
 
 async def _questions(update: Update, context: Context, lang: str, role: str, theme: str, page: int) -> None:
@@ -63,13 +77,14 @@ async def _questions(update: Update, context: Context, lang: str, role: str, the
         nav.append(button(context, "btn.prev_page", lang, f"faq:t:{role}:{theme}:{page - 1}"))
     if page < pages - 1:
         nav.append(button(context, "btn.next_page", lang, f"faq:t:{role}:{theme}:{page + 1}"))
-    rows += [nav, [button(context, "btn.back", lang, f"faq:r:{role}")]]
+    rows += [nav, [button(context, "btn.faq_themes", lang, f"faq:r:{role}")]]
     await show(update, context, t(context, "faq.pick_question", lang, theme=t(context, f"theme.{theme}", lang),
-                                  page=page + 1, pages=pages), keyboard(rows))
+                                  page=page + 1, pages=pages), keyboard(rows), edit=_editable(update))
 
 
 async def feedback(update: Update, context: Context) -> None:
-    """fb:<question-id>:<up|down>. 👎 offers the other candidates, then a human."""
+    """fb:<question-id>:<up|down>: one vote per user per answer, shown by a ✓ on the pressed
+    button (pressing the other one changes the vote). 👎 offers the other candidates, then a human."""
     from .answers import suggestion_rows
 
     query = update.callback_query
@@ -79,14 +94,44 @@ async def feedback(update: Update, context: Context) -> None:
     if not qid.isdigit() or value not in ("up", "down"):
         await query.answer()
         raise ApplicationHandlerStop
-    await svc.store.set_feedback(int(qid), update.effective_chat.id, 1 if value == "up" else -1)
+    vote = 1 if value == "up" else -1
+    chat_id = update.effective_chat.id
+    if await svc.store.feedback(int(qid), chat_id) == vote:
+        await query.answer(t(context, "feedback.already", lang))
+        await _mark_vote(update, context, lang, qid, value)  # a keyboard that missed the first ✓
+        raise ApplicationHandlerStop
+    await svc.store.set_feedback(int(qid), chat_id, vote)
     await query.answer(t(context, "feedback.thanks", lang))
+    await _mark_vote(update, context, lang, qid, value)
     if value == "down":
         last = context.user_data.get("last_match", {})
         rows = suggestion_rows(context, lang, [e for e in last.get("others", []) if e in svc.center.kb.by_id])
         rows.append([button(context, "btn.human", lang, "human")])
         await show(update, context, t(context, "feedback.sorry", lang), keyboard(rows), edit=False)
     raise ApplicationHandlerStop
+
+
+async def _mark_vote(update: Update, context: Context, lang: str, qid: str, value: str) -> None:
+    """The answer's own keyboard again, with the chosen vote marked ✓ (its text is untouched)."""
+    message = update.callback_query.message
+    if message is None or message.reply_markup is None:
+        return
+    labels = {"up": ("btn.helpful", "btn.helpful_chosen"), "down": ("btn.unhelpful", "btn.unhelpful_chosen")}
+    rows = []
+    for row in message.reply_markup.inline_keyboard:
+        new_row = []
+        for b in row:
+            data = b.callback_data or ""
+            kind = data.rsplit(":", 1)[-1]
+            if data.startswith(f"fb:{qid}:") and kind in labels:
+                b = InlineKeyboardButton(t(context, labels[kind][kind == value], lang), callback_data=data)
+            new_row.append(b)
+        rows.append(new_row)
+    try:
+        await with_retry(lambda: update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup(rows)))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("could not mark the vote: %s", exc)
 
 
 async def inline_query(update: Update, context: Context) -> None:

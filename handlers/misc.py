@@ -18,7 +18,15 @@ PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that nee
 
 
 async def resume(update: Update, context: Context) -> str:
-    """Show the screen of the state the user is in (after a detour, a stale button, a timeout)."""
+    """Show the screen of the state the user is in (after a detour, a stale button, a timeout),
+    as a new message: the one with the button is an answer or a notice the user may still need."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            log.info("resume answer failed: %s", exc)
+        update = _without_query(update)
     return await goto(update, context, current(context))
 
 

@@ -8,12 +8,24 @@ from datetime import date, datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from helpcenter.deadlines import DateError, assess, parse_day
 from helpcenter.store import Reminder
 
-from .common import Context, Services, button, case_rows, keyboard, lang_of, renderer, services, show, t
+from .common import (
+    Context,
+    Services,
+    button,
+    case_rows,
+    keyboard,
+    lang_of,
+    renderer,
+    services,
+    show,
+    t,
+    with_retry,
+)
 from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen
 
 log = logging.getLogger(__name__)
@@ -101,12 +113,40 @@ async def result_screen(update: Update, context: Context) -> None:
                     limits=limits, evidence=rule.evidence[lang], how_to=entry.texts[lang].steps, refs=refs,
                     hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
     acceptance = next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
+    remindable = acceptance is not None and acceptance.days_left >= 1
+    reminder = await svc.store.pending_reminder(update.effective_chat.id, _request(context)) if remindable else None
+    await show(update, context, text, keyboard(_result_rows(context, lang, remindable, reminder)))
+
+
+def _request(context: Context) -> str:
+    """What a reminder is for: the case, market, variant and day of this result."""
+    form = _form(context)
+    return ":".join(str(form.get(k) or "-") for k in ("case", "market", "variant", "day"))
+
+
+def _result_rows(context: Context, lang: str, remindable: bool,
+                 reminder: Reminder | None) -> list[list[InlineKeyboardButton]]:
+    """The result's buttons; once a reminder is set, its row confirms it and offers to cancel."""
     rows = []
-    if acceptance and acceptance.days_left >= 1:
+    if reminder is not None:
+        when = reminder.due_at.astimezone(services(context).tz).strftime("%m-%d %H:%M")
+        rows.append([InlineKeyboardButton(t(context, "btn.reminded", lang, when=when),
+                                          callback_data=f"ref:reminded:{reminder.id}"),
+                     button(context, "btn.unremind", lang, f"ref:unremind:{reminder.id}")])
+    elif remindable:
         rows.append([button(context, "btn.remind", lang, "ref:remind")])
     rows += [[button(context, "btn.other_case", lang, "go:ref_case"), button(context, "btn.human", lang, "human")],
              [button(context, "btn.menu", lang, "menu")]]
-    await show(update, context, text, keyboard(rows))
+    return rows
+
+
+async def _update_buttons(update: Update, context: Context, rows: list[list[InlineKeyboardButton]]) -> None:
+    """Change only the buttons of the result: its text is what the user keeps."""
+    try:
+        await with_retry(lambda: update.callback_query.edit_message_reply_markup(keyboard(rows)))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("could not update the result's buttons: %s", exc)
 
 
 async def begin(update: Update, context: Context) -> str:
@@ -142,6 +182,9 @@ async def on_button(update: Update, context: Context) -> str | None:
     if action == "remind" and state == REF_RESULT:
         await _remind(update, context)
         return None
+    if action in ("reminded", "unremind") and value.isdigit():
+        await _reminder_button(update, context, action, int(value))
+        return None
     await stale_button(update, context)
     return None
 
@@ -153,7 +196,7 @@ async def on_text(update: Update, context: Context) -> str | None:
 async def _set_day(update: Update, context: Context, text: str) -> str | None:
     lang = lang_of(update, context)
     try:
-        day = parse_day(text, services(context).now().date())
+        day = parse_day(text, services(context).now().date(), services(context).center.kb.lexicon.dates)
     except DateError:
         await show(update, context, t(context, "ref.bad_date", lang),
                    keyboard([[button(context, "btn.back", lang, "go:ref_market"),
@@ -178,12 +221,47 @@ async def _remind(update: Update, context: Context) -> None:
         return
     case_name = svc.center.kb.glossary.cases[rule.case][lang]
     payload = {"lang": lang, "case": case_name, "deadline": last_day.isoformat()}
-    chat_id = update.effective_chat.id
-    reminder_id = await svc.store.add_reminder(chat_id, update.effective_user.id, due, payload, now)
-    schedule(context.application, Reminder(reminder_id, chat_id, update.effective_user.id, due, payload))
+    chat_id, user_id = update.effective_chat.id, update.effective_user.id
+    request = _request(context)
+    existing = await svc.store.pending_reminder(user_id, request)
+    reminder = existing
+    if existing is None:
+        reminder_id = await svc.store.add_reminder(chat_id, user_id, due, payload, now, request=request)
+        reminder = Reminder(reminder_id, chat_id, user_id, due, payload)
+        if not context.job_queue or not context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}"):
+            schedule(context.application, reminder)
+    when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
+    if existing is not None:  # a second tap: say so, change nothing
+        await update.callback_query.answer(t(context, "ref.reminder_already", lang, when=when))
+        await _update_buttons(update, context, _result_rows(context, lang, True, reminder))
+        return
     await update.callback_query.answer()
-    await context.bot.send_message(chat_id, t(context, "ref.reminder_set", lang, when=due.strftime("%Y-%m-%d %H:%M"),
+    await _update_buttons(update, context, _result_rows(context, lang, True, reminder))
+    await context.bot.send_message(chat_id, t(context, "ref.reminder_set", lang, when=when,
                                               deadline=last_day.isoformat()))
+
+
+async def _reminder_button(update: Update, context: Context, action: str, reminder_id: int) -> None:
+    """The confirmation (tells when) and the cancel button of a set reminder; on any result
+    message, in any state: the reminder is the user's, found by its id and their user id."""
+    lang = lang_of(update, context)
+    svc = services(context)
+    query = update.callback_query
+    user_id = update.effective_user.id
+    reminder = await svc.store.pending_reminder(user_id, reminder_id=reminder_id)
+    if reminder is None:
+        await query.answer(t(context, "ref.reminder_gone", lang))
+        await _update_buttons(update, context, _result_rows(context, lang, False, None))
+        return
+    if action == "reminded":
+        when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
+        await query.answer(t(context, "ref.reminder_already", lang, when=when))
+        return
+    await svc.store.cancel_reminder(reminder_id, user_id)
+    for job in context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}") if context.job_queue else ():
+        job.schedule_removal()
+    await query.answer(t(context, "ref.reminder_cancelled", lang))
+    await _update_buttons(update, context, _result_rows(context, lang, True, None))
 
 
 def schedule(application: object, reminder: Reminder) -> None:
@@ -198,6 +276,8 @@ def schedule(application: object, reminder: Reminder) -> None:
 async def send_reminder(context: Context) -> None:
     reminder: Reminder = context.job.data
     svc: Services = context.application.services  # type: ignore[attr-defined]
+    if await svc.store.reminder_status(reminder.id) != "pending":  # cancelled (or forgotten) meanwhile
+        return
     p = reminder.payload
     text = svc.center.renderer.t("ref.reminder_text", p["lang"], case=p["case"], deadline=p["deadline"])
     try:

@@ -29,6 +29,7 @@ PROMPTS = {RET_ORDER: "ret.ask_order", RET_PRODUCT: "ret.ask_product", RET_REASO
            RET_CONTACT: "ret.ask_contact", RET_CARRIER: "ret.ask_carrier", RET_TRACKING: "ret.ask_tracking"}
 STEP_OF_FIELD = {**dict.fromkeys(REQUEST_FIELDS, 4), **dict.fromkeys(SHIPPING_FIELDS, 5)}
 CHECKLIST_STEP = 3
+KEPT = 20  # message ids remembered as "the user still needs this" (summaries)
 
 
 def _form(context: Context) -> dict:
@@ -37,6 +38,20 @@ def _form(context: Context) -> dict:
 
 def _steps(context: Context) -> tuple:
     return services(context).center.kb.flow_steps()
+
+
+def _may_edit(update: Update, context: Context) -> bool:
+    """A button on a summary message leads to a new message: the summary stays to be copied."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    return message is None or message.message_id not in context.user_data.get("ret_keep", [])
+
+
+def _keep(context: Context, message: object) -> None:
+    if message is not None:
+        kept = context.user_data.setdefault("ret_keep", [])
+        kept.append(message.message_id)  # type: ignore[attr-defined]
+        del kept[:-KEPT]
 
 
 def _missing(form: dict, fields: tuple[str, ...]) -> str | None:
@@ -60,6 +75,7 @@ async def step_screen(update: Update, context: Context) -> None:
     progress = t(context, "step_of", lang, n=n, total=len(steps))
     messages = renderer(context).answer(steps[n - 1], lang, progress=progress, show_related=False,
                                         checklist=n == CHECKLIST_STEP)
+    step_parts = len(messages)
     if n == 4 and not _missing(form, REQUEST_FIELDS):
         messages.append(_summary(context, lang, t(context, "ret.request_ready", lang)))
     if n == 5 and not _missing(form, SHIPPING_FIELDS):
@@ -75,7 +91,9 @@ async def step_screen(update: Update, context: Context) -> None:
             nav.insert(0, button(context, "btn.back", lang, f"ret:back:{n}"))
         rows = [nav, [button(context, "btn.ask", lang, f"ret:ask:{n}"), button(context, "btn.human", lang, "human")],
                 [button(context, "btn.cancel", lang, "cancel")]]
-    await show(update, context, messages, keyboard(rows))
+    message = await show(update, context, messages, keyboard(rows), edit=_may_edit(update, context))
+    if len(messages) > step_parts:  # a summary (with this screen's buttons) was the last message sent
+        _keep(context, message)
 
 
 def _field_nav(context: Context, lang: str) -> list[InlineKeyboardButton]:
@@ -87,7 +105,8 @@ async def _prompt(update: Update, context: Context, key: str, extra: list[list[I
                   prefix: str = "") -> None:
     lang = lang_of(update, context)
     rows = [*(extra or []), _field_nav(context, lang)]
-    await show(update, context, prefix + t(context, key, lang), keyboard(rows))
+    await show(update, context, prefix + t(context, key, lang, **RULES), keyboard(rows),
+               edit=_may_edit(update, context))
 
 
 def _field_screen(state: str) -> None:
@@ -198,15 +217,18 @@ VALIDATORS = {
     RET_ORDER: ("order", forms.order_number, "ret.bad_order"),
     RET_PRODUCT: ("product", forms.free_text, "ret.bad_text"),
     RET_REASON: ("reason", forms.free_text, "ret.bad_text"),
-    RET_CONTACT: ("contact", forms.free_text, "ret.bad_text"),
+    RET_CONTACT: ("contact", forms.contact, "ret.bad_contact"),
     RET_CARRIER: ("carrier", forms.free_text, "ret.bad_text"),
     RET_TRACKING: ("tracking", forms.tracking_number, "ret.bad_tracking"),
 }
+RULES = {"lo": forms.ORDER_DIGITS[0], "hi": forms.ORDER_DIGITS[1],
+         "min": forms.TRACKING_LEN[0], "max": forms.TRACKING_LEN[1]}  # the limits prompts state
 
 
 async def on_text(update: Update, context: Context) -> str | None:
-    """Text while a field is asked for: store it if valid; if not, and it is clearly a question,
-    answer the question and ask again; otherwise explain the format with an example."""
+    """Text while a field is asked for: store it if valid (the value alone or found in a
+    sentence); if not, and it is clearly a question, answer the question and ask again; otherwise
+    explain the format with an example."""
     state = current(context)
     field, validate, error_key = VALIDATORS[state]
     text = update.effective_message.text or ""
@@ -218,7 +240,5 @@ async def on_text(update: Update, context: Context) -> str | None:
         await free_text(update, context)
         await _prompt(update, context, PROMPTS[state], prefix=t(context, "ret.still_waiting", lang) + "\n")
         return None
-    lo, hi = forms.ORDER_DIGITS
-    await show(update, context, t(context, error_key, lang, lo=lo, hi=hi),
-               keyboard([_field_nav(context, lang)]))
+    await show(update, context, t(context, error_key, lang, **RULES), keyboard([_field_nav(context, lang)]))
     return None

@@ -18,6 +18,7 @@ from .model import (
     LIMIT_KINDS,
     ROLES,
     UNITS,
+    DateWords,
     DisputeRule,
     Entry,
     Figure,
@@ -39,6 +40,7 @@ CONTENT_DIR = PROJECT_DIR / "content"
 SECTIONS = (
     "topics", "sources", "markets", "events", "conditions", "cases", "limits",
     "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "patterns", "flows",
+    "dates",
 )
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
               "step", *LANGS}
@@ -46,6 +48,8 @@ TEXT_KEYS = {"title", "questions", "keywords", "steps", "notes"}
 WINDOW_KEYS = {"value", "value_max", "unit", "from", "when", "source"}
 TABLES = ("dispute_rules", "return_windows")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # also a valid /start deep-link payload
+DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
+DATE_MARKS = ("year", "month", "day")
 DATE_RE = re.compile(r"^(undated|\d{4}-\d{2}(-\d{2})?)$")
 
 
@@ -167,7 +171,7 @@ def load_content(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentE
             else:
                 raw[section] = (path, value, line)
     for section in SECTIONS:
-        if section not in raw and section not in ("entries", "synonyms", "stopwords", "patterns"):
+        if section not in raw and section not in ("entries", "synonyms", "stopwords", "patterns", "dates"):
             reader.error(1, f"section {section!r} is missing", file=content_dir)
     if reader.errors:
         return None, reader.errors
@@ -434,7 +438,57 @@ class _Builder:
                     self.r.error(line_of(node, pattern), f"pattern {pattern!r} is not a regular expression: {exc}")
                     continue
                 patterns.append((str(pattern), str(replacement)))
-        return Lexicon(synonyms, stopwords, tuple(patterns))
+        return Lexicon(synonyms, stopwords, tuple(patterns), self.dates())
+
+    def dates(self) -> DateWords:
+        """Section dates: words for days, checked so the date step never meets a bad table."""
+        node = self.section("dates")
+        if not isinstance(node, yamlsrc.Mapping):
+            if node is not None:
+                self.r.error(node.line, "section 'dates' must be a mapping")
+            return DateWords()
+        self.r.check_keys(node, DATE_KEYS, DATE_KEYS, "dates")
+        seen: dict[str, str] = {}
+
+        def word(value: Any, line: int, table: str) -> str | None:
+            if not isinstance(value, str) or not value.strip():
+                self.r.error(line, f"dates.{table}: {value!r} must be non-empty text")
+                return None
+            folded = " ".join(value.lower().split())
+            if folded in seen:
+                self.r.error(line, f"dates.{table}: {value!r} is already listed in dates.{seen[folded]}")
+                return None
+            seen[folded] = table
+            return folded
+
+        def numbers(table: str, lo: int, hi: int) -> dict[str, int]:
+            spec = self.r.mapping(node.get(table), line_of(node, table), f"dates.{table}")
+            result: dict[str, int] = {}
+            for key, value in (spec or {}).items():
+                line = line_of(spec, key)
+                if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                    self.r.error(line, f"dates.{table}: {key!r} must map to a whole number from {lo} to {hi}")
+                    continue
+                if (folded := word(key, line, table)) is not None:
+                    result[folded] = value
+            return result
+
+        days_before = numbers("days_before", 0, 366)
+        number_words = numbers("numbers", 0, 99)
+        months = numbers("months", 1, 12)
+        for month in sorted(set(range(1, 13)) - set(months.values())):
+            self.r.error(line_of(node, "months"), f"dates.months: no name for month {month}")
+        ago_list = node.get("ago")
+        ago = tuple(w for i, v in enumerate(ago_list if isinstance(ago_list, list) else [])
+                    if (w := word(v, line_of(ago_list, i), "ago")) is not None)
+        if not ago and "ago" in node:
+            self.r.error(line_of(node, "ago"), "dates.ago must be a non-empty list of words")
+        marks: dict[str, tuple[str, ...]] = {}
+        spec = self.r.mapping(node.get("marks"), line_of(node, "marks"), "dates.marks")
+        if spec is not None:
+            self.r.check_keys(spec, DATE_MARKS, DATE_MARKS, "dates.marks")
+            marks = {part: self.r.texts(spec, part, "dates.marks") for part in DATE_MARKS if part in spec}
+        return DateWords(days_before, ago, number_words, months, marks)
 
     # --- entries ----------------------------------------------------------------------------
 

@@ -4,39 +4,123 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
-from .model import Window
+import opencc
 
-# Words people use for recent days, in both languages (and traditional script after folding).
-_RELATIVE = {"today": 0, "今天": 0, "今日": 0, "yesterday": 1, "昨天": 1, "昨日": 1,
-             "前天": 2, "day before yesterday": 2}
-_AGO = re.compile(r"^(\d{1,3})\s*(?:天前|日前|days? ago)$")
-_ISO = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+from .model import DateWords, Window
+
+_NUMERIC = re.compile(r"^(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?$")
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 
 class DateError(ValueError):
     """The text is not a date we understand, or it lies in the future."""
 
 
-def parse_day(text: str, today: date) -> date:
-    """'today', 'yesterday', '3天前', 'YYYY-MM-DD' (also / . 年月日) → a date not after today."""
-    cleaned = " ".join(text.strip().lower().split())
-    if cleaned in _RELATIVE:
-        return today - timedelta(days=_RELATIVE[cleaned])
-    if m := _AGO.match(cleaned):
-        return today - timedelta(days=int(m.group(1)))
-    m = _ISO.match(cleaned.replace(" ", ""))
-    if not m:
-        raise DateError(text)
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _fold(text: str, words: DateWords) -> str:
+    """NFKC, lower case, simplified script, single spaces; 年/月 become '-', 日/号 go."""
+    text = re.sub(r"[。!?\s]+$", "", _t2s().convert(unicodedata.normalize("NFKC", text)).lower()).strip()
+    for part, sep in (("year", "-"), ("month", "-"), ("day", "")):
+        for mark in words.marks.get(part, ()):
+            text = text.replace(mark, sep)
+    return " ".join(text.split())
+
+
+def _count(text: str, words: DateWords) -> int | None:
+    """A number of days: digits, a number word, or Chinese numerals composed with 十 (十五, 二十)."""
+    if text.isdigit():
+        return int(text)
+    if text in words.numbers:
+        return words.numbers[text]
+    ten = next((w for w, n in words.numbers.items() if n == 10 and len(w) == 1), None)
+    if ten and ten in text and text.count(ten) == 1:
+        tens, _, units = text.partition(ten)
+        high = words.numbers.get(tens, 0 if tens == "" else -1)
+        low = words.numbers.get(units, 0 if units == "" else -1)
+        if tens == "":
+            high = 1
+        if 0 < high < 10 and 0 <= low < 10:
+            return high * 10 + low
+    return None
+
+
+def _recent(month: int, day: int, today: date) -> date:
+    """The most recent month-day that is not after today (Feb 29 looks back to a leap year)."""
+    for year in range(today.year, today.year - 9, -1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= today:
+            return candidate
+    raise DateError(f"{month}-{day}")
+
+
+def _month_day(a: int, b: int, year: int | None, today: date) -> date:
+    """a-b is month-day (as the day buttons show it), or day-month when a cannot be a month."""
+    month, day = (a, b) if a <= 12 else (b, a)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        raise DateError(f"{a}-{b}")
+    if year is None:
+        return _recent(month, day, today)
     try:
-        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return date(year, month, day)
     except ValueError as exc:
-        raise DateError(text) from exc
+        raise DateError(f"{year}-{month}-{day}") from exc
+
+
+def parse_day(text: str, today: date, words: DateWords | None = None) -> date:
+    """The day a user typed, not after today. Forms: the words of content/lexicon.yaml's dates
+    section (今天, 昨天, 两天前, 3 days ago), 2026-11-18 (also / . 年月日), 11-18, 11/18, 11月18日,
+    Nov 18, 18 Nov, November 18 2026. A month-day without a year is the most recent such day."""
+    words = words or DateWords()
+    cleaned = _fold(text, words)
+    if cleaned in words.days_before:
+        return today - timedelta(days=words.days_before[cleaned])
+    for ago in sorted(words.ago, key=len, reverse=True):
+        if cleaned.endswith(ago) and (n := _count(cleaned[:-len(ago)].strip(), words)) is not None:
+            return today - timedelta(days=n)
+    day = _named_month(cleaned, today, words) if words.months else None
+    if day is None:
+        m = _NUMERIC.match(cleaned.replace(" ", ""))
+        if not m or (m.group(1) and m.group(4)):
+            raise DateError(text)
+        if m.group(1):  # year first: year-month-day, never day-month
+            if int(m.group(2)) > 12:
+                raise DateError(text)
+            day = _month_day(int(m.group(2)), int(m.group(3)), int(m.group(1)), today)
+        else:
+            day = _month_day(int(m.group(2)), int(m.group(3)), int(m.group(4)) if m.group(4) else None, today)
     if day > today:
         raise DateError(text)
     return day
+
+
+def _named_month(cleaned: str, today: date, words: DateWords) -> date | None:
+    """Nov 18 / November 18th, 2026 / 18 Nov / 18 November 2026; None when no month is named."""
+    names = "|".join(re.escape(w) for w in sorted(words.months, key=len, reverse=True))
+    plain = " ".join(re.sub(r"[,.]", " ", cleaned).split())
+    m = (re.fullmatch(rf"({names}) {_ORDINAL}(?: (\d{{4}}))?", plain)
+         or re.fullmatch(rf"{_ORDINAL} (?:of )?({names})(?: (\d{{4}}))?", plain))
+    if m is None:
+        return None
+    first, second, year = m.groups()
+    month, day = (first, second) if first in words.months else (second, first)
+    try:
+        if year is None:
+            return _recent(words.months[month], int(day), today)
+        return date(int(year), words.months[month], int(day))
+    except ValueError as exc:
+        raise DateError(cleaned) from exc
 
 
 def add_months(day: date, months: int) -> date:

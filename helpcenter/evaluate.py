@@ -1,4 +1,11 @@
-"""Score the matcher on a labelled question file (the format of shared/eval/dev_questions.tsv)."""
+"""Score the matcher on a labelled question file (the format of shared/eval/dev_questions.tsv).
+
+The format (tab-separated, `#` lines are comments):
+    question<TAB>topics[<TAB>case<TAB>aspect<TAB>market<TAB>role<TAB>source]
+topics are `|`-separated topic ids, or one of the none kinds (`none`, `none:adjacent`,
+`none:social`), all of which the bot must not answer confidently. The columns after the second
+are optional; `-` (or an empty cell) means not stated. tests/data/questions/README.md says more.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,37 @@ from pathlib import Path
 from .matcher import Match, Matcher
 
 NONE = "none"
+NONE_KINDS = ("none", "none:adjacent", "none:social")
+CASES = ("mismatch", "counterfeit", "quality_safety", "late_shipment", "lost_package",
+         "damaged_package", "return", "refund")
+ASPECTS = ("acceptance", "evidence_deadline", "decision", "evidence", "apply", "where", "who_pays",
+           "arrival", "escalation")
+MARKETS = ("US", "UK", "ID", "TH", "VN", "MY", "PH", "SG", "other")
+ROLES = ("buyer", "seller")
+# The optional columns in file order, with the values each may take.
+SLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("case", CASES), ("aspect", ASPECTS), ("market", MARKETS), ("role", ROLES))
+UNSET = "-"
 
 
 @dataclass(frozen=True, slots=True)
 class Labelled:
+    """One labelled question. Every none kind also puts NONE in topics, so callers that only
+    ask `NONE in row.topics` keep working; `kind` keeps the finer label."""
+
     question: str
     topics: frozenset[str]
     line: int
+    kind: str = ""  # "" for an in-scope question, else one of NONE_KINDS
+    case: str | None = None
+    aspect: str | None = None
+    market: str | None = None
+    role: str | None = None
+    source: str | None = None
+
+    @property
+    def is_none(self) -> bool:
+        return bool(self.kind)
 
 
 @dataclass
@@ -24,6 +55,8 @@ class Report:
     top3: int = 0
     none_total: int = 0
     none_rejected: int = 0
+    # none kind -> [questions, rejected]
+    by_kind: dict[str, list[int]] = field(default_factory=dict)
     misses: list[tuple[Labelled, Match]] = field(default_factory=list)
 
     @property
@@ -38,18 +71,50 @@ class Report:
     def rejection_rate(self) -> float:
         return self.none_rejected / self.none_total if self.none_total else 1.0
 
+    def kind_rejection_rate(self, kind: str) -> float:
+        total, rejected = self.by_kind.get(kind, (0, 0))
+        return rejected / total if total else 1.0
+
+
+def _cell(value: str) -> str | None:
+    value = value.strip()
+    return None if value in ("", UNSET) else value
+
+
+def parse_line(line: str, where: str, number: int) -> Labelled:
+    """One non-comment line; ValueError names the file and line of anything malformed."""
+    cells = line.rstrip("\r\n").split("\t")
+    question = cells[0].strip()
+    labels = [t.strip() for t in (cells[1] if len(cells) > 1 else "").split("|") if t.strip()]
+    if not question or not labels:
+        raise ValueError(f"{where}:{number}: expected 'question<TAB>topic|topic'")
+    if len(cells) > 7:
+        raise ValueError(f"{where}:{number}: {len(cells)} columns, at most 7"
+                         " (question, topics, case, aspect, market, role, source)")
+    kinds = [t for t in labels if t in NONE_KINDS or t.startswith(NONE + ":")]
+    if kinds and (len(labels) > 1 or kinds[0] not in NONE_KINDS):
+        raise ValueError(f"{where}:{number}: a none label stands alone and is one of"
+                         f" {', '.join(NONE_KINDS)}; got {'|'.join(labels)}")
+    slots: dict[str, str | None] = {}
+    for (name, allowed), raw in zip(SLOTS, cells[2:6], strict=False):
+        value = _cell(raw)
+        if value is not None and value not in allowed:
+            raise ValueError(f"{where}:{number}: {name} {value!r} is not one of"
+                             f" {', '.join(allowed)} or {UNSET}")
+        slots[name] = value
+    source = _cell(cells[6]) if len(cells) > 6 else None
+    kind = kinds[0] if kinds else ""
+    topics = frozenset([NONE]) if kind else frozenset(labels)
+    return Labelled(question, topics, number, kind=kind, source=source, **slots)
+
 
 def read_questions(path: Path) -> list[Labelled]:
-    """Tab-separated question and '|'-separated topic ids; '#' lines are comments."""
+    """Every labelled question of a file; '#' lines and blank lines are skipped."""
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        question, _, labels = line.partition("\t")
-        topics = frozenset(t.strip() for t in labels.split("|") if t.strip())
-        if not question.strip() or not topics:
-            raise ValueError(f"{path}:{number}: expected 'question<TAB>topic|topic'")
-        rows.append(Labelled(question.strip(), topics, number))
+        rows.append(parse_line(line, str(path), number))
     return rows
 
 
@@ -63,9 +128,13 @@ def evaluate(matcher: Matcher, rows: list[Labelled]) -> Report:
     report = Report()
     for row in rows:
         match = matcher.match(row.question)
-        if NONE in row.topics:
+        if row.is_none or NONE in row.topics:
+            kind = row.kind or NONE
+            counts = report.by_kind.setdefault(kind, [0, 0])
+            counts[0] += 1
             report.none_total += 1
             if match.answer is None:
+                counts[1] += 1
                 report.none_rejected += 1
             else:
                 report.misses.append((row, match))
@@ -86,11 +155,17 @@ def format_report(report: Report) -> str:
         got = (f"answered {match.answer.entry.topic} ({match.answer.score:.2f})" if match.answer
                else "no answer")
         shown = ", ".join(f"{c.entry.topic} {c.score:.2f}" for c in match.candidates[:3])
-        lines.append(f"  miss line {row.line}: {row.question!r} want {'|'.join(sorted(row.topics))};"
+        lines.append(f"  miss line {row.line}: {row.question!r} want {row.kind or '|'.join(sorted(row.topics))};"
                      f" {got}; top: {shown}")
     lines.append(f"in-scope questions: {report.in_scope}, none questions: {report.none_total}")
     lines.append(f"top-1 accuracy: {report.top1_rate:.1%} ({report.top1}/{report.in_scope})")
     lines.append(f"top-3 accuracy: {report.top3_rate:.1%} ({report.top3}/{report.in_scope})")
     lines.append(f"none rejected: {report.rejection_rate:.1%}"
                  f" ({report.none_rejected}/{report.none_total})")
+    if set(report.by_kind) - {NONE}:
+        for kind in NONE_KINDS:
+            if kind in report.by_kind:
+                total, rejected = report.by_kind[kind]
+                lines.append(f"  {kind} rejected: {report.kind_rejection_rate(kind):.1%}"
+                             f" ({rejected}/{total})")
     return "\n".join(lines)

@@ -1,4 +1,10 @@
-"""Validation of what the return flow collects, so bad input gets an example, not a crash."""
+"""Validation of what the return flow collects, so bad input gets an example, not a crash.
+
+People answer a prompt with a sentence as often as with the bare value ("订单号 5768…", "单号是
+SF123…", "my e-mail is ann@example.com"), so each reader accepts the value alone or the one value
+found in a sentence; two candidates are ambiguous and refused. mask_personal() keeps such values
+out of anything logged or reported.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +12,109 @@ import re
 import unicodedata
 
 ORDER_DIGITS = (10, 24)  # TikTok Shop order ids are long digit strings (commonly 17-19)
-TRACKING = re.compile(r"^[A-Z0-9][A-Z0-9-]{5,39}$")
+# Tracking numbers: the shortest common formats have 10 characters (DHL), UPU S10 has 13, UPS 18,
+# USPS 20-22; all contain digits. The prompt (ret.ask_tracking) states this rule.
+TRACKING_LEN = (10, 40)
+TRACKING = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9-]*[A-Z0-9]$")
+PHONE_DIGITS = (7, 15)  # E.164 allows at most 15 digits; local numbers have at least 7
 MAX_FIELD = 200
+
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\d+(?:[ -]\d+)*(?![A-Za-z0-9])")
+_CODE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_USERNAME = re.compile(r"(?<![A-Za-z0-9_@])@[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9](?![A-Za-z0-9_])")
+_PHONE = re.compile(r"(?<![A-Za-z0-9+])\+?\(?\d[\d ().-]*\d(?![A-Za-z0-9])")
 
 
 def _clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def _one(candidates: list[str]) -> str | None:
+    """The value when exactly one distinct candidate was found."""
+    found = list(dict.fromkeys(candidates))
+    return found[0] if len(found) == 1 else None
+
+
 def order_number(text: str) -> str | None:
-    """Digits only (spaces and dashes ignored), of a sensible length; None if not valid."""
-    digits = re.sub(r"[\s-]", "", _clean(text))
+    """Digits only (spaces and dashes ignored), of a sensible length, alone or in a sentence;
+    None if there is none or more than one."""
     lo, hi = ORDER_DIGITS
-    return digits if digits.isdigit() and lo <= len(digits) <= hi else None
+    runs = (re.sub(r"[ -]", "", run) for run in _DIGIT_RUN.findall(_clean(text)))
+    return _one([digits for digits in runs if lo <= len(digits) <= hi])
+
+
+def _tracking_value(value: str) -> str | None:
+    value = value.upper()
+    lo, hi = TRACKING_LEN
+    return value if lo <= len(value) <= hi and TRACKING.match(value) else None
 
 
 def tracking_number(text: str) -> str | None:
-    value = re.sub(r"\s", "", _clean(text)).upper()
-    return value if TRACKING.match(value) else None
+    """Letters and digits (spaces ignored) of TRACKING_LEN; in a sentence, the run of code-like
+    words (those with a digit, and a short carrier prefix such as SF or JT before them)."""
+    cleaned = _clean(text)
+    whole = _tracking_value(re.sub(r"\s", "", cleaned))
+    if whole is not None and cleaned.isascii() and not re.search(r"[a-z]{2,}\s+[a-z]{2,}", cleaned.lower()):
+        return whole
+    tokens = [(m.group(), m.start(), m.end()) for m in _CODE_TOKEN.finditer(cleaned)]
+    runs: list[list[str]] = []
+    previous_end = -2
+    for i, (token, start, end) in enumerate(tokens):
+        has_digit = any(ch.isdigit() for ch in token)
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        prefix = (token.isalpha() and token.isupper() and len(token) <= 4 and nxt is not None
+                  and any(ch.isdigit() for ch in nxt[0]) and not cleaned[end:nxt[1]].strip())
+        if not (has_digit or prefix):
+            previous_end = -2
+            continue
+        if runs and previous_end >= 0 and not cleaned[previous_end:start].strip():
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+        previous_end = end
+    return _one([v for run in runs if (v := _tracking_value("".join(run))) is not None])
+
+
+def contact(text: str) -> str | None:
+    """A phone number, an e-mail address or a Telegram @username, alone or in a sentence."""
+    cleaned = _clean(text)
+    found = [m.group() for m in _EMAIL.finditer(cleaned)]
+    rest = _EMAIL.sub(" ", cleaned)
+    found += [m.group() for m in _USERNAME.finditer(rest)]
+    lo, hi = PHONE_DIGITS
+    for m in _PHONE.finditer(_USERNAME.sub(" ", rest)):
+        digits = sum(ch.isdigit() for ch in m.group())
+        if lo <= digits <= hi:
+            found.append(" ".join(m.group().split()))
+    return _one(found)
 
 
 def free_text(text: str) -> str | None:
-    """A short free-text field (product, reason, contact, carrier): non-empty, at most 200."""
+    """A short free-text field (product, reason, carrier): non-empty, at most 200."""
     value = " ".join(_clean(text).split())
     return value[:MAX_FIELD] if value else None
+
+
+# --- masking ------------------------------------------------------------------------------
+
+_MASKS = (
+    (_EMAIL, "[email]"),
+    # An address whose @ and dots were folded to spaces by the normaliser: "ann example com".
+    (re.compile(r"(?<![a-z0-9])[a-z0-9._%+-]+(?: [a-z0-9-]+){1,3} (?:com|net|org|edu|gov|cn)"
+                r"(?![a-z0-9])"), "[email]"),
+    (_USERNAME, "[user]"),
+    (re.compile(r"\+\s?\d(?:[\s().-]*\d){6,14}"), "[phone]"),
+    (re.compile(r"(?<![0-9])1[3-9]\d(?:[ -]?\d){8}(?![0-9])"), "[phone]"),  # mainland China mobile
+    (re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)(?=(?:[A-Za-z-]*\d){6})[A-Za-z0-9-]{8,40}(?![A-Za-z0-9])"),
+     "[number]"),  # tracking numbers and other codes with many digits
+    (re.compile(r"(?<![0-9])\d(?:[ -]?\d){6,}(?![0-9])"), "[number]"),  # order numbers, other phones
+)
+
+
+def mask_personal(text: str) -> str:
+    """Text with phone numbers, e-mail addresses, Telegram usernames, order and tracking numbers
+    replaced by placeholders, so a question log or report never holds them."""
+    for pattern, placeholder in _MASKS:
+        text = pattern.sub(placeholder, text)
+    return text

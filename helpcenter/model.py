@@ -91,10 +91,22 @@ class Glossary:
 
 
 @dataclass(frozen=True, slots=True)
+class DateWords:
+    """The words people type for a day (content/lexicon.yaml, section dates), folded to lower case."""
+
+    days_before: dict[str, int] = field(default_factory=dict)  # 昨天 -> 1
+    ago: tuple[str, ...] = ()  # what follows a number of days: 天前, days ago
+    numbers: dict[str, int] = field(default_factory=dict)  # 两 -> 2, three -> 3
+    months: dict[str, int] = field(default_factory=dict)  # nov -> 11
+    marks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # year/month/day -> 年/月/日 号
+
+
+@dataclass(frozen=True, slots=True)
 class Lexicon:
     synonyms: dict[str, str]  # variant -> canonical
     stopwords: dict[str, tuple[str, ...]]
     patterns: tuple[tuple[str, str], ...] = ()  # (regular expression, replacement)
+    dates: DateWords = field(default_factory=DateWords)
 
 
 @dataclass(frozen=True, slots=True)

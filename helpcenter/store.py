@@ -16,6 +16,8 @@ from typing import Any
 
 import aiosqlite
 
+from .forms import mask_personal
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reminders (
     id INTEGER PRIMARY KEY,
@@ -23,8 +25,9 @@ CREATE TABLE IF NOT EXISTS reminders (
     user_id INTEGER NOT NULL,
     due_at TEXT NOT NULL,            -- ISO 8601, UTC
     payload TEXT NOT NULL,           -- JSON: what the reminder says
-    status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | cancelled
-    created_at TEXT NOT NULL
+    status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | cancelled | failed
+    created_at TEXT NOT NULL,
+    request TEXT                     -- what the reminder is for: one pending reminder per user and request
 );
 CREATE INDEX IF NOT EXISTS reminders_pending ON reminders(status, due_at);
 CREATE TABLE IF NOT EXISTS tickets (
@@ -181,6 +184,7 @@ class Store:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.executescript(SCHEMA)
+            await self._migrate_reminders()
             await self._db.commit()
         except (OSError, sqlite3.DatabaseError) as exc:
             raise StoreError(f"cannot use database {self.path}: {exc}") from exc
@@ -196,13 +200,52 @@ class Store:
             raise StoreError("store is not open")
         return self._db
 
+    async def _migrate_reminders(self) -> None:
+        """Databases made before reminders had a request key get the column; the unique index
+        makes a second tap (or a race of taps) find the first reminder instead of adding one."""
+        async with self.db.execute("PRAGMA table_info(reminders)") as cursor:
+            columns = {row[1] for row in await cursor.fetchall()}
+        if "request" not in columns:
+            await self.db.execute("ALTER TABLE reminders ADD COLUMN request TEXT")
+        await self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS reminders_once ON reminders(user_id, request)"
+                              " WHERE status='pending' AND request IS NOT NULL")
+
     async def add_reminder(self, chat_id: int, user_id: int, due_at: datetime,
-                           payload: dict[str, Any], now: datetime) -> int:
+                           payload: dict[str, Any], now: datetime, request: str | None = None) -> int:
+        """Store a reminder; with a request key, at most one is pending per user and request:
+        asking again returns the pending one's id (see pending_reminder to tell the two apart)."""
         cursor = await self.db.execute(
-            "INSERT INTO reminders(chat_id, user_id, due_at, payload, created_at) VALUES (?,?,?,?,?)",
-            (chat_id, user_id, _iso(due_at), json.dumps(payload, ensure_ascii=False), _iso(now)))
+            "INSERT OR IGNORE INTO reminders(chat_id, user_id, due_at, payload, created_at, request)"
+            " VALUES (?,?,?,?,?,?)",
+            (chat_id, user_id, _iso(due_at), json.dumps(payload, ensure_ascii=False), _iso(now), request))
         await self.db.commit()
-        return int(cursor.lastrowid or 0)
+        if cursor.rowcount:
+            return int(cursor.lastrowid or 0)
+        existing = await self.pending_reminder(user_id, request or "")
+        assert existing is not None
+        return existing.id
+
+    async def pending_reminder(self, user_id: int, request: str | None = None,
+                               reminder_id: int | None = None) -> Reminder | None:
+        """The user's pending reminder for a request (or with this id), if any."""
+        where, arg = ("request=?", request) if reminder_id is None else ("id=?", reminder_id)
+        async with self.db.execute(
+                "SELECT id, chat_id, user_id, due_at, payload FROM reminders"  # noqa: S608
+                f" WHERE user_id=? AND {where} AND status='pending'", (user_id, arg)) as cursor:
+            r = await cursor.fetchone()
+        return Reminder(r[0], r[1], r[2], datetime.fromisoformat(r[3]), json.loads(r[4])) if r else None
+
+    async def cancel_reminder(self, reminder_id: int, user_id: int) -> bool:
+        """Cancel a pending reminder of this user; False if it is not theirs or not pending."""
+        cursor = await self.db.execute("UPDATE reminders SET status='cancelled' WHERE id=? AND user_id=?"
+                                       " AND status='pending'", (reminder_id, user_id))
+        await self.db.commit()
+        return cursor.rowcount > 0
+
+    async def reminder_status(self, reminder_id: int) -> str | None:
+        async with self.db.execute("SELECT status FROM reminders WHERE id=?", (reminder_id,)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
 
     async def pending_reminders(self) -> list[Reminder]:
         async with self.db.execute(
@@ -318,15 +361,28 @@ class Store:
         cursor = await self.db.execute(
             "INSERT INTO questions(asked_at, chat_id, lang, normalized, entry_id, topic, score, source)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            (_iso(now), chat_id, lang, normalized[:500], entry_id, topic, score, source))
+            (_iso(now), chat_id, lang, mask_personal(normalized)[:500], entry_id, topic, score, source))
         await self.db.commit()
         return int(cursor.lastrowid or 0)
 
     async def set_feedback(self, question_id: int, chat_id: int, value: int) -> bool:
+        """One vote per user per answer: this one counts, an earlier vote on the same entry (the
+        same answer asked again) is withdrawn. False if the question is not this chat's."""
         cursor = await self.db.execute("UPDATE questions SET feedback=? WHERE id=? AND chat_id=?",
                                        (value, question_id, chat_id))
+        if cursor.rowcount:
+            await self.db.execute(
+                "UPDATE questions SET feedback=NULL WHERE chat_id=? AND id<>? AND feedback IS NOT NULL"
+                " AND entry_id=(SELECT entry_id FROM questions WHERE id=?)", (chat_id, question_id, question_id))
         await self.db.commit()
         return cursor.rowcount > 0
+
+    async def feedback(self, question_id: int, chat_id: int) -> int | None:
+        """The vote this chat gave the answer to a question: 1, -1, or None."""
+        async with self.db.execute("SELECT feedback FROM questions WHERE id=? AND chat_id=?",
+                                   (question_id, chat_id)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
 
     async def stats(self, since: datetime, limit: int = 5) -> dict[str, Any]:
         """Questions per day, answer rate, top topics, top unanswered, helpful ratio."""
@@ -346,6 +402,7 @@ class Store:
                                 " GROUP BY normalized ORDER BY 2 DESC, 1 LIMIT ?", limit)
         up, down = (await rows("SELECT COUNT(CASE WHEN feedback=1 THEN 1 END), COUNT(CASE WHEN feedback=-1 THEN 1 END)"
                                " FROM questions WHERE asked_at>=?"))[0]
+        unanswered = [(mask_personal(text), n) for text, n in unanswered]  # rows logged before masking
         return {"per_day": per_day, "total": total, "answered": answered, "topics": topics,
                 "unanswered": unanswered, "helpful": up, "unhelpful": down}
 
@@ -358,13 +415,19 @@ class Store:
         """Unanswered and not-helpful questions: (normalized text, lang, entry given or None)."""
         async with self.db.execute("SELECT normalized, lang, entry_id FROM questions"
                                    " WHERE entry_id IS NULL OR feedback=-1 ORDER BY id") as cursor:
-            return [(r[0], r[1], r[2]) for r in await cursor.fetchall()]
+            return [(mask_personal(r[0]), r[1], r[2]) for r in await cursor.fetchall()]
 
-    async def forget(self, user_id: int) -> None:
-        """Delete everything stored about a user (their private chat id is their user id)."""
-        for sql in ("DELETE FROM questions WHERE chat_id=?", "DELETE FROM reminders WHERE user_id=?",
-                    "DELETE FROM links WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)",
-                    "DELETE FROM outbox WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)",
-                    "DELETE FROM tickets WHERE user_id=?"):
-            await self.db.execute(sql, (user_id,))
+    async def forget(self, user_id: int) -> dict[str, int]:
+        """Delete everything stored about a user (their private chat id is their user id);
+        how many questions, reminders and tickets went, so the user can be told."""
+        counts: dict[str, int] = {}
+        for name, sql in (("questions", "DELETE FROM questions WHERE chat_id=?"),
+                          ("reminders", "DELETE FROM reminders WHERE user_id=?"),
+                          ("", "DELETE FROM links WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)"),
+                          ("", "DELETE FROM outbox WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)"),
+                          ("tickets", "DELETE FROM tickets WHERE user_id=?")):
+            cursor = await self.db.execute(sql, (user_id,))
+            if name:
+                counts[name] = cursor.rowcount
         await self.db.commit()
+        return counts

@@ -11,31 +11,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .core import HelpCenter
+from .forms import mask_personal
 from .matcher import Matcher
 from .model import LANGS, KnowledgeBase
 
 DESK_FILE = "desk.sqlite3"
 MAX_LENGTH = 200
 
-# Order matters: e-mails and links before the bare digit runs they contain.
-_MASKS = (
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
-    (re.compile(r"https?://\S+|www\.\S+"), "[link]"),
-    (re.compile(r"@\w{3,}"), "[user]"),
-    (re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9-]{8,}\b"), "[code]"),  # tracking
-    (re.compile(r"\+?\d[\d \-]{7,}\d"), "[number]"),  # phones, order and card numbers
-)
+_LINK = re.compile(r"https?://\S+|www\.\S+")
 _LEFT = re.compile(r"\d{6,}|[\w.+-]+@[\w-]+\.\w+")  # what must never survive masking
 
 
 def mask(text: str) -> str:
-    """The question with e-mails, links, handles, long numbers and codes replaced by placeholders."""
-    for pattern, placeholder in _MASKS:
-        text = pattern.sub(placeholder, text)
-    return " ".join(text.split())[:MAX_LENGTH]
+    """The question with links, e-mails, handles, phone, order and tracking numbers replaced by
+    placeholders (forms.mask_personal, as the question log does), on one line."""
+    return " ".join(mask_personal(_LINK.sub("[link]", text)).split())[:MAX_LENGTH]
 
 
-_PLACEHOLDER = re.compile(r"\[(?:email|link|user|number|code)\]")
+_PLACEHOLDER = re.compile(r"\[(?:email|link|user|phone|number)\]")
 
 
 def without_placeholders(text: str) -> str:

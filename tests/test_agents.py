@@ -293,7 +293,7 @@ async def test_teach_stores_a_masked_phrasing_used_after_reload(tmp_path: Path, 
         before = app.services.center.matcher.match("钱咋还没回到我卡上")
         await lin.reply_to(relayed(api)[-1], "/teach", quoted=question)
         offer = next(c for c in lin.seen if c.buttons)
-        assert "“钱咋还没回到我卡上 电话[number] 邮箱 [email]”" in to_plain(offer.text)
+        assert "“钱咋还没回到我卡上 电话[phone] 邮箱 [email]”" in to_plain(offer.text)
         assert "ann@example.com" not in offer.text and "13800138000" not in offer.text
         assert len(offer.button_texts) == 3
         target = next(b["callback_data"] for row in offer.buttons for b in row
@@ -302,7 +302,7 @@ async def test_teach_stores_a_masked_phrasing_used_after_reload(tmp_path: Path, 
         assert "🎓 已记下" in lin.text and "/reload 后" in lin.text
         taught = await app.services.desk.taught()
         assert [(p.entry_id, p.text) for p in taught] == [
-            ("refund-arrival", "钱咋还没回到我卡上 电话[number] 邮箱 [email]")]
+            ("refund-arrival", "钱咋还没回到我卡上 电话[phone] 邮箱 [email]")]
         admin = chat(app, api, user_id=ADMIN, first_name="Boss")
         await admin.send("/reload")
         after = app.services.center.matcher.match("钱咋还没回到我卡上")
@@ -346,6 +346,7 @@ async def test_forget_deletes_the_ticket_history(tmp_path: Path, center: HelpCen
         assert await app.services.desk.history(1)
         await ann.press("结束人工对话")
         await ann.send("/forget")
+        await ann.press("确定删除")
         assert await app.services.desk.history(1) == []
 
 
@@ -388,6 +389,6 @@ async def test_report_lists_service_figures_and_taught_phrasings_and_check_valid
 
 
 def test_mask_hides_personal_data() -> None:
-    text = "订单 576482930174629381, 电话 +86 138-0013-8000, ann@example.com, @ann_88, https://x.co/a TRK9400111899"
-    assert mask(text) == "订单 [number], 电话 [number], [email], [user], [link] [code]"
+    text = "订单 576482930174629381, 电话 +86 138-0013-8000, ann@example.com, @ann_88, https://x.co/a\n9400111899562737"
+    assert mask(text) == "订单 [number], 电话 [phone], [email], [user], [link] [number]"
     assert mask("退款多久到账") == "退款多久到账"

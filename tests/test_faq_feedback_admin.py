@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -119,7 +120,7 @@ async def test_report_command_writes_csv_and_markdown(tmp_path: Path, center: He
     assert "| 2 | zh | 怎么开直播 |" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
 
 
-async def test_forget_deletes_everything_about_the_user(tmp_path: Path, center: HelpCenter) -> None:
+async def test_forget_asks_first_then_says_what_was_deleted(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await ann.send("/refund")
@@ -129,13 +130,114 @@ async def test_forget_deletes_everything_about_the_user(tmp_path: Path, center: 
         await ann.press("截止前提醒我")
         await ann.send("退款多久到账")
         await ann.send("/forget")
-        assert "已删除我们为您保存的全部数据" in ann.text
+        assert "要删除我们为您保存的全部数据吗" in ann.text
+        assert ann.buttons == ["🗑 确定删除", "✖ 不删除"]
         store = app.services.store
+        assert len(await store.pending_reminders()) == 1  # nothing deleted before the answer
+        await ann.press("不删除")
+        assert "没有删除任何数据" in ann.text
+        assert len(await store.pending_reminders()) == 1
+        assert app.user_data[1].get("ref")
+        await ann.send("/forget")
+        await ann.press("确定删除")
+        assert "已删除:1 条提问记录、1 个提醒、0 个工单,以及对话进度和设置。" in ann.text
         assert await store.pending_reminders() == []
         assert await store.to_review() == []
         assert (await store.stats(NOW - timedelta(days=1)))["total"] == 0
         assert app.user_data.get(1, {}) == {}
         assert not app.job_queue.get_jobs_by_name("reminder-1")
+
+
+async def test_one_visible_vote_per_user_and_answer(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        store = app.services.store
+        await ann.send("包裹丢了")
+        answer = ann.last_with_buttons()
+        await ann.press("有帮助", call=answer)
+        assert ann.alerts == ["谢谢反馈!"]
+        assert [c.method for c in ann.replies] == ["editMessageReplyMarkup"]  # the answer's text stays
+        voted = ann.last_with_buttons()
+        assert "✓ 👍 有帮助" in voted.button_texts and "👎 没帮助" in voted.button_texts
+        await ann.press("有帮助", call=voted)  # the same vote again
+        assert ann.alerts == ["您已经投过这一票了。"]
+        assert (await store.stats(NOW - timedelta(days=1)))["helpful"] == 1
+        await ann.press("没帮助", call=voted)  # changing the vote
+        assert "抱歉没帮上忙" in ann.text
+        changed = next(c for c in ann.replies if c.method == "editMessageReplyMarkup")
+        assert "👍 有帮助" in changed.button_texts and "✓ 👎 没帮助" in changed.button_texts
+        await ann.press("没帮助", call=changed)
+        assert ann.alerts == ["您已经投过这一票了。"] and "抱歉没帮上忙" not in ann.text
+        stats = await store.stats(NOW - timedelta(days=1))
+        assert (stats["helpful"], stats["unhelpful"]) == (0, 1)
+        await ann.send("包裹丢了")  # the same answer again: the new vote replaces the old one
+        await ann.press("有帮助")
+        stats = await store.stats(NOW - timedelta(days=1))
+        assert (stats["helpful"], stats["unhelpful"]) == (1, 0)
+        bob = chat(app, api, user_id=2)
+        await bob.send("包裹丢了")
+        await bob.press("有帮助")
+        assert (await store.stats(NOW - timedelta(days=1)))["helpful"] == 2
+
+
+async def test_faq_pages_are_labelled_apart_from_going_back(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await ann.send("/faq")
+        await ann.press("退货")
+        assert "(1/2)" in ann.text
+        assert "下一页 ➡" in ann.buttons and "↩ 返回主题" in ann.buttons
+        assert not {"▶", "◀", "◀ 上一步"} & set(ann.buttons)
+        await ann.press("下一页")
+        assert "(2/2)" in ann.text and "⬅ 上一页" in ann.buttons
+        listing = ann.last_with_buttons()
+        await ann.press(listing.buttons[0][0]["text"], call=listing)
+        answer = ann.last_with_buttons()
+        await ann.press("返回列表", call=answer)
+        assert [c.method for c in ann.replies] == ["sendMessage"]  # the answer is not overwritten
+        assert api.messages[(1, answer.result["message_id"])]["text"] == answer.text
+        await ann.press("上一页")
+        assert "(1/2)" in ann.text
+        await ann.press("返回主题")
+        assert "选一个主题" in ann.text
+        bob = chat(app, api, user_id=9, language_code="en")
+        await bob.send("/faq")
+        await bob.press("Returns")
+        assert "Next page ➡" in bob.buttons and "↩ Back to themes" in bob.buttons
+        await bob.press("Next page")
+        assert "⬅ Prev page" in bob.buttons
+
+
+async def test_personal_data_never_reaches_the_log_or_the_report(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, admin_ids=frozenset({ADMIN})) as (app, api):
+        ann = chat(app, api, user_id=ADMIN)
+        await ann.send("/return")
+        for _ in range(3):
+            await ann.press("下一步")
+        await ann.press("下一步")
+        await ann.send("576482930174629381")
+        await ann.send("白色 T 恤")
+        await ann.press("质量问题")
+        await ann.send("ann@example.com")
+        assert "联系方式:ann@example.com" in ann.text
+        for typed in ("13812345678", "SF1234567890123", "我的邮箱改成 bob.lee@example.com",
+                      "订单号应该是 576894321098765432"):
+            await ann.send(typed)  # a correction typed after the summary: not a field, so a question
+        await ann.send("/stats")
+        assert "[phone]" in ann.text and "[number]" in ann.text
+        rows = await app.services.store.to_review()
+    logged = [r[0] for r in rows]
+    assert logged == ["[phone]", "[number]", "我的邮箱改成 [email]", "订单号应该是 [number]"]
+    db = sqlite3.connect(tmp_path / "helpcenter.sqlite3")
+    stored = " ".join(r[0] for r in db.execute("SELECT normalized FROM questions"))
+    db.close()
+    for secret in ("13812345678", "1234567890123", "example", "576894321098765432"):
+        assert secret not in stored and secret not in ann.text
+    out = subprocess.run([sys.executable, "bot.py", "report", "--out", str(tmp_path / "r")], cwd=ROOT,
+                         capture_output=True, text=True, env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin"})
+    assert out.returncode == 0, out.stderr
+    report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "[phone]" in report and "13812345678" not in report and "1234567890123" not in report
 
 
 async def test_reload_keeps_old_content_on_errors_and_switches_on_success(tmp_path: Path,

@@ -119,6 +119,78 @@ async def test_reminder_is_stored_and_survives_a_restart(tmp_path: Path, center:
         assert await app.services.store.pending_reminders() == []
 
 
+async def test_remind_me_twice_keeps_one_reminder_and_can_be_cancelled(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        await ann.press("昨天")
+        result = ann.last_with_buttons()
+        await ann.press("截止前提醒我")
+        # The result's text stays; its buttons change to a confirmation and a way to cancel.
+        assert [c.method for c in ann.replies] == ["editMessageReplyMarkup", "sendMessage"]
+        assert "我会在 2026-11-26 10:00 提醒您" in ann.text
+        assert ann.buttons[:2] == ["✅ 已设提醒:11-26 10:00", "✖ 取消提醒"]
+        await ann.press("截止前提醒我", call=result)  # the same button again, from the old keyboard
+        assert ann.alerts == ["这个截止日已经设过提醒了:我会在 2026-11-26 10:00 提醒您。"]
+        assert ann.buttons[:2] == ["✅ 已设提醒:11-26 10:00", "✖ 取消提醒"]
+        assert "我会在" not in ann.text  # no second confirmation message either
+        for _ in range(200):
+            await ann.press_data("ref:remind", result)
+        store = app.services.store
+        assert len(await store.pending_reminders()) == 1
+        assert len(app.job_queue.get_jobs_by_name("reminder-1")) == 1
+        await ann.press("已设提醒")
+        assert ann.alerts == ["这个截止日已经设过提醒了:我会在 2026-11-26 10:00 提醒您。"]
+        await ann.press("取消提醒")
+        assert ann.alerts == ["已取消提醒。"]
+        assert "⏰ 截止前提醒我" in ann.buttons
+        assert await store.pending_reminders() == []
+        assert not [j for j in app.job_queue.get_jobs_by_name("reminder-1") if not j.removed]
+        await ann.press("截止前提醒我")  # asked again after cancelling: a new reminder
+        assert len(await store.pending_reminders()) == 1
+        await ann.send("/refund")  # the result shown again knows its reminder
+        await ann.press("产品不一致")
+        await ann.press("印度尼西亚")
+        await ann.press("昨天")
+        assert "✅ 已设提醒:11-26 10:00" in ann.buttons
+
+
+async def test_store_keeps_one_pending_reminder_per_request(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, _api):
+        store = app.services.store
+        due = datetime(2026, 11, 26, 10, 0, tzinfo=TZ)
+        request = "mismatch:ID:-:2026-11-21"
+        ids = await asyncio.gather(*(store.add_reminder(1, 1, due, {"case": "x"}, due, request=request)
+                                     for _ in range(200)))
+        assert len(set(ids)) == 1 and len(await store.pending_reminders()) == 1
+        await store.add_reminder(1, 1, due, {"case": "y"}, due, request="lost_package:ID:-:2026-11-21")
+        await store.add_reminder(2, 2, due, {"case": "x"}, due, request="mismatch:ID:-:2026-11-21")
+        assert len(await store.pending_reminders()) == 3  # another request, another user
+
+
+async def test_date_step_reads_common_forms(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        for typed in ("11月18日", "11-18", "11/18", "两天前"):
+            await _case(ann, "损坏包裹")
+            label = "11-18"
+            assert label in ann.buttons  # the bot's own day button, typed
+            await ann.send(typed)
+            expected = "起算日:2026-11-20" if typed == "两天前" else "起算日:2026-11-18"
+            assert expected in ann.text, (typed, ann.text)
+        bob = chat(app, api, user_id=9, language_code="en-GB", first_name="Bob")
+        for typed, day in (("Nov 18", "2026-11-18"), ("18 Nov", "2026-11-18"), ("November 18, 2026", "2026-11-18"),
+                           ("2 days ago", "2026-11-20")):
+            await bob.send("/refund")
+            await bob.press("Damaged package")
+            await bob.press("Indonesia")
+            await bob.send(typed)
+            assert f"Counted from: {day}" in bob.text, (typed, bob.text)
+        await _case(ann, "损坏包裹")
+        await ann.send("12月25日")  # no year: the most recent 25 December, last year
+        assert "起算日:2025-12-25" in ann.text
+
+
 async def test_refund_in_english(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center) as (app, api):
         bob = chat(app, api, user_id=9, language_code="en-GB", first_name="Bob")
@@ -129,3 +201,36 @@ async def test_refund_in_english(tmp_path: Path, center: HelpCenter) -> None:
         assert "Acceptance window: 7 days, after the last tracking update" in bob.text
         assert "✅ Still open: file by 2026-11-28 (6 days left)" in bob.text
         assert "Decision time: unknown (no public source states this limit)" in bob.text
+
+
+async def test_cancelled_reminder_is_not_sent_after_a_restart(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        await ann.press("昨天")
+        await ann.press("截止前提醒我")
+        await ann.press("取消提醒")
+    due = datetime(2026, 11, 26, 10, 0, 1, tzinfo=TZ)
+    async with running_bot(tmp_path, center, now=due) as (app, api):
+        await asyncio.sleep(0.3)
+        assert not any("提醒:" in c.text for c in api.sent(1))
+
+
+async def test_reminders_of_an_older_database_are_kept(tmp_path: Path, center: HelpCenter) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "helpcenter.sqlite3") as db:  # the table before request keys
+        db.execute("CREATE TABLE reminders (id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL, user_id INTEGER"
+                   " NOT NULL, due_at TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL DEFAULT"
+                   " 'pending', created_at TEXT NOT NULL)")
+        db.execute("INSERT INTO reminders(chat_id, user_id, due_at, payload, created_at) VALUES"
+                   " (1, 1, '2026-11-26T02:00:00+00:00', '{\"lang\": \"zh\", \"case\": \"产品不一致\","
+                   " \"deadline\": \"2026-11-27\"}', '2026-11-22T02:00:00+00:00')")
+    async with running_bot(tmp_path, center) as (app, api):
+        assert [r.id for r in await app.services.store.pending_reminders()] == [1]
+        ann = chat(app, api)
+        await _case(ann, "产品不一致")
+        await ann.press("昨天")
+        await ann.press("截止前提醒我")
+        assert "我会在 2026-11-26 10:00 提醒您" in ann.text
+        assert len(await app.services.store.pending_reminders()) == 2

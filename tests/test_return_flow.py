@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from helpcenter.core import HelpCenter
+from helpcenter.render import to_plain
 
 from .botkit import Chat, chat, running_bot
 
@@ -222,3 +223,96 @@ async def test_non_text_input_gets_a_helpful_reply(tmp_path: Path, center: HelpC
             assert "↩ 回到刚才的步骤" in ann.buttons
         await ann.press("回到刚才的步骤")
         assert "步骤 2/6" in ann.text
+
+
+async def test_numbers_are_taken_from_a_sentence(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send("订单号 576894321098765432")
+        assert "要退的是哪件商品" in ann.text  # not answered as a question about order numbers
+        await ann.send("耳机")
+        await ann.press("质量问题")
+        await ann.send("我的邮箱是 ann@example.com")
+        assert "订单号:576894321098765432" in ann.text and "联系方式:ann@example.com" in ann.text
+        await ann.press("下一步")
+        await ann.press("下一步")
+        await ann.send("顺丰")
+        await ann.send("单号是 SF1234567890123")
+        assert "物流单号:SF1234567890123" in ann.text
+
+
+async def test_contact_must_be_a_phone_an_email_or_a_username(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send(ORDER)
+        await ann.send("耳机")
+        await ann.press("质量问题")
+        assert "手机号、邮箱或 Telegram 用户名" in ann.text  # the prompt says what is accepted
+        await ann.send("abc")
+        assert "这看起来不像联系方式" in ann.text
+        assert "手机号" in ann.text and "邮箱" in ann.text and "Telegram 用户名" in ann.text
+        await ann.send("@ann_li")
+        assert "联系方式:@ann_li" in ann.text
+        bob = chat(app, api, user_id=7, language_code="en", first_name="Bob")
+        await bob.send("/return")
+        for _ in range(4):
+            await bob.press("Next")
+        await bob.send(ORDER)
+        await bob.send("Blue mug")
+        await bob.press("Not as described")
+        await bob.send("call me")
+        assert "does not look like a contact" in bob.text and "Telegram username" in bob.text
+        await bob.send("+44 20 7946 0000")
+        assert "Contact: +44 20 7946 0000" in bob.text
+
+
+async def test_tracking_number_has_the_length_the_prompt_states(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await ann.press("下一步")
+        await ann.send(ORDER)
+        await ann.send("耳机")
+        await ann.press("质量问题")
+        await ann.send("ann@example.com")
+        await ann.press("下一步")
+        await ann.press("下一步")
+        await ann.send("顺丰")
+        assert "10–40 位字母和数字" in ann.text  # the rule, in the prompt
+        await ann.send("SF 1234")
+        assert "这看起来不像物流单号" in ann.text and "10–40 位" in ann.text
+        await ann.send("SF 1234 5678 9012 3")
+        assert "物流单号:SF1234567890123" in ann.text
+
+
+async def test_back_to_the_step_after_a_question_keeps_the_answer(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 3)
+        await ann.press("提个问题")
+        await ann.send("吊牌剪了还能退吗")
+        answer = ann.last_with_buttons()
+        answer_text = answer.text
+        await ann.press("回到刚才的步骤", call=answer)
+        assert [c.method for c in ann.replies] == ["sendMessage"]  # the step comes as a new message
+        assert "步骤 3/6" in ann.text
+        assert api.messages[(1, answer.result["message_id"])]["text"] == answer_text  # the answer stays
+        await ann.press("下一步")
+        assert "步骤 4/6" in ann.text
+
+
+async def test_buttons_on_the_summary_leave_it_in_place(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api)
+        await _to_step(ann, 4)
+        await _fill_request(ann)
+        summary = ann.last_with_buttons()
+        assert f"订单号:{ORDER}" in to_plain(summary.text)
+        await ann.press("下一步", call=summary)
+        assert "第 5 步" in ann.text
+        assert all(c.method == "sendMessage" for c in ann.replies)
+        assert api.messages[(1, summary.result["message_id"])]["text"] == summary.text

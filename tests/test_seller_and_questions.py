@@ -96,15 +96,15 @@ async def test_faq_browses_by_role_and_theme_with_pages(tmp_path: Path, center: 
         assert "🏪 卖家操作" not in ann.buttons
         await ann.press("📦 退货")
         assert "📦 退货(1/2)" in ann.text
-        assert len([b for b in ann.buttons if not b.startswith(("◀", "▶"))]) == 6
-        await ann.press("▶")
+        assert len([b for b in ann.buttons if b not in ("下一页 ➡", "↩ 返回主题")]) == 6
+        await ann.press("下一页")
         assert "📦 退货(2/2)" in ann.text
         await ann.press("第 6 步")
         assert ann.text.startswith("第 6 步:寄回后等待退款或协商解决")
         assert "◀ 返回列表" in ann.buttons
         await ann.press("返回列表")
         assert "📦 退货(2/2)" in ann.text
-        await ann.press("上一步")
+        await ann.press("返回主题")
         await ann.press("切换到卖家")
         assert "🏪 卖家操作" in ann.buttons
 
