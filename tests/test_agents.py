@@ -13,6 +13,7 @@ from typing import Any
 from telegram import Update
 
 from handlers import agents as desk
+from handlers.common import Settings
 from handlers.offline import Call, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
 from helpcenter.render import to_plain
@@ -136,6 +137,8 @@ async def test_take_it_shows_the_holder_and_another_agent_can_take_over(tmp_path
         assert "您手上没有进行中的工单" in lin.text
         await bob.say("/mine")
         assert "#1 · Ann" in bob.text
+        claims = [(e.author, e.text) for e in await app.services.desk.history(1) if e.kind == "claim"]
+        assert claims == [("Lin", ""), ("Bob", "Lin")]
 
 
 async def test_the_first_answer_takes_an_untaken_ticket(tmp_path: Path, center: HelpCenter) -> None:
@@ -247,7 +250,7 @@ async def test_transcript_has_the_whole_conversation_and_survives_closing(tmp_pa
         assert "[附件:photosize]" in html
         assert "客服 · Lin</span>: 我帮您查一下" in html
         assert 'class="ev note"' in html and "📝 内部备注(未发给用户) · Lin</span>: 查了后台,退款已发起" in html
-        assert "✅ 关闭工单 · Lin" in html and "评分: 5/5" in html
+        assert "✅ 关闭工单 · Lin" in html and "⭐ 评分: 5/5" in html
         order = [html.index(s) for s in ("退款多久到账", "还没收到退款", "我帮您查一下", "查了后台", "关闭工单")]
         assert order == sorted(order)
         await lin.say("/transcript 1")  # by number, anywhere in the group
@@ -392,3 +395,10 @@ def test_mask_hides_personal_data() -> None:
     text = "订单 576482930174629381, 电话 +86 138-0013-8000, ann@example.com, @ann_88, https://x.co/a\n9400111899562737"
     assert mask(text) == "订单 [number], 电话 [phone], [email], [user], [link] [number]"
     assert mask("退款多久到账") == "退款多久到账"
+
+
+def test_desk_settings_from_the_environment() -> None:
+    settings = Settings.from_env({"SLA_MINUTES": "15", "NOTE_PREFIX": "!!"})
+    assert (settings.sla_minutes, settings.note_prefix) == (15.0, "!!")
+    default = Settings.from_env({"SLA_MINUTES": "soon", "NOTE_PREFIX": " "})
+    assert (default.sla_minutes, default.note_prefix) == (10.0, "//")
