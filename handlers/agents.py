@@ -54,9 +54,10 @@ def _name(user: Any) -> str:
     return " ".join(filter(None, [user.first_name, user.last_name])) or str(user.id)
 
 
-def _in_agents_chat(update: Update, context: Context) -> bool:
-    chat = update.effective_chat
-    return chat is not None and chat.id == services(context).settings.support_chat_id
+def _number(text: str) -> int | None:
+    """A ticket or row number from a button or an argument; None for anything SQLite cannot hold."""
+    text = text.lstrip("#")
+    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 async def _ticket_for(context: Context, message: Message) -> Ticket | None:
@@ -201,10 +202,10 @@ async def on_button(update: Update, context: Context) -> None:
     parts = (query.data or "").split(":")
     handler = {"take": _take_button, "kb": _kb_button, "tc": _teach_button}.get(parts[1] if len(parts) > 1 else "")
     if (query.message is None or query.message.chat.id != services(context).settings.support_chat_id
-            or handler is None or len(parts) < 3 or not parts[2].isdigit()):
+            or handler is None or len(parts) < 3 or _number(parts[2]) is None):
         await query.answer()
     else:
-        await handler(update, context, int(parts[2]), parts[3] if len(parts) > 3 else "")
+        await handler(update, context, _number(parts[2]), parts[3] if len(parts) > 3 else "")
     raise ApplicationHandlerStop  # an error above goes to the error handler instead
 
 
@@ -289,8 +290,9 @@ def start_jobs(app: Application) -> None:
 async def _ticket_arg(update: Update, context: Context) -> Ticket | None:
     """The ticket of this topic or reply, else the number given after the command."""
     ticket = await _ticket_for(context, update.effective_message)
-    if ticket is None and context.args and context.args[0].lstrip("#").isdigit():
-        ticket = await services(context).store.ticket(int(context.args[0].lstrip("#")))
+    number = _number(context.args[0]) if context.args else None
+    if ticket is None and number is not None:
+        ticket = await services(context).store.ticket(number)
     return ticket
 
 
