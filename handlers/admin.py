@@ -40,11 +40,19 @@ async def stats(update: Update, context: Context) -> None:
     rate = f"{s['answered'] / s['total']:.0%}" if s["total"] else "—"
     rated = s["helpful"] + s["unhelpful"]
     ratio = f"{s['helpful'] / rated:.0%}" if rated else "—"
-    text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio)
+    topics = [(_topic_title(svc, topic, lang), n) for topic, n in s["topics"]]
+    text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio,
+                                    topics=topics)
     if svc.desk is not None:  # the agents' service figures (helpcenter/service_stats.py)
         rows = await svc.desk.service_rows(svc.now() - timedelta(days=STATS_DAYS))
         text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.tz, STATS_DAYS)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+def _topic_title(svc: Services, topic: str, lang: str) -> str:
+    """What admins read for a topic: its entry's title; an id content no longer has stays an id."""
+    entry = svc.center.kb.entry_for_topic(topic)
+    return entry.texts[lang].title if entry is not None else topic
 
 
 async def reload_content(app: Application) -> list[ContentError]:

@@ -116,7 +116,9 @@ def services(context: Context) -> Services:
 
 
 def renderer(context: Context) -> Renderer:
-    return services(context).center.renderer
+    """The renderer, told whether this bot has live agents (answers about a person depend on it)."""
+    svc = services(context)
+    return svc.center.renderer.for_agents(svc.settings.support_chat_id is not None)
 
 
 def lang_of(update: Update | None, context: Context) -> str:

@@ -8,7 +8,7 @@ by the bot's own table of message links, never by forward_from.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
@@ -16,17 +16,20 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
+from helpcenter.deadlines import Deadline, assess
 from helpcenter.hours import WorkingHours
 from helpcenter.store import OutboxItem, Ticket
 
 from .common import Context, Services, keyboard, lang_of, renderer, retry_seconds, services, show, t
-from .flow import MENU, current, way_back
+from .flow import MENU, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, way_back
 
 log = logging.getLogger(__name__)
 
 HANDOFF_ENTRY = "handoff-human"
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
+# The seller flow's screens, named for the agents' card by the label of the button that opens them.
+SELLER_SCREENS = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
 
 
 def _svc(app: Application) -> Services:
@@ -93,10 +96,12 @@ async def _topic_for(context: Context, ticket: Ticket) -> int | None:
 
 
 def _context_card(context: Context, lang: str) -> dict[str, Any]:
-    """Where the user was in a flow, what they answered, and what they last asked."""
+    """Where the user was in a flow, what they answered (in the agents' language, with the
+    deadline the user was shown), and what they last asked."""
     data = context.user_data
     r = renderer(context)
     kb = services(context).center.kb
+    names = kb.glossary
     state = current(context)
     where = ""
     answers: list[tuple[str, str]] = []
@@ -106,18 +111,39 @@ def _context_card(context: Context, lang: str) -> dict[str, Any]:
                                                        total=len(kb.flow_steps()))
     elif state.startswith("ref"):
         where = r.t("btn.refund", lang)
+    elif state in SELLER_SCREENS:
+        where = r.t(SELLER_SCREENS[state], lang)
     elif state != MENU:
         where = state
     answers += [(r.t(f"field.{k}", lang), str(ret[k])) for k in ("order", "product", "reason", "contact",
                                                                    "carrier", "tracking") if ret.get(k)]
-    if ref.get("case"):
-        answers.append(("case", kb.glossary.cases[ref["case"]][lang]))
-    for key in ("variant", "market", "day"):
+    for key, table in (("case", names.cases), ("variant", names.conditions), ("market", names.markets)):
         if ref.get(key):
-            answers.append((key, str(ref[key])))
+            answers.append((r.t(f"card.{key}", lang), table.get(ref[key], {}).get(lang, str(ref[key]))))
+    if ref.get("day"):
+        answers.append((r.t("card.day", lang), str(ref["day"])))
+        last = _acceptance_deadline(context, ref)
+        if last is not None:
+            key = "card.closed" if not last.open else "card.today" if last.days_left == 0 else "card.open"
+            answers.append((r.t("card.deadline", lang), r.t(key, lang, date=last.last_day, n=last.days_left)))
     recent = [{"q": item["q"], "a": kb.by_id[item["a"]].texts[lang].title if item.get("a") in kb.by_id else None}
               for item in data.get("recent", [])]
     return {"where": where, "answers": answers, "recent": recent}
+
+
+def _acceptance_deadline(context: Context, ref: dict) -> Deadline | None:
+    """The last day to file that the refund result showed the user, computed the same way (days
+    left are counted from now, when the agents read it)."""
+    svc = services(context)
+    rule = next((x for x in svc.center.kb.rules_for(ref.get("case", "")) if x.market == ref.get("market")), None)
+    try:
+        day = date.fromisoformat(str(ref["day"]))
+    except ValueError:
+        return None
+    if rule is None:
+        return None
+    limits = assess(rule.limits, ref.get("variant"), day, svc.now())
+    return next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
 
 
 # --- the user's side ----------------------------------------------------------------------------

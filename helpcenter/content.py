@@ -290,7 +290,13 @@ class _Builder:
             if not DATE_RE.match(date):
                 self.r.error(line_of(spec, "date"),
                              f"source {sid}: date must be YYYY-MM-DD, YYYY-MM or 'undated'")
-            result[sid] = Source(sid, self.r.text(spec, "title", f"source {sid}"), url, date)
+            if isinstance(spec.get("title"), str):  # one language per screen, footnotes included
+                self.r.error(line_of(spec, "title"), f"source {sid}: title needs both languages"
+                             " ({zh: ..., en: ...})")
+                title = {lang: str(spec["title"]) for lang in LANGS}
+            else:
+                title = self.r.bilingual(spec.get("title"), line_of(spec, "title"), f"source {sid} title")
+            result[sid] = Source(sid, title, url, date)
         return result
 
     def names(self, name: str) -> dict[str, dict[str, str]]:

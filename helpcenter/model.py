@@ -14,7 +14,7 @@ LIMIT_KINDS = ("acceptance", "evidence_buyer", "evidence_seller", "decision")
 @dataclass(frozen=True, slots=True)
 class Source:
     id: str
-    title: str
+    title: dict[str, str]  # per language: one language per screen, footnotes included
     url: str | None
     date: str  # YYYY-MM-DD, YYYY-MM or "undated"
 

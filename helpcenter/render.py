@@ -6,6 +6,7 @@ autoescape (user text can never become markup).
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from pathlib import Path
@@ -23,10 +24,16 @@ TELEGRAM_LIMIT = 4096
 
 
 class Renderer:
-    """Knows the knowledge base and the wording; turns both into message texts."""
+    """Knows the knowledge base and the wording; turns both into message texts.
+
+    agents: whether this bot has live agents (SUPPORT_CHAT_ID), so that what an answer promises
+    about reaching a person is true in either configuration; see for_agents().
+    """
 
     def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.kb = kb
+        self.agents = False
+        self._variants: dict[bool, Renderer] = {False: self}
         self.strings: dict[str, dict[str, str]] = yaml.safe_load(
             (templates_dir / "i18n.yaml").read_text(encoding="utf-8"))
         self.env = jinja2.Environment(
@@ -40,6 +47,15 @@ class Renderer:
         )
         self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
                                 sources=kb.sources)
+
+    def for_agents(self, agents: bool) -> Renderer:
+        """The same renderer for a bot with (or without) live agents; cached, shares everything
+        else, so one HelpCenter can serve bots configured either way."""
+        if agents not in self._variants:
+            variant = copy.copy(self)
+            variant.agents = agents
+            self._variants[agents] = variant
+        return self._variants[agents]
 
     def t(self, key: str, lang: str, **values: Any) -> str:
         """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n."""
@@ -78,9 +94,12 @@ class Renderer:
             windows = tuple(w for w in windows if w.market in markets)
         shown = [kb.figures[f] for f in (entry.figures if figures is None else figures)]
         text = entry.texts[lang]
+        title = text.title
+        if progress and entry.step:
+            title = self._step_title(title, entry.step, lang)
         refs = self.footnote_numbers(entry.sources, rules, windows, shown)
         rendered = self.render(
-            "answer.html.j2", lang, entry=entry, title=text.title, progress=progress,
+            "answer.html.j2", lang, entry=entry, title=title, progress=progress, agents=self.agents,
             show_related=show_related, checklist=checklist,
             steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
             notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
@@ -88,6 +107,15 @@ class Renderer:
             related=[kb.by_id[r] for r in entry.related],
         )
         return split_message(rendered)
+
+    def _step_title(self, title: str, step: int, lang: str) -> str:
+        """In a flow the progress mark ("Step 1/6") says which step this is, so the title's own
+        "Step 1: " goes: one step mark per line, not two."""
+        prefix = self.t("step_prefix", lang, n=step)
+        if not title.startswith(prefix):
+            return title
+        rest = title[len(prefix):].lstrip()
+        return rest[:1].upper() + rest[1:]
 
     @staticmethod
     def footnote_numbers(sources: tuple[str, ...], rules: Any = (), windows: Any = (),
@@ -103,9 +131,9 @@ class Renderer:
         """Render every entry in every language; a failure is a content error at the entry."""
         errors = []
         for entry in self.kb.entries:
-            for lang in LANGS:
+            for lang, agents in ((lang, agents) for lang in LANGS for agents in (False, True)):
                 try:
-                    self.answer(entry, lang)
+                    self.for_agents(agents).answer(entry, lang)
                 except Exception as exc:  # noqa: BLE001 - any template failure is reported
                     errors.append(ContentError(entry.file, entry.line,
                                                f"entry {entry.id} ({lang}) fails to render: {exc}"))

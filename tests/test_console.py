@@ -117,7 +117,7 @@ async def test_whole_return_flow_to_its_summary(tmp_path: Path, center: HelpCent
         assert "步骤 1/6" in shown
         for _ in range(3):
             await term.press("下一步")
-        assert "第 4 步:填写退货申请" in term.shown
+        assert "填写退货申请  步骤 4/6" in term.shown
         assert "请输入订单号" in await term.press("下一步")
         assert "要退的是哪件商品" in await term.type(ORDER)
         assert "退货原因是什么" in await term.type("白色 T 恤 M 码 ×1")
@@ -140,7 +140,7 @@ async def test_refund_flow_to_its_deadline_screen(tmp_path: Path, center: HelpCe
         await term.press("产品不一致")
         await term.press("印度尼西亚")
         shown = await term.press("今天")
-        assert "产品不一致 · 印度尼西亚(东南亚)" in shown
+        assert "产品不一致 · 印度尼西亚" in shown
         assert "受理期:6 天,订单显示“已签收/已送达”起" in shown
         assert "✅ 还可以申请" in shown
         assert re.search(r"\[\d+\] ⏰ 截止前提醒我", shown)
@@ -155,7 +155,7 @@ async def test_seller_walks_the_seller_menu(tmp_path: Path, center: HelpCenter) 
         await term.press("上一步")
         await term.type("/seller")
         await term.press("处理退款/退货申请")
-        assert "(美国):24 小时" in await term.press("美国")
+        assert "美国 · 卖家响应退货/退款申请的时限,超时自动同意:24 小时" in await term.press("美国")
 
 
 async def test_english_console_greets_in_english_only(tmp_path: Path, center: HelpCenter) -> None:

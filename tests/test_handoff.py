@@ -60,9 +60,9 @@ async def test_open_with_context_card(tmp_path: Path, center: HelpCenter) -> Non
         await ann.press("转人工")
         assert "工单 #1" in ann.text and "✖ 结束人工对话" in ann.buttons
         card = Agents(app, api).card().text
-        assert "🎫 <b>#1</b> · Ann · <code>1</code> · zh · buyer" in card
+        assert "🎫 <b>#1</b> · Ann · <code>1</code> · 中文 · 买家" in card
         assert "📍 📦 自行寄回退货(6 步) · 步骤 4/6" in card
-        assert "• 订单号: 576482930174629381" in card
+        assert "• 订单号:576482930174629381" in card
         assert "Q: 退款多久到账" in card and "A: 退款退到哪里、什么时候到账" in card
 
 
