@@ -148,29 +148,35 @@ def _report_desk(out: Path) -> None:
 
     from helpcenter import service_stats, taught
     from helpcenter.desk import Desk
+    from helpcenter.service_chart import svg_chart
 
     data_dir = Path(os.environ.get("DATA_DIR", "data"))
     tz = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Asia/Shanghai"))
     days = 30
 
-    async def read() -> tuple[list[dict], list]:
+    async def read() -> tuple[list[dict], list, dict[str, float]]:
         desk = Desk(data_dir / taught.DESK_FILE, data_dir / "helpcenter.sqlite3")
         await desk.open()
+        since = datetime.now(tz) - timedelta(days=days)
         try:
-            return (await desk.service_rows(datetime.now(tz) - timedelta(days=days)), await desk.taught())
+            return (await desk.service_rows(since), await desk.taught(), await desk.answer_rate_per_day(since, tz))
         finally:
             await desk.close()
 
-    rows, phrasings = asyncio.run(read())
+    rows, phrasings, rates = asyncio.run(read())
     total, per_agent, per_day = service_stats.summarize(rows, tz, "(nobody)")
     (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day), encoding="utf-8")
-    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days), encoding="utf-8")
+    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days)
+                                    + "\n![Tickets and answer rate per day](service.svg)\n", encoding="utf-8")
+    tickets = {f.label: f.tickets for f in per_day}
+    chart = [(day, tickets.get(day, 0), rates.get(day)) for day in sorted(set(tickets) | set(rates))]
+    (out / "service.svg").write_text(svg_chart(chart), encoding="utf-8")
     kb = HelpCenter().kb
     listed = [(p.entry_id, kb.by_id[p.entry_id].texts["zh"].title if p.entry_id in kb.by_id else "?", p.lang,
                p.text, p.agent) for p in phrasings]
     (out / "taught.md").write_text(taught.to_markdown(listed), encoding="utf-8")
     print(f"service: {total.tickets} ticket(s) in {days} days: {out / 'service.csv'}, {out / 'service.md'};"
-          f" {len(listed)} taught phrasing(s): {out / 'taught.md'}")
+          f" chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

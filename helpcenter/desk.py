@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -231,14 +231,34 @@ class Desk:
 
     # --- service figures -----------------------------------------------------------------------
 
+    async def answer_rate_per_day(self, since: datetime, tz: tzinfo) -> dict[str, float]:
+        """Share of typed questions the bot answered, per day in tz (needs ATTACH)."""
+        try:
+            rows = await self._rows("SELECT asked_at, entry_id IS NOT NULL FROM hc.questions"
+                                    " WHERE asked_at>=? AND source='text'", (iso(since),))
+        except sqlite3.OperationalError:  # no help-center database yet
+            return {}
+        days: dict[str, list[int]] = {}
+        for asked, answered in rows:
+            day = days.setdefault(datetime.fromisoformat(asked).astimezone(tz).strftime("%Y-%m-%d"), [0, 0])
+            day[0] += 1
+            day[1] += answered
+        return {day: answered / total for day, (total, answered) in sorted(days.items())}
+
     async def service_rows(self, since: datetime) -> list[dict[str, Any]]:
         """One row per ticket opened since: times, holder, rating, reopen count (needs ATTACH)."""
-        rows = await self._rows(
+        try:
+            rows = await self._service_rows(since)
+        except sqlite3.OperationalError:  # no help-center database (no tickets) yet
+            return []
+        return [{"id": r[0], "created_at": datetime.fromisoformat(r[1]), "closed_at": _dt(r[2]),
+                 "status": r[3], "rating": r[4], "holder_id": r[5], "holder": r[6],
+                 "first_response_at": _dt(r[7]), "reopens": r[8]} for r in rows]
+
+    async def _service_rows(self, since: datetime) -> list[Any]:
+        return await self._rows(
             "SELECT t.id, t.created_at, t.closed_at, t.status, t.rating, d.holder_id,"
             " COALESCE(a.name, d.holder_name), d.first_response_at,"
             " (SELECT COUNT(*) FROM events e WHERE e.ticket_id=t.id AND e.kind='reopen')"
             " FROM hc.tickets t LEFT JOIN desk_tickets d ON d.ticket_id=t.id"
             " LEFT JOIN agents a ON a.user_id=d.holder_id WHERE t.created_at>=? ORDER BY t.id", (iso(since),))
-        return [{"id": r[0], "created_at": datetime.fromisoformat(r[1]), "closed_at": _dt(r[2]),
-                 "status": r[3], "rating": r[4], "holder_id": r[5], "holder": r[6],
-                 "first_response_at": _dt(r[7]), "reopens": r[8]} for r in rows]

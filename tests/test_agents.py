@@ -364,6 +364,8 @@ async def test_report_lists_service_figures_and_taught_phrasings_and_check_valid
     async with running_bot(tmp_path, center, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
+        await ann.send("退款多久到账")  # answered by the bot: the chart's answer rate
+        await ann.send("今天天气怎么样")  # not answered
         await _ticket(ann)
         await ann.send("钱咋还没回到我卡上")
         moment[0] += timedelta(minutes=6)
@@ -382,6 +384,10 @@ async def test_report_lists_service_figures_and_taught_phrasings_and_check_valid
     assert "| Lin | 1 | 1 | 6 min | 6 min | 0% | 3.0/5 | 1 |" in (tmp_path / "r" / "service.md").read_text("utf-8")
     assert "| refund-arrival | 退款退到哪里、什么时候到账 | zh | 钱咋还没回到我卡上 | Lin |" in (
         tmp_path / "r" / "taught.md").read_text(encoding="utf-8")
+    chart = (tmp_path / "r" / "service.svg").read_text(encoding="utf-8")
+    assert chart.startswith("<svg") and chart.count("<rect") == 1  # one day: one bar, one point
+    assert f"{moment[0]:%Y-%m-%d}: 1</title></rect>" in chart  # one ticket
+    assert '<circle cx="320.0" cy="130.0"' in chart  # half of the typed questions answered: mid-height
     check = _bot(tmp_path, "check")
     assert check.returncode == 0 and "taught phrasings OK: 1" in check.stdout
     with sqlite3.connect(tmp_path / "desk.sqlite3") as db:
