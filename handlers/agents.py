@@ -87,11 +87,13 @@ async def _ensure(app: Application, ticket: Ticket) -> None:
 
 
 def _content(context: Context, message: Message) -> str:
+    """What the transcript shows of a message: its text, or its kind of attachment and caption."""
     if message.text is not None:
         return message.text
     attachment = message.effective_attachment
-    kind = type(attachment[0] if isinstance(attachment, tuple) and attachment else attachment).__name__
-    label = t(context, "desk.media", _lang(services(context)), kind=kind.lower() if attachment else "message")
+    kind = type(attachment[0] if isinstance(attachment, tuple) and attachment else attachment).__name__.lower()
+    kind = {"photosize": "photo"}.get(kind, kind) if attachment else "message"
+    label = t(context, "desk.media", _lang(services(context)), kind=kind)
     return f"{label} {message.caption}" if message.caption else label
 
 
@@ -223,6 +225,11 @@ async def _take_button(update: Update, context: Context, ticket_id: int, _: str)
         return
     await query.answer(t(context, "desk.toast_taken", lang, id=ticket.id))
     await _take(context.application, ticket, user.id, _name(user), holding.holder_name if holding else None)
+    if query.message.message_id != ticket.card_msg:  # the SLA notice's button: now a take-over too
+        try:
+            await query.edit_message_reply_markup(_take_row(svc, ticket.id, _name(user)))
+        except TelegramError as exc:
+            log.info("take button not updated: %s", exc)
 
 
 async def mine_command(update: Update, context: Context) -> None:
@@ -404,7 +411,8 @@ async def teach_command(update: Update, context: Context) -> None:
         await message.reply_text(t(context, "desk.teach_usage", lang))
         return
     history = await _desk(svc).history(ticket.id)
-    if not any(e.kind == "user" and e.text == said for e in history):  # only what the customer wrote
+    if not any(e.kind == "user" and (e.text == said or e.text.endswith(" " + said)) for e in history):
+        # only what the customer wrote (a caption is kept after its attachment's label)
         await message.reply_text(t(context, "desk.teach_usage", lang))
         return
     question = mask(said)

@@ -187,6 +187,21 @@ async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: P
         assert await desk.sla_sweep(app) == 0
 
 
+async def test_taking_from_the_sla_notice_updates_both_buttons(tmp_path: Path, center: HelpCenter) -> None:
+    moment = [NOW]
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
+        await _ticket(chat(app, api))
+        moment[0] = NOW + timedelta(minutes=12)
+        await desk.sla_sweep(app)
+        notice = next(c for c in api.calls if c.chat_id == SUPPORT and "⏰" in c.text)
+        lin = Agent(app, api)
+        await lin.press("我来接", notice)
+        assert "🙋 Lin 接手了工单 #1。" in lin.text
+        edited = {c.params["message_id"]: c.button_texts for c in lin.seen if c.method == "editMessageReplyMarkup"}
+        assert edited == {card(api).result["message_id"]: ["🔁 Lin 处理中 · 改由我接手"],
+                          notice.result["message_id"]: ["🔁 Lin 处理中 · 改由我接手"]}
+
+
 async def test_sla_counts_support_hours_only_and_stops_once_taken(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]  # Sunday 10:00; agents work Monday to Friday, 09:00-18:00
     async with running_bot(tmp_path, center, support_chat_id=SUPPORT, support_hours="09:00-18:00",
@@ -247,7 +262,7 @@ async def test_transcript_has_the_whole_conversation_and_survives_closing(tmp_pa
         assert name == "ticket-1.html"
         assert "用户问:</span> 退款多久到账" in html and "机器人答:</span> 退款退到哪里、什么时候到账" in html
         assert "还没收到退款 &lt;b&gt;急&lt;/b&gt;" in html  # the customer's text, escaped
-        assert "[附件:photosize]" in html
+        assert "[附件:photo]" in html
         assert "客服 · Lin</span>: 我帮您查一下" in html
         assert 'class="ev note"' in html and "📝 内部备注(未发给用户) · Lin</span>: 查了后台,退款已发起" in html
         assert "✅ 关闭工单 · Lin" in html and "⭐ 评分: 5/5" in html
