@@ -110,7 +110,7 @@ async def result_screen(update: Update, context: Context) -> None:
     r = renderer(context)
     refs = r.footnote_numbers(entry.sources, [rule])
     text = r.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
-                    limits=limits, evidence=rule.evidence[lang], how_to=entry.texts[lang].steps, refs=refs,
+                    limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs,
                     hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
     acceptance = next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
     remindable = acceptance is not None and acceptance.days_left >= 1

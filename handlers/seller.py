@@ -9,7 +9,6 @@ from .answers import send_entry
 from .common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
 from .flow import SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen
 
-HANDLE_ENTRY = "seller-handle-refund"
 PREVENT_ENTRY = "seller-prevent-disputes"
 
 
@@ -39,8 +38,9 @@ async def warehouse_screen(update: Update, context: Context) -> None:
 async def handle_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     kb = services(context).center.kb
-    rows = [[InlineKeyboardButton(kb.glossary.markets[kb.figures[f].market][lang], callback_data=f"sel:mkt:{f}")]
-            for f in kb.flows.seller_response]
+    rows = [[InlineKeyboardButton(o.label[lang], callback_data=f"sel:mkt:{o.id}")]
+            for o in kb.flows.seller_response]
+    rows.append([button(context, "btn.other_market", lang, "sel:mkt:other")])
     rows.append(_back(context, lang, SEL))
     await show(update, context, t(context, "sel.pick_market", lang), keyboard(rows))
 
@@ -76,19 +76,26 @@ async def on_button(update: Update, context: Context) -> str | None:
         option = next((o for o in kb.flows.warehouse_options if o.id == value), None)
         if option is not None:
             entry = kb.by_id[kb.flows.warehouse_entry]
-            text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes)
+            text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
+                            figures=option.figures, sources=option.sources)
             await show(update, context, text, keyboard([_back(context, lang, SEL_WH)]))
             return None
-    if action == "mkt" and state == SEL_HANDLE and value in kb.flows.seller_response:
-        entry = kb.by_id[HANDLE_ENTRY]
-        market = kb.figures[value].market
-        figures = tuple(f for f in entry.figures if kb.figures[f].market == market)
-        text = r.answer(entry, lang, show_related=False, figures=figures)
-        await show(update, context, text, keyboard([_back(context, lang, SEL_HANDLE)]))
-        return None
+    if action == "mkt" and state == SEL_HANDLE:
+        option = next((o for o in kb.flows.seller_response if o.id == value), None)
+        if option is not None:
+            entry = kb.by_id[kb.flows.seller_entry]
+            text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
+                            figures=option.figures, sources=option.sources)
+            await show(update, context, text, keyboard([_back(context, lang, SEL_HANDLE)]))
+            return None
+        if value == "other":
+            await show(update, context, t(context, "sel.unknown_market", lang),
+                       keyboard([_back(context, lang, SEL_HANDLE)]))
+            return None
     if action == "case" and state == SEL_CASE and value in kb.glossary.cases:
-        entry = next(e for e in kb.entries if e.dispute_case == value)
-        text = r.answer(entry, lang, show_related=False)
+        # the seller's side of the case: what to submit and by when, not the buyer's steps
+        entry = next(e for e in kb.entries if e.dispute_case == value and e.seller is not None)
+        text = r.seller_case(entry, lang)
         await show(update, context, text, keyboard([_back(context, lang, SEL_CASE)]))
         return None
     await stale_button(update, context)

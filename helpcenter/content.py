@@ -14,6 +14,7 @@ from typing import Any
 
 from . import yamlsrc
 from .model import (
+    COUNT_UNITS,
     LANGS,
     LIMIT_KINDS,
     ROLES,
@@ -27,9 +28,11 @@ from .model import (
     KnowledgeBase,
     Lexicon,
     ReturnWindow,
+    SellerSide,
+    SideText,
     Source,
     Text,
-    WarehouseOption,
+    ViewOption,
     Window,
 )
 from .yamlsrc import line_of
@@ -43,9 +46,11 @@ SECTIONS = (
     "dates",
 )
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
-              "step", *LANGS}
-TEXT_KEYS = {"title", "questions", "keywords", "steps", "notes"}
-WINDOW_KEYS = {"value", "value_max", "unit", "from", "when", "source"}
+              "step", "seller", *LANGS}
+TEXT_KEYS = {"title", "questions", "keywords", "steps", "notes", "advice"}
+SIDE_KEYS = {"steps", "notes", "advice"}
+WINDOW_KEYS = {"value", "value_max", "unit", "from", "when", "source", "up_to"}
+OPTION_KEYS = {"id", "label", "steps", "notes", "figures", "sources", "market"}
 TABLES = ("dispute_rules", "return_windows")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # also a valid /start deep-link payload
 DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
@@ -226,33 +231,57 @@ class _Builder:
             if spec is not None:
                 self.r.check_keys(spec, LANGS, LANGS, f"flows.{key}")
                 lists[key] = {lang: self.r.texts(spec, lang, f"flows.{key}") for lang in LANGS}
-        options: list[WarehouseOption] = []
-        wh = self.r.mapping(node.get("seller_warehouse"), line_of(node, "seller_warehouse"),
-                            "flows.seller_warehouse")
-        entry_id = ""
-        if wh is not None:
-            self.r.check_keys(wh, {"entry", "options"}, {"entry", "options"}, "flows.seller_warehouse")
-            entry_id = self.ref(wh.get("entry"), entries, line_of(wh, "entry"), "entry") or ""
-            entry = entries.get(entry_id)
-            for i, spec in enumerate(wh.get("options") or []):
-                spec = self.r.mapping(spec, line_of(wh.get("options"), i), "warehouse option")
-                if spec is None:
-                    continue
-                what = f"warehouse option {spec.get('id')}"
-                self.r.check_keys(spec, {"id", "label", "steps", "notes"}, {"id", "label", "steps"}, what)
-                picks = {}
-                for key, limit in (("steps", len(entry.texts["zh"].steps) if entry else 0),
-                                   ("notes", len(entry.texts["zh"].notes) if entry else 0)):
-                    picks[key] = tuple(spec.get(key) or ())
-                    if any(not isinstance(n, int) or not 1 <= n <= limit for n in picks[key]):
-                        self.r.error(line_of(spec, key), f"{what}: {key} must be numbers from 1 to {limit}")
-                options.append(WarehouseOption(str(spec.get("id")), self.r.bilingual(
-                    spec.get("label"), line_of(spec, "label"), f"{what} label"), **picks))
-        response = tuple(map(str, node.get("seller_response") or ()))
-        for i, fid in enumerate(response):
-            self.ref(fid, figures, line_of(node.get("seller_response"), i), "figure")
-        return Flows(lists.get("return_reasons", {}), lists.get("return_keep", {}), entry_id,
-                     tuple(options), response)
+        wh_entry, wh_options = self.view_options(node, "seller_warehouse", entries, figures)
+        sr_entry, sr_options = self.view_options(node, "seller_response", entries, figures)
+        return Flows(lists.get("return_reasons", {}), lists.get("return_keep", {}), wh_entry,
+                     wh_options, sr_options, sr_entry)
+
+    def view_options(self, node: yamlsrc.Mapping, key: str, entries: dict[str, Entry],
+                     figures: dict[str, Figure]) -> tuple[str, tuple[ViewOption, ...]]:
+        """flows.<key>: an entry and the filtered views of it a flow offers, each citing
+        only its own sources (figures add theirs)."""
+        what_all = f"flows.{key}"
+        spec_all = self.r.mapping(node.get(key), line_of(node, key), what_all)
+        if spec_all is None:
+            return "", ()
+        self.r.check_keys(spec_all, {"entry", "options"}, {"entry", "options"}, what_all)
+        entry_id = self.ref(spec_all.get("entry"), entries, line_of(spec_all, "entry"), "entry") or ""
+        entry = entries.get(entry_id)
+        options: list[ViewOption] = []
+        raw = spec_all.get("options") or []
+        for i, spec in enumerate(raw):
+            spec = self.r.mapping(spec, line_of(raw, i), f"{what_all} option")
+            if spec is None:
+                continue
+            what = f"{what_all} option {spec.get('id')}"
+            self.r.check_keys(spec, OPTION_KEYS, {"id", "steps", "sources"}, what)
+            picks = {}
+            for pick, limit in (("steps", len(entry.texts["zh"].steps) if entry else 0),
+                                ("notes", len(entry.texts["zh"].notes) if entry else 0)):
+                picks[pick] = tuple(spec.get(pick) or ())
+                if any(not isinstance(n, int) or not 1 <= n <= limit for n in picks[pick]):
+                    self.r.error(line_of(spec, pick), f"{what}: {pick} must be numbers from 1 to {limit}")
+            refs = {}
+            for ref_key, known, kind in (("figures", figures, "figure"), ("sources", self.sources_by_id, "source")):
+                items = spec.get(ref_key) or []
+                for j, item in enumerate(items):
+                    self.ref(item, known, line_of(items, j), kind)
+                refs[ref_key] = tuple(map(str, items))
+            market = self.ref(spec.get("market"), self.glossary.markets, line_of(spec, "market"), "market")
+            if "label" in spec:
+                label = self.r.bilingual(spec.get("label"), line_of(spec, "label"), f"{what} label")
+            elif market:
+                label = dict(self.glossary.markets.get(market, {}))
+            else:
+                self.r.error(spec.line, f"{what} needs a 'label' or a 'market'")
+                label = {}
+            for fid in refs["figures"]:
+                fig = figures.get(fid)
+                if market and fig is not None and fig.market != market:
+                    self.r.error(line_of(spec, "figures"), f"{what}: figure {fid} is for market"
+                                 f" {fig.market}, not {market}")
+            options.append(ViewOption(str(spec.get("id")), label, market=market, **picks, **refs))
+        return entry_id, tuple(options)
 
     # --- reference data -------------------------------------------------------------------
 
@@ -313,25 +342,30 @@ class _Builder:
             self.r.error(line, f"unknown {what} {value!r}")
         return str(value)
 
-    def window(self, node: Any, line: int, what: str) -> Window | None:
+    def window(self, node: Any, line: int, what: str, units: tuple[str, ...] = UNITS) -> Window | None:
         node = self.r.mapping(node, line, what)
         if node is None:
             return None
         self.r.check_keys(node, WINDOW_KEYS, {"value", "source"}, what)
+        up_to = node.get("up_to", False)
+        if not isinstance(up_to, bool):
+            self.r.error(line_of(node, "up_to"), f"{what}: up_to must be true or false")
+            up_to = False
         value, value_max = node.get("value"), node.get("value_max")
         for key, v in (("value", value), ("value_max", value_max)):
             if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
                 self.r.error(line_of(node, key), f"{what}: {key} must be a number or null")
                 return None
-        if value is not None and "unit" in node and node["unit"] not in UNITS:
-            self.r.error(line_of(node, "unit"), f"{what}: unknown unit {node['unit']!r}"
-                         f" (allowed: {', '.join(UNITS)})")
+        if value is not None and node.get("unit") not in units:
+            problem = f"unknown unit {node['unit']!r}" if "unit" in node else "missing unit"
+            self.r.error(line_of(node, "unit"), f"{what}: {problem} (allowed: {', '.join(units)})")
         source = self.ref(node.get("source"), self.sources_by_id, line_of(node, "source"), "source")
         return Window(
             value=value, value_max=value_max, unit=node.get("unit"),
             from_event=self.ref(node.get("from"), self.glossary.events, line_of(node, "from"), "event"),
             when=self.ref(node.get("when"), self.glossary.conditions, line_of(node, "when"), "condition"),
             source=source or "",
+            up_to=up_to,
         )
 
     def dispute_rules(self) -> list[DisputeRule]:
@@ -345,22 +379,34 @@ class _Builder:
             if spec is None:
                 continue
             what = f"dispute rule {spec.get('case')}/{spec.get('market')}"
-            self.r.check_keys(spec, {"case", "market", "evidence", *LIMIT_KINDS},
-                              {"case", "market", "evidence", *LIMIT_KINDS}, what)
+            self.r.check_keys(spec, {"case", "market", "evidence", "evidence_advice", *LIMIT_KINDS},
+                              {"case", "market", *LIMIT_KINDS}, what)
             case = self.ref(spec.get("case"), self.glossary.cases, line_of(spec, "case"), "case") or ""
             market = self.ref(spec.get("market"), self.glossary.markets, line_of(spec, "market"),
                               "market") or ""
             if (case, market) in seen:
                 self.r.error(spec.line, f"{what} is defined twice")
             seen.add((case, market))
-            evidence: dict[str, tuple[str, ...]] = {}
-            ev = self.r.mapping(spec.get("evidence"), line_of(spec, "evidence"), f"{what} evidence")
-            if ev is not None:
-                self.r.check_keys(ev, LANGS, LANGS, f"{what} evidence")
-                evidence = {lang: self.r.texts(ev, lang, f"{what} evidence") for lang in LANGS}
+            # evidence: what a source lists, with that source; evidence_advice: general advice.
+            evidence: dict[str, tuple[str, ...]] = {lang: () for lang in LANGS}
+            evidence_source = ""
+            if "evidence" in spec:
+                ev = self.r.mapping(spec.get("evidence"), line_of(spec, "evidence"), f"{what} evidence")
+                if ev is not None:
+                    self.r.check_keys(ev, {*LANGS, "source"}, {*LANGS, "source"}, f"{what} evidence")
+                    evidence = {lang: self.r.texts(ev, lang, f"{what} evidence") for lang in LANGS}
+                    evidence_source = self.ref(ev.get("source"), self.sources_by_id,
+                                               line_of(ev, "source"), "source") or ""
+            advice: dict[str, tuple[str, ...]] = {lang: () for lang in LANGS}
+            if "evidence_advice" in spec:
+                adv = self.r.mapping(spec.get("evidence_advice"), line_of(spec, "evidence_advice"),
+                                     f"{what} evidence_advice")
+                if adv is not None:
+                    self.r.check_keys(adv, LANGS, LANGS, f"{what} evidence_advice")
+                    advice = {lang: self.r.texts(adv, lang, f"{what} evidence_advice") for lang in LANGS}
             limits = {kind: self.windows(spec.get(kind), line_of(spec, kind), f"{what} {kind}")
                       for kind in LIMIT_KINDS}
-            rules.append(DisputeRule(case, market, evidence, limits))
+            rules.append(DisputeRule(case, market, evidence, limits, evidence_source, advice))
         for case in self.glossary.cases:
             if not any(rule.case == case for rule in rules):
                 self.r.error(node.line, f"case {case!r} has no dispute rule")
@@ -410,7 +456,7 @@ class _Builder:
                 label=self.r.bilingual(spec.get("label"), line_of(spec, "label"), f"{what} label"),
                 window=self.window(spec["window"], line_of(spec, "window"), what)
                 if "window" in spec else None,
-                count=self.window(spec["count"], line_of(spec, "count"), what)
+                count=self.window(spec["count"], line_of(spec, "count"), what, units=COUNT_UNITS)
                 if "count" in spec else None,
             )
         return result
@@ -571,13 +617,42 @@ class _Builder:
                 keywords=self.r.texts(node, "keywords", where),
                 steps=self.r.texts(node, "steps", where),
                 notes=self.r.texts(node, "notes", where),
+                advice=self.r.texts(node, "advice", where),
             )
             if "questions" in node and not texts[lang].questions:
                 self.r.error(line_of(node, "questions"), f"{where}: needs at least one question")
+        seller = self.seller_side(spec, what, figures) if "seller" in spec else None
+        if case and seller is None:
+            self.r.error(spec.line, f"{what}: an entry with a dispute_case needs a 'seller' side")
         entry = Entry(id=eid, topic=topic, role=role, texts=texts, related=tuple(map(str, related)),
-                      dispute_case=case, step=step, file=path, line=spec.line, **lists)
+                      dispute_case=case, step=step, seller=seller, file=path, line=spec.line, **lists)
         self._raw_specs[eid] = spec
         return entry
+
+    def seller_side(self, spec: yamlsrc.Mapping, what: str, figures: dict[str, Figure]) -> SellerSide | None:
+        """entry.seller: the case from the seller's side (what to submit, by when)."""
+        where = f"{what} seller"
+        node = self.r.mapping(spec.get("seller"), line_of(spec, "seller"), where)
+        if node is None:
+            return None
+        self.r.check_keys(node, {"sources", "figures", *LANGS}, {"sources", *LANGS}, where)
+        refs = {}
+        for key, known, kind in (("sources", self.sources_by_id, "source"), ("figures", figures, "figure")):
+            items = node.get(key) or []
+            for i, item in enumerate(items):
+                self.ref(item, known, line_of(items, i), kind)
+            refs[key] = tuple(map(str, items))
+        texts = {}
+        for lang in LANGS:
+            side = self.r.mapping(node.get(lang), line_of(node, lang), f"{where} {lang}")
+            if side is None:
+                continue
+            self.r.check_keys(side, SIDE_KEYS, {"steps"}, f"{where} {lang}")
+            texts[lang] = SideText(*(self.r.texts(side, k, f"{where} {lang}") for k in ("steps", "notes", "advice")))
+        zh, en = texts.get("zh"), texts.get("en")
+        if zh and en and any(len(getattr(zh, k)) != len(getattr(en, k)) for k in SIDE_KEYS):
+            self.r.error(node.line, f"{where}: zh and en must have as many steps, notes and advice")
+        return SellerSide(texts, **refs)
 
     def cross_check(self, entries: list[Entry], topics: dict[str, Any]) -> None:
         ids = {e.id for e in entries}
@@ -611,9 +686,11 @@ class _Builder:
                         phrasings[key] = (entry, line)
         for entry in entries:
             zh, en = entry.texts.get("zh"), entry.texts.get("en")
-            if zh and en and (len(zh.steps), len(zh.notes)) != (len(en.steps), len(en.notes)):
-                self.r.error(entry.line, f"entry {entry.id}: zh and en must have as many steps and notes"
-                             f" (zh {len(zh.steps)}/{len(zh.notes)}, en {len(en.steps)}/{len(en.notes)})",
+            if zh and en and ((len(zh.steps), len(zh.notes), len(zh.advice))
+                              != (len(en.steps), len(en.notes), len(en.advice))):
+                self.r.error(entry.line, f"entry {entry.id}: zh and en must have as many steps, notes"
+                             f" and advice (zh {len(zh.steps)}/{len(zh.notes)}/{len(zh.advice)},"
+                             f" en {len(en.steps)}/{len(en.notes)}/{len(en.advice)})",
                              file=entry.file)
         steps = sorted(e.step for e in entries if e.step)
         if steps and steps != list(range(1, len(steps) + 1)):

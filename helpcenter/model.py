@@ -8,6 +8,7 @@ from pathlib import Path
 LANGS = ("zh", "en")
 ROLES = ("buyer", "seller", "both")
 UNITS = ("hour", "day", "calendar_day", "business_day", "working_day", "month")
+COUNT_UNITS = ("request", "warehouse")  # what a count counts (rendered "2 次" / "3 个")
 LIMIT_KINDS = ("acceptance", "evidence_buyer", "evidence_seller", "decision")
 
 
@@ -29,14 +30,20 @@ class Window:
     value_max: float | None = None
     from_event: str | None = None
     when: str | None = None
+    up_to: bool = False  # the source says "up to N": rendered "up to", never a flat N
 
 
 @dataclass(frozen=True, slots=True)
 class DisputeRule:
+    """One case in one market. evidence is what a source lists (cited by evidence_source);
+    advice is general advice no source states, shown apart and labelled as such."""
+
     case: str
     market: str
     evidence: dict[str, tuple[str, ...]]
     limits: dict[str, tuple[Window, ...]]
+    evidence_source: str = ""
+    advice: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,23 @@ class Text:
     keywords: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    advice: tuple[str, ...] = ()  # general advice, no source: shown under its own label
+
+
+@dataclass(frozen=True, slots=True)
+class SideText:
+    steps: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    advice: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SellerSide:
+    """A dispute case from the seller's side: what to submit and by when (its own sources)."""
+
+    texts: dict[str, SideText]
+    sources: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +101,7 @@ class Entry:
     tables: tuple[str, ...] = ()
     dispute_case: str | None = None
     step: int | None = None
+    seller: SellerSide | None = None
     file: Path = Path("?")
     line: int = 0
 
@@ -110,13 +135,17 @@ class Lexicon:
 
 
 @dataclass(frozen=True, slots=True)
-class WarehouseOption:
-    """One kind of seller, and which steps and notes of the warehouse entry apply to it."""
+class ViewOption:
+    """One kind of seller or one market, and which steps, notes, figures and sources of an
+    entry apply to it (a filtered view cites only what it shows)."""
 
     id: str
     label: dict[str, str]
     steps: tuple[int, ...]
     notes: tuple[int, ...]
+    figures: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    market: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +153,9 @@ class Flows:
     return_reasons: dict[str, tuple[str, ...]]
     return_keep: dict[str, tuple[str, ...]]
     warehouse_entry: str
-    warehouse_options: tuple[WarehouseOption, ...]
-    seller_response: tuple[str, ...]
+    warehouse_options: tuple[ViewOption, ...]
+    seller_response: tuple[ViewOption, ...]  # by market; figures hold the response time
+    seller_entry: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,11 +79,13 @@ class Renderer:
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
                checklist: bool = False, steps: tuple[int, ...] | None = None,
                notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
-               markets: tuple[str, ...] | None = None) -> list[str]:
+               markets: tuple[str, ...] | None = None,
+               sources: tuple[str, ...] | None = None) -> list[str]:
         """An entry as one or more messages, each within Telegram's limit.
 
         steps/notes pick 1-based items (a flow shows only what applies); figures overrides the
-        entry's figures; markets keeps only the rules and windows of those markets.
+        entry's figures; markets keeps only the rules, windows and figures of those markets;
+        sources replaces the entry's own sources (a filtered view cites only what it shows).
         """
         kb = self.kb
         rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
@@ -93,17 +95,19 @@ class Renderer:
             rules = tuple(r for r in rules if r.market in markets)
             windows = tuple(w for w in windows if w.market in markets)
         shown = [kb.figures[f] for f in (entry.figures if figures is None else figures)]
+        if markets is not None:
+            shown = [f for f in shown if f.market in markets]
         text = entry.texts[lang]
         title = text.title
         if progress and entry.step:
             title = self._step_title(title, entry.step, lang)
-        refs = self.footnote_numbers(entry.sources, rules, windows, shown)
+        refs = self.footnote_numbers(entry.sources if sources is None else sources, rules, windows, shown)
         rendered = self.render(
             "answer.html.j2", lang, entry=entry, title=title, progress=progress, agents=self.agents,
             show_related=show_related, checklist=checklist,
             steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
             notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
-            rules=rules, return_windows=windows, figures=shown, refs=refs,
+            advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
             related=[kb.by_id[r] for r in entry.related],
         )
         return split_message(rendered)
@@ -117,12 +121,28 @@ class Renderer:
         rest = title[len(prefix):].lstrip()
         return rest[:1].upper() + rest[1:]
 
+    def seller_case(self, entry: Entry, lang: str) -> list[str]:
+        """A dispute case from the seller's side: the seller's deadline and the decision time per
+        market, what to submit (sourced evidence apart from general advice), and the steps."""
+        kb, side = self.kb, entry.seller
+        if side is None or entry.dispute_case is None:
+            raise ValueError(f"entry {entry.id} has no seller side")
+        rules = kb.rules_for(entry.dispute_case)
+        shown = [kb.figures[f] for f in side.figures]
+        refs = self.footnote_numbers(side.sources, rules, (), shown)
+        text = side.texts[lang]
+        rendered = self.render("seller_case.html.j2", lang, case=entry.dispute_case, rules=rules,
+                               steps=text.steps, notes=text.notes, advice=text.advice,
+                               figures=shown, refs=refs)
+        return split_message(rendered)
+
     @staticmethod
     def footnote_numbers(sources: tuple[str, ...], rules: Any = (), windows: Any = (),
                          figures: Any = ()) -> dict[str, int]:
         """Number every cited source once, in order of first use: [1], [2], ..."""
         cited = [*sources]
         cited += [w.source for rule in rules for ws in rule.limits.values() for w in ws]
+        cited += [rule.evidence_source for rule in rules if rule.evidence_source]
         cited += [w.source for rw in windows for w in rw.windows]
         cited += [(f.window or f.count).source for f in figures if f.window or f.count]
         return {sid: n for n, sid in enumerate(dict.fromkeys(cited), start=1)}
@@ -134,6 +154,8 @@ class Renderer:
             for lang, agents in ((lang, agents) for lang in LANGS for agents in (False, True)):
                 try:
                     self.for_agents(agents).answer(entry, lang)
+                    if entry.seller is not None:
+                        self.for_agents(agents).seller_case(entry, lang)
                 except Exception as exc:  # noqa: BLE001 - any template failure is reported
                     errors.append(ContentError(entry.file, entry.line,
                                                f"entry {entry.id} ({lang}) fails to render: {exc}"))

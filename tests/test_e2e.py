@@ -105,7 +105,7 @@ def test_users_walk_the_flows_against_the_real_process(tmp_path: Path) -> None:
         assert f"file by {last_day.isoformat()} (5 days left)" in text
 
         cai = EmuUser(emu, 13)
-        cai.send("退貨運費誰出?", "第 5 步:自行寄回商品")
+        cai.send("退貨運費誰出?", "退货运费谁出(按市场)")
         cai.send("/human", "已为您转接人工客服")
         card = emu.wait_for(lambda calls: next((c for c in calls if c.method == "sendMessage"
                                                 and str(c.params["chat_id"]) == str(SUPPORT)

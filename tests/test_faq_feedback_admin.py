@@ -258,7 +258,7 @@ async def test_reload_keeps_old_content_on_errors_and_switches_on_success(tmp_pa
             "title: 如何在 TikTok App 里申请退款", "title: 在 App 里申请退款的两条路")
         (content / "refunds.yaml").write_text(fixed, encoding="utf-8")
         await admin.send("/reload")
-        assert "内容已重新加载:22 个条目" in admin.text
+        assert f"内容已重新加载:{len(center.kb.entries)} 个条目" in admin.text
         await admin.send("怎么申请退款")
         assert "在 App 里申请退款的两条路" in admin.text
 
