@@ -13,7 +13,16 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ReplyParameters, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
@@ -284,6 +293,21 @@ async def sla_sweep(app: Application) -> int:
 
 async def sla_job(context: Context) -> None:
     await sla_sweep(context.application)
+
+
+GROUP_COMMANDS = ("mine", "kb", "transcript", "teach", "stats", "tickets", "close", "ban", "unban")
+
+
+async def set_group_commands(app: Application) -> None:
+    """The agents' group's own command menu, in SUPPORT_LANG (a nicety: never fatal)."""
+    svc = _svc(app)
+    if svc.settings.support_chat_id is None:
+        return
+    commands = [BotCommand(c, svc.center.renderer.t(f"desk.cmd.{c}", _lang(svc))) for c in GROUP_COMMANDS]
+    try:
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(svc.settings.support_chat_id))
+    except TelegramError as exc:
+        log.warning("agents' group command menu not set: %s", exc)
 
 
 def start_jobs(app: Application) -> None:

@@ -161,6 +161,7 @@ async def _post_init(application: Application) -> None:
     if svc.desk is not None:
         await svc.desk.open()
         desk.start_jobs(application)
+        await desk.set_group_commands(application)
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
     _reload_on_sighup(application)

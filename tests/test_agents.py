@@ -141,6 +141,14 @@ async def test_take_it_shows_the_holder_and_another_agent_can_take_over(tmp_path
         assert claims == [("Lin", ""), ("Bob", "Lin")]
 
 
+async def test_the_agents_group_has_its_own_command_menu(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, support_lang="en") as (_, api):
+        menu = next(c for c in api.calls if c.method == "setMyCommands" and c.params.get("scope"))
+        assert menu.params["scope"] == {"type": "chat", "chat_id": SUPPORT}
+        assert [c["command"] for c in menu.params["commands"]][:5] == ["mine", "kb", "transcript", "teach", "stats"]
+        assert menu.params["commands"][0]["description"] == "My open tickets"
+
+
 async def test_the_first_answer_takes_an_untaken_ticket(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
