@@ -309,6 +309,24 @@ async def test_kb_offers_three_entries_and_sends_one_in_the_customers_language(t
         assert "用法:在工单里发送 /kb 关键词" in lin.text
 
 
+async def test_kb_answer_keeps_to_the_customers_market(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        lin = Agent(app, api)
+        await ann.send("/refund")
+        await ann.press("产品不一致")
+        await ann.press("印度尼西亚")
+        await ann.press("昨天")
+        await ann.press("转人工")
+        await lin.reply_to(card(api), "/kb 售后争议规则总览")
+        offer = next(c for c in lin.seen if c.buttons)
+        assert to_plain(offer.text).splitlines()[1] == "1. 退换货/售后争议规则总览"
+        before = len(api.sent(1))
+        await lin.press("发送 1", offer)
+        sent = "\n".join(to_plain(c.text) for c in api.sent(1)[before:])
+        assert "产品不一致 · 印度尼西亚" in sent and "· 美国" not in sent
+
+
 async def test_teach_stores_a_masked_phrasing_used_after_reload(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center, support_chat_id=SUPPORT, admin_ids=frozenset({ADMIN})) as (app, api):
         ann = chat(app, api)
