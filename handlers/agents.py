@@ -69,6 +69,24 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
+async def _agent(context: Context, message: Message | None, user: Any = None) -> bool:
+    """The agents-only rule for the person behind a message (or who pressed a button on it)."""
+    check = services(context).is_agent
+    if check is None or message is None:
+        return check is None
+    if user is not None:  # a button: the presser, not the bot that wrote the message
+        message = Message(message.message_id, message.date, message.chat, from_user=user)
+    return await check(context, message)
+
+
+async def _refuse(update: Update, context: Context) -> bool:
+    """True (and a refusal said) when someone who is not an agent tries an agents' command."""
+    if await _agent(context, update.effective_message):
+        return False
+    await update.effective_message.reply_text(t(context, "desk.not_agent", _lang(services(context))))
+    return True
+
+
 async def _ticket_for(context: Context, message: Message) -> Ticket | None:
     """The ticket a group message belongs to: its forum topic, or the ticket message it replies to."""
     store = services(context).store
@@ -151,6 +169,8 @@ async def on_group_message(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or user.is_bot:
         return
+    if not await _agent(context, message):
+        return  # not an agent: handoff refuses them, the history does not keep it
     text = message.text or message.caption or ""
     ticket = await _ticket_for(context, message)
     desk, now = _desk(svc), svc.now()
@@ -178,7 +198,7 @@ async def on_close(update: Update, context: Context) -> None:
     svc = services(context)
     ticket = await _ticket_for(context, update.effective_message)
     user = update.effective_user
-    if ticket is not None and ticket.open and user is not None:
+    if ticket is not None and ticket.open and user is not None and await _agent(context, update.effective_message):
         await _ensure(context.application, ticket)
         await _desk(svc).record(ticket.id, ticket.user_id, "close", svc.now(), "", _name(user), user.id)
 
@@ -215,6 +235,8 @@ async def on_button(update: Update, context: Context) -> None:
     if (query.message is None or query.message.chat.id != services(context).settings.support_chat_id
             or handler is None or len(parts) < 3 or _number(parts[2]) is None):
         await query.answer()
+    elif not await _agent(context, query.message, update.effective_user):
+        await query.answer(t(context, "desk.not_agent", _lang(services(context))), show_alert=True)
     else:
         await handler(update, context, _number(parts[2]), parts[3] if len(parts) > 3 else "")
     raise ApplicationHandlerStop  # an error above goes to the error handler instead
@@ -242,6 +264,8 @@ async def _take_button(update: Update, context: Context, ticket_id: int, _: str)
 
 
 async def mine_command(update: Update, context: Context) -> None:
+    if await _refuse(update, context):
+        return
     svc = services(context)
     lang, user = _lang(svc), update.effective_user
     held = set(await _desk(svc).held_by(user.id))
@@ -342,6 +366,8 @@ def transcript_html(svc: Services, ticket: Ticket, events: list, holder: str | N
 
 
 async def transcript_command(update: Update, context: Context) -> None:
+    if await _refuse(update, context):
+        return
     svc = services(context)
     message = update.effective_message
     ticket = await _ticket_arg(update, context)
@@ -369,6 +395,8 @@ def _preview(svc: Services, entry: Any) -> str:
 
 
 async def kb_command(update: Update, context: Context) -> None:
+    if await _refuse(update, context):
+        return
     svc = services(context)
     message, lang = update.effective_message, _lang(svc)
     ticket = await _ticket_for(context, message)
@@ -426,6 +454,8 @@ async def _kb_button(update: Update, context: Context, ticket_id: int, entry_id:
 
 async def teach_command(update: Update, context: Context) -> None:
     """In reply to a customer's message: offer the best entries for it as its answer."""
+    if await _refuse(update, context):
+        return
     svc = services(context)
     message, user, lang = update.effective_message, update.effective_user, _lang(svc)
     reply = message.reply_to_message
@@ -472,5 +502,7 @@ async def service_text(svc: Services, lang: str, days: int = STATS_DAYS) -> str:
 
 
 async def stats_command(update: Update, context: Context) -> None:
+    if await _refuse(update, context):
+        return
     svc = services(context)
     await update.effective_message.reply_text(await service_text(svc, _lang(svc)), parse_mode=ParseMode.HTML)

@@ -211,6 +211,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     services = Services(apply_overlay(center, load_overlay(taught)), Store(settings.data_dir / "helpcenter.sqlite3"),
                         settings, desk=Desk(taught, settings.data_dir / "helpcenter.sqlite3"))
     services.center_factory = lambda: with_overlay(HelpCenter, settings.data_dir)
+    # The reliability work's agents-only check, once handoff has it (the desk refuses others the same way).
+    services.is_agent = getattr(handoff, "is_agent", None)
     if clock is not None:
         services.clock = clock
     app.services = services

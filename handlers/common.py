@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -93,6 +93,9 @@ class Services:
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
     center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
     desk: Desk | None = None  # the agents' desk (handlers/agents.py), opened with the store
+    # The agents-only check (AGENT_IDS or the group's admins) the desk applies to the person behind a
+    # message; app.py wires handoff's. None: everyone in the agents' group counts as an agent.
+    is_agent: Callable[[Any, Message], Awaitable[bool]] | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -173,6 +173,31 @@ async def test_buttons_outside_the_agents_group_do_nothing(tmp_path: Path, cente
             assert "我不认识这个命令" in mallory.text
 
 
+async def test_only_agents_use_the_desk(tmp_path: Path, center: HelpCenter) -> None:
+    """The agents-only rule (handoff's check, here a stand-in allowing user 900) applies to every
+    desk command, button and note: others are refused and leave no trace in the history."""
+    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+        async def only_lin(context: Any, message: Any) -> bool:
+            return message.from_user is not None and message.from_user.id == 900
+
+        app.services.is_agent = only_lin
+        await _ticket(chat(app, api))
+        member, lin = Agent(app, api, 77, "Member"), Agent(app, api)
+        for command in ("/mine", "/kb 退款", "/transcript", "/teach", "/stats"):
+            await member.reply_to(card(api), command)
+            assert member.text == "只有客服人员可以使用这个功能。", command
+        await member.press("我来接", card(api))
+        assert member.toasts == ["只有客服人员可以使用这个功能。"]
+        assert not [c for c in member.seen if c.method == "editMessageReplyMarkup"]
+        await member.reply_to(card(api), "// not my business")
+        assert "内部备注" not in member.text
+        assert [e.kind for e in await app.services.desk.history(1)] == []
+        await lin.press("我来接", card(api))
+        assert "🙋 Lin 接手了工单 #1。" in lin.text
+        await lin.reply_to(card(api), "// 这才是备注")
+        assert "内部备注已记入工单 #1" in lin.text
+
+
 async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]
     settings = {"support_chat_id": SUPPORT, "admin_ids": frozenset({ADMIN}), "clock": lambda: moment[0]}
