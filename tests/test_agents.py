@@ -24,6 +24,9 @@ from .conftest import ROOT
 
 SUPPORT = -1005000
 ADMIN = 777
+# Lin (900) and Bob (901) are agents: AGENT_IDS where Settings has it (the agents-only rule of the
+# reliability work); without it everyone in the agents' group counts as one.
+AGENTS: dict[str, Any] = {"agent_ids": frozenset({900, 901})} if "agent_ids" in Settings.__dataclass_fields__ else {}
 
 
 class DocsAPI(OfflineBotAPI):
@@ -112,7 +115,7 @@ async def _ticket(ann: Chat) -> None:
 
 async def test_take_it_shows_the_holder_and_another_agent_can_take_over(tmp_path: Path, center: HelpCenter) -> None:
     api = OfflineBotAPI(forum_chats={SUPPORT})
-    async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, api=api, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         lin, bob = Agent(app, api), Agent(app, api, 901, "Bob")
         await _ticket(ann)
@@ -142,7 +145,7 @@ async def test_take_it_shows_the_holder_and_another_agent_can_take_over(tmp_path
 
 
 async def test_the_agents_group_has_its_own_command_menu(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, support_lang="en") as (_, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT, support_lang="en") as (_, api):
         menu = next(c for c in api.calls if c.method == "setMyCommands" and c.params.get("scope"))
         assert menu.params["scope"] == {"type": "chat", "chat_id": SUPPORT}
         assert [c["command"] for c in menu.params["commands"]][:5] == ["mine", "kb", "transcript", "teach", "stats"]
@@ -150,7 +153,7 @@ async def test_the_agents_group_has_its_own_command_menu(tmp_path: Path, center:
 
 
 async def test_the_first_answer_takes_an_untaken_ticket(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
         await _ticket(ann)
@@ -160,7 +163,7 @@ async def test_the_first_answer_takes_an_untaken_ticket(tmp_path: Path, center: 
 
 
 async def test_buttons_outside_the_agents_group_do_nothing(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         await _ticket(ann)
         mallory = chat(app, api, user_id=66, first_name="Mallory")
@@ -176,7 +179,7 @@ async def test_buttons_outside_the_agents_group_do_nothing(tmp_path: Path, cente
 async def test_only_agents_use_the_desk(tmp_path: Path, center: HelpCenter) -> None:
     """The agents-only rule (handoff's check, here a stand-in allowing user 900) applies to every
     desk command, button and note: others are refused and leave no trace in the history."""
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         async def only_lin(context: Any, message: Any) -> bool:
             return message.from_user is not None and message.from_user.id == 900
 
@@ -200,8 +203,8 @@ async def test_only_agents_use_the_desk(tmp_path: Path, center: HelpCenter) -> N
 
 async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]
-    settings = {"support_chat_id": SUPPORT, "admin_ids": frozenset({ADMIN}), "clock": lambda: moment[0]}
-    async with running_bot(tmp_path, center, **settings) as (app, api):
+    settings = {**AGENTS, "support_chat_id": SUPPORT, "admin_ids": frozenset({ADMIN}), "clock": lambda: moment[0]}
+    async with running_bot(tmp_path, center, **AGENTS, **settings) as (app, api):
         await _ticket(chat(app, api))
         moment[0] = NOW + timedelta(minutes=9)
         assert await desk.sla_sweep(app) == 0
@@ -213,7 +216,7 @@ async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: P
         assert again[0].params["reply_parameters"]["message_id"] == card(api).result["message_id"]
         assert await desk.sla_sweep(app) == 0  # said once
     moment[0] = NOW + timedelta(minutes=21)
-    async with running_bot(tmp_path, center, **settings) as (app, api):  # a restart: the clock goes on
+    async with running_bot(tmp_path, center, **AGENTS, **settings) as (app, api):  # a restart: the clock goes on
         assert await desk.sla_sweep(app) == 1
         assert [c.text for c in api.sent(ADMIN)] == ["⏰ 工单 #1(Ann)已等待 21 分钟,仍没有客服接手,请安排人处理。"]
         assert any("已通知管理员" in c.text for c in api.sent(SUPPORT))
@@ -222,7 +225,7 @@ async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: P
 
 async def test_taking_from_the_sla_notice_updates_both_buttons(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
         await _ticket(chat(app, api))
         moment[0] = NOW + timedelta(minutes=12)
         await desk.sla_sweep(app)
@@ -237,7 +240,7 @@ async def test_taking_from_the_sla_notice_updates_both_buttons(tmp_path: Path, c
 
 async def test_sla_counts_support_hours_only_and_stops_once_taken(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]  # Sunday 10:00; agents work Monday to Friday, 09:00-18:00
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, support_hours="09:00-18:00",
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT, support_hours="09:00-18:00",
                            support_days="1-5", sla_minutes=10.0, clock=lambda: moment[0]) as (app, api):
         await _ticket(chat(app, api))
         moment[0] = datetime(2026, 11, 23, 9, 5, tzinfo=TZ)
@@ -250,7 +253,7 @@ async def test_sla_counts_support_hours_only_and_stops_once_taken(tmp_path: Path
 
 
 async def test_note_stays_in_the_group_and_in_the_history(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
         await _ticket(ann)
@@ -265,7 +268,7 @@ async def test_note_stays_in_the_group_and_in_the_history(tmp_path: Path, center
 
 
 async def test_note_prefix_is_configurable(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, note_prefix="!!") as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT, note_prefix="!!") as (app, api):
         await _ticket(chat(app, api))
         lin = Agent(app, api)
         await lin.reply_to(card(api), "!! internal")
@@ -276,7 +279,7 @@ async def test_note_prefix_is_configurable(tmp_path: Path, center: HelpCenter) -
 
 async def test_transcript_has_the_whole_conversation_and_survives_closing(tmp_path: Path, center: HelpCenter) -> None:
     api = DocsAPI()
-    async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, api=api, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
         await ann.send("退款多久到账")  # answered by the bot before the hand-off
@@ -309,7 +312,7 @@ async def test_transcript_has_the_whole_conversation_and_survives_closing(tmp_pa
 
 async def test_kb_offers_three_entries_and_sends_one_in_the_customers_language(tmp_path: Path,
                                                                              center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api, language_code="en")
         lin = Agent(app, api)
         await ann.send("/human")
@@ -335,7 +338,7 @@ async def test_kb_offers_three_entries_and_sends_one_in_the_customers_language(t
 
 
 async def test_kb_answer_keeps_to_the_customers_market(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
         await ann.send("/refund")
@@ -355,7 +358,8 @@ async def test_kb_answer_keeps_to_the_customers_market(tmp_path: Path, center: H
 
 
 async def test_teach_stores_a_masked_phrasing_used_after_reload(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, admin_ids=frozenset({ADMIN})) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT,
+                           admin_ids=frozenset({ADMIN})) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
         question = "钱咋还没回到我卡上 电话13800138000 邮箱 ann@example.com"
@@ -385,7 +389,7 @@ async def test_teach_stores_a_masked_phrasing_used_after_reload(tmp_path: Path, 
 
 async def test_service_figures_per_agent_and_day_in_stats(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, admin_ids=frozenset({ADMIN}),
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT, admin_ids=frozenset({ADMIN}),
                            clock=lambda: moment[0]) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
@@ -410,7 +414,7 @@ async def test_service_figures_per_agent_and_day_in_stats(tmp_path: Path, center
 
 
 async def test_forget_deletes_the_ticket_history(tmp_path: Path, center: HelpCenter) -> None:
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
         await _ticket(ann)
         await ann.send("我的电话 13800138000")
@@ -429,7 +433,7 @@ def _bot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_report_lists_service_figures_and_taught_phrasings_and_check_validates_them(
         tmp_path: Path, center: HelpCenter) -> None:
     moment = [datetime.now(TZ)]
-    async with running_bot(tmp_path, center, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT, clock=lambda: moment[0]) as (app, api):
         ann = chat(app, api)
         lin = Agent(app, api)
         await ann.send("退款多久到账")  # answered by the bot: the chart's answer rate

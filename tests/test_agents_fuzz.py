@@ -17,6 +17,7 @@ from handlers.offline import OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
 
 from .botkit import running_bot
+from .test_agents import AGENTS
 from .test_fuzz_updates import TEXT, _valid_html
 
 SUPPORT = -1005000
@@ -43,7 +44,7 @@ def steps(draw: Any) -> list[tuple[str, Any]]:
 
 async def _run(center: HelpCenter, actions: list[tuple[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        async with running_bot(Path(tmp), center, api=OfflineBotAPI(), support_chat_id=SUPPORT) as (app, api):
+        async with running_bot(Path(tmp), center, **AGENTS, api=OfflineBotAPI(), support_chat_id=SUPPORT) as (app, api):
             errors: list[BaseException] = []
 
             async def collect(update: object, context: Any) -> None:
