@@ -204,7 +204,7 @@ async def test_only_agents_use_the_desk(tmp_path: Path, center: HelpCenter) -> N
 async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: Path, center: HelpCenter) -> None:
     moment = [NOW]
     settings = {**AGENTS, "support_chat_id": SUPPORT, "admin_ids": frozenset({ADMIN}), "clock": lambda: moment[0]}
-    async with running_bot(tmp_path, center, **AGENTS, **settings) as (app, api):
+    async with running_bot(tmp_path, center, **settings) as (app, api):
         await _ticket(chat(app, api))
         moment[0] = NOW + timedelta(minutes=9)
         assert await desk.sla_sweep(app) == 0
@@ -216,7 +216,7 @@ async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: P
         assert again[0].params["reply_parameters"]["message_id"] == card(api).result["message_id"]
         assert await desk.sla_sweep(app) == 0  # said once
     moment[0] = NOW + timedelta(minutes=21)
-    async with running_bot(tmp_path, center, **AGENTS, **settings) as (app, api):  # a restart: the clock goes on
+    async with running_bot(tmp_path, center, **settings) as (app, api):  # a restart: the clock goes on
         assert await desk.sla_sweep(app) == 1
         assert [c.text for c in api.sent(ADMIN)] == ["⏰ 工单 #1(Ann)已等待 21 分钟,仍没有客服接手,请安排人处理。"]
         assert any("已通知管理员" in c.text for c in api.sent(SUPPORT))
