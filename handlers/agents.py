@@ -444,7 +444,7 @@ async def _kb_button(update: Update, context: Context, ticket_id: int, entry_id:
     await desk.responded(ticket.id, now)
     await _post(context.application, ticket, t(context, "desk.kb_sent", lang, agent=escape(_name(user)),
                                                 title=escape(entry.texts[lang].title), id=ticket.id,
-                                                language=ticket.lang))
+                                                language=t(context, f"lang.{ticket.lang}", lang)))
     holding = await desk.holding(ticket.id)
     if holding is not None and holding.holder_id is None:
         await _take(context.application, ticket, user.id, _name(user), None)

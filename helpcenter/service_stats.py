@@ -73,12 +73,13 @@ def summarize(rows: list[dict], tz: ZoneInfo, nobody: str) -> tuple[Figures, lis
     return total, per_agent, per_day
 
 
-def minutes(value: float | None) -> str:
+def minutes(value: float | None, t: Callable[..., str] | None = None) -> str:
+    """A duration as minutes under an hour, else hours; t words it (desk.unit.*), else English."""
     if value is None:
         return "—"
     if value < 60:
-        return f"{value:.0f} min"
-    return f"{value / 60:.1f} h"
+        return t("desk.unit.min", n=round(value)) if t else f"{value:.0f} min"
+    return t("desk.unit.hour", n=f"{value / 60:.1f}") if t else f"{value / 60:.1f} h"
 
 
 def percent(value: float | None) -> str:
@@ -91,8 +92,8 @@ def stars(value: float | None) -> str:
 
 def line(f: Figures, t: Callable[..., str]) -> str:
     """One row as agents read it in Telegram (t renders a desk.* string)."""
-    return t("desk.stats.line", label=f.label, tickets=f.tickets, closed=f.closed,
-             first=minutes(f.first_response_min), resolution=minutes(f.resolution_min),
+    return t("desk.stats.line", label=f.label, n=f.tickets, closed=f.closed,
+             first=minutes(f.first_response_min, t), resolution=minutes(f.resolution_min, t),
              reopen=percent(f.reopen_rate), csat=stars(f.csat), rated=f.rated)
 
 

@@ -17,6 +17,7 @@ from handlers.common import Settings
 from handlers.offline import Call, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
 from helpcenter.render import to_plain
+from helpcenter.service_stats import service_block
 from helpcenter.taught import mask
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
@@ -329,7 +330,7 @@ async def test_kb_offers_three_entries_and_sends_one_in_the_customers_language(t
         assert answer and "refund" in to_plain(answer[0].text).lower()
         assert "Where the refund goes and when it arrives" in to_plain(answer[0].text)  # English, as the customer
         assert lin.toasts == ["已发送。"]
-        assert "📤 Lin 把“退款退到哪里、什么时候到账”发给了用户(工单 #1,en)。" in lin.text
+        assert "📤 Lin 把“退款退到哪里、什么时候到账”发给了用户(工单 #1,英文)。" in lin.text
         assert [e.kind for e in await app.services.desk.history(1)][-2:] == ["kb", "claim"]
         await lin.say("/kb 退款")
         assert "找不到对应的工单" in lin.text
@@ -406,7 +407,7 @@ async def test_service_figures_per_agent_and_day_in_stats(tmp_path: Path, center
         await lin.say("/stats")
         text = lin.text
         assert "🧑‍💼 客服服务(最近 7 天)" in text
-        assert "全部工单:1 单,已关闭 1 · 首次响应 4 min · 解决 1.0 h · 重开 100% · 满意度 4.0/5(1 个评分)" in text
+        assert "全部工单:1 单,已关闭 1 · 首次响应 4 分钟 · 解决 1.0 小时 · 重开 100% · 满意度 4.0/5(1 个评分)" in text
         assert "Lin:1 单" in text and "2026-11-22:1 单" in text and "900" not in text
         admin = chat(app, api, user_id=ADMIN, first_name="Boss")
         await admin.send("/stats")
@@ -480,3 +481,20 @@ def test_desk_settings_from_the_environment() -> None:
     assert (settings.sla_minutes, settings.note_prefix) == (15.0, "!!")
     default = Settings.from_env({"SLA_MINUTES": "soon", "NOTE_PREFIX": " "})
     assert (default.sla_minutes, default.note_prefix) == (10.0, "//")
+
+
+def test_service_block_in_english_counts_and_words_durations(center: HelpCenter) -> None:
+    opened = datetime(2026, 11, 22, 10, 0, tzinfo=TZ)
+
+    def row(n: int, holder: str | None, first: int | None, closed: int | None, rating: int | None) -> dict:
+        return {"id": n, "created_at": opened,
+                "first_response_at": opened + timedelta(minutes=first) if first else None,
+                "closed_at": opened + timedelta(minutes=closed) if closed else None,
+                "status": "closed" if closed else "open", "rating": rating, "holder_id": None, "holder": holder,
+                "reopens": 0}
+
+    rows = [row(1, "Lin", 3, 90, 5), row(2, "Lin", 5, 150, 3), row(3, None, None, None, None)]
+    text = to_plain(service_block(rows, lambda key, **v: center.renderer.t(key, "en", **v), TZ, 7))
+    assert ("All tickets: 3 tickets, 2 closed · first response 4 min · resolution 2.0 h · reopened 0%"
+            " · CSAT 4.0/5 (2 rated)") in text
+    assert "Lin: 2 tickets, 2 closed" in text and "(nobody): 1 ticket, 0 closed · first response —" in text
