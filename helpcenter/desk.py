@@ -9,6 +9,7 @@ help center's tables stay one engineer's business; the tickets table is read thr
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -142,7 +143,7 @@ class Desk:
     # --- holding -------------------------------------------------------------------------------
 
     async def ensure(self, ticket_id: int, user_id: int, now: datetime,
-                     before: list[tuple[str, str]] = ()) -> bool:  # type: ignore[assignment]
+                     before: Sequence[tuple[str, str]] = ()) -> bool:
         """Know a ticket from its first sighting; before = the bot's questions and answers that
         preceded the hand-off, kept as the start of its history. True if it was new."""
         cursor = await self.db.execute("INSERT OR IGNORE INTO desk_tickets(ticket_id, user_id, seen_at)"

@@ -17,7 +17,8 @@ from handlers.common import Settings
 from handlers.offline import Call, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
 from helpcenter.render import to_plain
-from helpcenter.service_stats import service_block
+from helpcenter.hours import WorkingHours
+from helpcenter.service_stats import service_block, working_minutes
 from helpcenter.taught import mask
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
@@ -498,3 +499,11 @@ def test_service_block_in_english_counts_and_words_durations(center: HelpCenter)
     assert ("All tickets: 3 tickets, 2 closed · first response 4 min · resolution 2.0 h · reopened 0%"
             " · CSAT 4.0/5 (2 rated)") in text
     assert "Lin: 2 tickets, 2 closed" in text and "(nobody): 1 ticket, 0 closed · first response —" in text
+
+
+def test_working_minutes_count_support_hours_only() -> None:
+    hours = WorkingHours.parse("09:00-18:00", "1-5")
+    friday_5pm = datetime(2026, 11, 27, 17, 0, tzinfo=TZ)
+    assert working_minutes(hours, friday_5pm, datetime(2026, 11, 30, 9, 30, tzinfo=TZ)) == 90  # over the weekend
+    assert working_minutes(None, friday_5pm, friday_5pm + timedelta(minutes=7)) == 7
+    assert working_minutes(hours, friday_5pm, friday_5pm - timedelta(minutes=1)) == 0
