@@ -16,8 +16,8 @@ from handlers import agents as desk
 from handlers.common import Settings
 from handlers.offline import Call, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
-from helpcenter.render import to_plain
 from helpcenter.hours import WorkingHours
+from helpcenter.render import to_plain
 from helpcenter.service_stats import service_block, working_minutes
 from helpcenter.taught import mask
 
