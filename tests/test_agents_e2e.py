@@ -1,5 +1,5 @@
 """The agents' desk in the real bot process (python bot.py) against the Bot API emulator: the card's
-Take it button, a note, /mine, /kb with its send button, /transcript as an uploaded HTML file."""
+Take it button, a note, /mine, /kb with its send button, /teach, /stats, /transcript as an uploaded HTML file."""
 
 from __future__ import annotations
 
@@ -47,6 +47,19 @@ def test_agents_desk_against_the_real_process(tmp_path: Path) -> None:
         offer_message = emu.api.messages[(SUPPORT, offer.result["message_id"])]
         emu.push(lin.click(offer.buttons[0][0]["callback_data"], offer_message))
         group_text("📤 Lin 把“退款退到哪里、什么时候到账”发给了用户")
+        emu.push(cai.factory.text("钱咋还没回到我卡上"))
+        copy = emu.wait_for(lambda calls: [c for c in calls if c.method == "copyMessage"
+                                           and str(c.params["chat_id"]) == str(SUPPORT)])[-1]
+        quoted = {**reply_to, "message_id": copy.result["message_id"], "text": "钱咋还没回到我卡上"}
+        emu.push(lin.group(SUPPORT, "/teach", reply_to=quoted))
+        pick = emu.wait_for(lambda calls: next((c for c in calls if "🎓" in str(c.params.get("text", ""))
+                                                and c.buttons), None))
+        data = next(b["callback_data"] for row in pick.buttons for b in row if b["callback_data"].endswith(
+            ":refund-arrival"))
+        emu.push(lin.click(data, emu.api.messages[(SUPPORT, pick.result["message_id"])]))
+        emu.wait_for(lambda calls: any("🎓 已记下" in str(c.params.get("text", "")) for c in calls))
+        emu.push(lin.group(SUPPORT, "/stats"))
+        group_text("Lin:1 单")
         emu.push(lin.group(SUPPORT, "/transcript", reply_to=reply_to))
         doc = emu.wait_for(lambda calls: next((c for c in calls if c.method == "sendDocument"), None))
         assert doc.params["document"]["filename"] == "ticket-1.html"
