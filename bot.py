@@ -82,7 +82,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(_as_json(center, question), flush=True)
             continue
         reply = center.ask(question, args.lang or guess_lang(question))
-        print("\n\n".join(to_plain(m) for m in reply.messages), flush=True)
+        print("\n\n".join(to_plain(m) for m in (*reply.messages, *reply.more)), flush=True)
     return 0
 
 

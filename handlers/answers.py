@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, Update
 
+from helpcenter import core
 from helpcenter.model import Entry
+from helpcenter.understand import Slots
 
 from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
-from .flow import way_back
+from .flow import MENU, SCREENS, current, way_back
 
-HANDOFF_TOPIC = "handoff.human"
+HANDOFF_TOPIC = core.HANDOFF_TOPIC
 MISSES_BEFORE_HUMAN = 2
 RECENT = 5  # questions remembered for a hand-off's context card
 
@@ -49,6 +51,12 @@ def remember(context: Context, question: str, answer: str | None) -> None:
     del recent[:-RECENT]
 
 
+def profile(context: Context) -> dict[str, str]:
+    """What the bot knows about the user beyond this question: role, and the last market named."""
+    data = context.user_data
+    return {k: data[k] for k in ("role", "market") if isinstance(data.get(k), str)}
+
+
 async def free_text(update: Update, context: Context) -> None:
     """Answer a typed question from the knowledge base; the conversation state is unchanged."""
     from .handoff import request_human  # a question can be a request for a person
@@ -56,23 +64,54 @@ async def free_text(update: Update, context: Context) -> None:
     question = update.effective_message.text or ""
     lang = lang_of(update, context)
     svc = services(context)
-    reply = svc.center.ask(question, lang)
+    data = context.user_data
+    reply = svc.center.ask(question, lang, profile=profile(context), previous=Slots.from_dict(data.get("slots")))
     match = reply.match
+    if reply.kind == core.SOCIAL:  # small talk: a friendly word and the menu, not a miss
+        if current(context) == MENU:
+            await show(update, context, reply.messages, edit=False)
+            await SCREENS[MENU](update, context)
+        else:
+            await show(update, context, reply.messages, keyboard([[way_back(context, lang)]]), edit=False)
+        return
     remember(context, question, reply.entry.id if reply.entry else None)
+    if reply.reading is not None and reply.kind in (core.ANSWER, core.FIGURE, core.GUESS):
+        data["slots"] = reply.slots.as_dict()  # a follow-up ("那假货呢?") keeps the other slots
+        if reply.reading.stated.market:
+            data["market"] = reply.reading.stated.market
     best = match.answer or (match.candidates[0] if match.candidates else None)
     question_id = await svc.store.log_question(
         update.effective_chat.id, lang, match.normalized, reply.entry.id if reply.entry else None,
         reply.entry.topic if reply.entry else None, round(best.score, 4) if best else 0.0, svc.now())
-    context.user_data["last_match"] = {"others": [c.entry.id for c in match.suggestions]}
+    shown = reply.answered.id if reply.answered else None
+    data["last_match"] = {"others": [c.entry.id for c in match.suggestions if c.entry.id != shown]}
+    if reply.kind == core.FIGURE and reply.entry is not None:
+        data["misses"] = 0
+        rows = [[button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")],
+                [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
+                 button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
+                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id))],
+                [way_back(context, lang), button(context, "btn.human", lang, "human")]]
+        await show(update, context, reply.messages, keyboard(rows), edit=False)
+        return
     if reply.entry is not None:
-        context.user_data["misses"] = 0
+        data["misses"] = 0
         if reply.entry.topic == HANDOFF_TOPIC:
             await request_human(update, context)
             return
         await send_entry(update, context, reply.entry, question_id=question_id)
         return
-    misses = context.user_data.get("misses", 0) + 1
-    context.user_data["misses"] = misses
+    if reply.kind == core.GUESS and reply.answered is not None:
+        rows = [[button(context, "und.btn.not_this", lang, f"fb:{question_id}:down")],
+                [way_back(context, lang), button(context, "btn.human", lang, "human")]]
+        await show(update, context, reply.messages, keyboard(rows), edit=False)
+        return
+    if reply.kind == core.ADJACENT:  # a scoped reply, not a failure
+        rows = [[way_back(context, lang), button(context, "btn.human", lang, "human")]]
+        await show(update, context, reply.messages, keyboard(rows), edit=False)
+        return
+    misses = data.get("misses", 0) + 1
+    data["misses"] = misses
     rows = suggestion_rows(context, lang, [c.entry.id for c in match.suggestions])
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:

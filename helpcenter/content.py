@@ -33,8 +33,10 @@ from .model import (
     Source,
     Text,
     ViewOption,
+    Vocabulary,
     Window,
 )
+from .vocabload import read_vocabulary
 from .yamlsrc import line_of
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +46,7 @@ SECTIONS = (
     "topics", "sources", "markets", "events", "conditions", "cases", "limits",
     "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "patterns", "flows",
     "dates",
+    "understanding",  # content/understanding.yaml: the question reader's words (helpcenter/vocabload.py)
 )
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
               "step", "seller", *LANGS}
@@ -176,7 +179,8 @@ def load_content(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentE
             else:
                 raw[section] = (path, value, line)
     for section in SECTIONS:
-        if section not in raw and section not in ("entries", "synonyms", "stopwords", "patterns", "dates"):
+        if section not in raw and section not in ("entries", "synonyms", "stopwords", "patterns", "dates",
+                                                  "understanding"):
             reader.error(1, f"section {section!r} is missing", file=content_dir)
     if reader.errors:
         return None, reader.errors
@@ -213,10 +217,15 @@ class _Builder:
         lexicon = self.lexicon()
         entries = self.entries(raw_entries, topics, figures)
         flows = self.flows({e.id: e for e in entries}, figures)
+        vocabulary = Vocabulary()
+        if "understanding" in self.raw:
+            path, value, line = self.raw["understanding"]
+            self.r.file = path
+            vocabulary = read_vocabulary(self.r, value, line, glossary, {e.id: e for e in entries}, figures)
         return KnowledgeBase(entries=tuple(entries), topics=topics, sources=sources,
                              glossary=glossary, dispute_rules=tuple(rules),
                              return_windows=tuple(windows), figures=figures, lexicon=lexicon,
-                             flows=flows)
+                             flows=flows, vocabulary=vocabulary)
 
     def flows(self, entries: dict[str, Entry], figures: dict[str, Figure]) -> Flows:
         empty = Flows({}, {}, "", (), ())

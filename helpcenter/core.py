@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
 from .matcher import Match, Matcher
 from .model import Entry, KnowledgeBase
-from .render import TEMPLATES_DIR, Renderer
+from .render import TEMPLATES_DIR, Renderer, escape, split_message
+from .understand import FigureAnswer, Reading, Slots, Understander
 
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -23,14 +24,37 @@ def guess_lang(text: str, default: str = "zh") -> str:
     return "en" if _LATIN.search(text) else default
 
 
+# What kind of reply ask() gives; the handlers pick buttons by it.
+ANSWER = "answer"  # an entry, answered
+FIGURE = "figure"  # a case's time limit first; the entry on demand
+GUESS = "guess"  # "I think you mean": an entry, with a way to say it is not
+SUGGEST = "suggest"  # "did you mean" suggestions
+OFF_TOPIC = "off_topic"
+ADJACENT = "adjacent"  # TikTok, but outside returns/refunds
+SOCIAL = "social"  # greetings and thanks
+HANDOFF_TOPIC = "handoff.human"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     match: Match
     messages: list[str]
+    kind: str = ANSWER
+    answered: Entry | None = None  # the entry answered or guessed (may differ from the matcher's)
+    reading: Reading | None = None
+    figure: FigureAnswer | None = None
+    more: tuple[str, ...] = ()  # the rest, on demand (a figure answer's whole entry)
 
     @property
     def entry(self) -> Entry | None:
-        return self.match.answer.entry if self.match.answer else None
+        """The entry the user was answered with (not a guess)."""
+        if self.kind in (ANSWER, FIGURE):
+            return self.answered or (self.match.answer.entry if self.match.answer else None)
+        return None
+
+    @property
+    def slots(self) -> Slots:
+        return self.reading.slots if self.reading else Slots()
 
 
 class HelpCenter:
@@ -46,15 +70,76 @@ class HelpCenter:
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
         self.matcher = Matcher(kb)
+        self.understander = Understander(kb)
 
-    def ask(self, question: str, lang: str) -> Reply:
+    def ask(self, question: str, lang: str, profile: dict[str, str] | None = None,
+            previous: Slots | None = None) -> Reply:
+        """The reply to question. profile (role, market) and previous (the last question's slots)
+        fill in what a follow-up such as "那假货呢?" leaves out."""
         match = self.matcher.match(question)
-        if match.answer is not None:
-            return Reply(match, self.renderer.answer(match.answer.entry, lang))
-        suggestions = [c.entry for c in match.suggestions]
+        reading = self.understander.read(question, profile, previous)
+        r = self.renderer
+        answer = match.answer.entry if match.answer else None
+        if reading.social:
+            return Reply(match, [r.t(f"und.social.{reading.social}", lang)], SOCIAL, reading=reading)
+        if answer is not None and answer.topic == HANDOFF_TOPIC:
+            return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
+        if reading.chitchat:
+            return self._no_answer(match, question, lang, reading, suggest=False)
+        if reading.adjacent and (reading.slots.case is None or self.kb.vocabulary.adjacent[reading.adjacent].always):
+            return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
+        if reading.slots.case is None and answer is not None and (case := self._case_of(answer)):
+            # No case word, but the matcher's confident entry is one case's: its figures are the
+            # ones that entry would show anyway, so lead with the one asked about.
+            reading = replace(reading, slots=replace(reading.slots, case=case))
+        figure = self.understander.figures(reading.slots)
+        if figure is not None:
+            entry = self.kb.by_id[figure.entry]
+            if answer is not None and self._fits(answer, figure.case):
+                entry = answer  # the matcher's entry is about this case: it is the full answer
+            return Reply(match, [r.figure_first(figure, lang, entry.texts[lang].title)], FIGURE, entry, reading, figure,
+                         tuple(r.answer(entry, lang)))
+        case_entry = self._case_entry(reading.slots.case)
+        if answer is not None:
+            if case_entry is not None and answer.dispute_case not in (None, case_entry.dispute_case):
+                answer = case_entry  # the case named beats an entry about another case
+            return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
+        guess = match.guess.entry if match.guess else case_entry
+        if guess is not None and case_entry is not None and guess.dispute_case not in (None, case_entry.dispute_case):
+            guess = case_entry  # a guess about another case is no better than an answer about one
+        if guess is not None:
+            return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
+        return self._no_answer(match, question, lang, reading, suggest=True)
+
+    def _case_of(self, entry: Entry) -> str | None:
+        """The case an entry stands for: its dispute case, or the case whose full answer it is."""
+        if entry.dispute_case:
+            return entry.dispute_case
+        return next((c.id for c in self.kb.vocabulary.cases.values()
+                     if c.entry == entry.id and c.id not in self.kb.glossary.cases), None)
+
+    def _fits(self, entry: Entry, case: str) -> bool:
+        """An entry that may stand for case: the case's own for a dispute case, else none of them."""
+        if case in self.kb.glossary.cases:
+            return entry.dispute_case == case
+        return entry.dispute_case is None
+
+    def _case_entry(self, case: str | None) -> Entry | None:
+        """The entry of a dispute case (not of the general return/refund cases)."""
+        if case is None or case not in self.kb.glossary.cases:
+            return None
+        words = self.kb.vocabulary.cases.get(case)
+        return self.kb.by_id.get(words.entry) if words else None
+
+    def _guessed(self, entry: Entry, lang: str) -> list[str]:
+        head = self.renderer.t("und.guess", lang, title=entry.texts[lang].title)
+        return split_message(f"<i>{escape(head)}</i>\n\n" + "\n\n".join(self.renderer.answer(entry, lang)))
+
+    def _no_answer(self, match: Match, question: str, lang: str, reading: Reading, suggest: bool) -> Reply:
+        suggestions = [c.entry for c in match.suggestions] if suggest else []
         shown = question if len(question) <= QUOTE_LIMIT else question[:QUOTE_LIMIT] + "…"
-        return Reply(match, [self.renderer.render("no_answer.html.j2", lang, suggestions=suggestions,
-                                                  question=shown)])
+        text = self.renderer.render("no_answer.html.j2", lang, suggestions=suggestions, question=shown)
+        return Reply(match, [text], SUGGEST if suggestions else OFF_TOPIC, reading=reading)
 
 
 def check(content_dir: Path = CONTENT_DIR, templates_dir: Path = TEMPLATES_DIR) -> list[ContentError]:

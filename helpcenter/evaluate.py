@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .matcher import Match, Matcher
+
+if TYPE_CHECKING:
+    from .core import HelpCenter
 
 NONE = "none"
 NONE_KINDS = ("none", "none:adjacent", "none:social")
@@ -169,3 +173,44 @@ def format_report(report: Report) -> str:
                 lines.append(f"  {kind} rejected: {report.kind_rejection_rate(kind):.1%}"
                              f" ({rejected}/{total})")
     return "\n".join(lines)
+
+
+# --- case × aspect figure right (issue 10): does the bot lead with the labelled case's figure? ---
+
+@dataclass
+class FigureScore:
+    total: int = 0  # labelled rows whose case × aspect (× market) has a figure in content
+    right: int = 0
+    misses: list[tuple[Labelled, str]] = field(default_factory=list)  # the row, and what was shown
+
+    @property
+    def rate(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+
+def figure_score(center: HelpCenter, rows: list[Labelled]) -> FigureScore:
+    """For rows labelled with a case and a time-limit aspect: the reply must lead with exactly the
+    figures content has for that case, aspect and market (and role, when labelled)."""
+    from .core import FIGURE, guess_lang
+    from .understand import Slots
+
+    score = FigureScore()
+    for row in rows:
+        if row.is_none or row.case is None or row.aspect is None:
+            continue
+        want = center.understander.figures(Slots(role=row.role, case=row.case, aspect=row.aspect,
+                                                 market=row.market))
+        if want is None:
+            continue  # not a time-limit aspect, or content has no figure for this case
+        score.total += 1
+        # The labelled role is the asker's: the bot knows it from the saved profile.
+        reply = center.ask(row.question, guess_lang(row.question), profile={"role": row.role} if row.role else None)
+        got = reply.figure if reply.kind == FIGURE else None
+        if got is not None and (got.case, got.aspect, got.market, got.lines) == (
+                want.case, want.aspect, want.market, want.lines):
+            score.right += 1
+        else:
+            entry = reply.entry.id if reply.entry else ""
+            shown = f"{got.case}/{got.aspect}/{got.market}" if got else f"{reply.kind} {entry}"
+            score.misses.append((row, shown))
+    return score

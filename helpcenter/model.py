@@ -158,6 +158,66 @@ class Flows:
     seller_entry: str = ""
 
 
+# --- question understanding (content/understanding.yaml) --------------------------------------
+
+Term = tuple[str, ...]  # all of these words, anywhere in the question
+
+
+@dataclass(frozen=True, slots=True)
+class CaseWords:
+    """One case a question can be about: its words, the entry that answers it in full, and
+    where its figures come from (dispute rules for the six dispute cases)."""
+
+    id: str
+    words: tuple[Term, ...]
+    entry: str
+    table: str | None = None  # "return_windows"; the six dispute cases use dispute_rules
+    figures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # aspect -> figure ids
+    seller_figures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same, for sellers
+
+
+@dataclass(frozen=True, slots=True)
+class AspectWords:
+    id: str
+    words: tuple[Term, ...]
+    figure: bool = False  # a time limit: the answer leads with it
+    limits: tuple[str, ...] = ()  # dispute-rule limit kinds that answer it
+
+
+@dataclass(frozen=True, slots=True)
+class MarketWords:
+    id: str
+    name: dict[str, str]
+    words: tuple[Term, ...]
+    cased: tuple[str, ...] = ()  # matched as written: "US" but not "us"
+
+
+@dataclass(frozen=True, slots=True)
+class AdjacentTopic:
+    id: str
+    go: str  # where to go instead: templates/i18n.yaml und.go.<go>
+    words: tuple[Term, ...]
+    always: bool = False  # also when the question is about returns (unless it names TikTok)
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Every word the question reader knows, in the order that decides ties."""
+
+    roles: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    cases: dict[str, CaseWords] = field(default_factory=dict)
+    aspects: dict[str, AspectWords] = field(default_factory=dict)
+    markets: dict[str, MarketWords] = field(default_factory=dict)
+    limit_roles: dict[str, str] = field(default_factory=dict)
+    scope: tuple[Term, ...] = ()
+    adjacent: dict[str, AdjacentTopic] = field(default_factory=dict)
+    social: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    filler: tuple[Term, ...] = ()
+    chitchat: tuple[Term, ...] = ()
+    home: tuple[Term, ...] = ()  # words naming TikTok itself
+    followup: tuple[Term, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     entries: tuple[Entry, ...]
@@ -169,6 +229,7 @@ class KnowledgeBase:
     figures: dict[str, Figure]
     lexicon: Lexicon
     flows: Flows
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)  # content/understanding.yaml
     by_id: dict[str, Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -186,3 +247,4 @@ class KnowledgeBase:
 
     def markets_for(self, case: str) -> tuple[str, ...]:
         return tuple(rule.market for rule in self.rules_for(case))
+

@@ -32,6 +32,7 @@ class Renderer:
 
     def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.kb = kb
+        self.templates_dir = templates_dir
         self.agents = False
         self._variants: dict[bool, Renderer] = {False: self}
         self.strings: dict[str, dict[str, str]] = yaml.safe_load(
@@ -112,6 +113,58 @@ class Renderer:
         )
         return split_message(rendered)
 
+    def market_name(self, market: str, lang: str) -> str:
+        """A market as users say it: understanding.yaml's name, else the glossary's."""
+        words = self.kb.vocabulary.markets.get(market)
+        if words is not None:
+            return words.name[lang]
+        return self.kb.glossary.markets.get(market, {}).get(lang, market)
+
+    def case_name(self, case: str, lang: str) -> str:
+        names = self.kb.glossary.cases.get(case)
+        return names[lang] if names else self.t(f"und.case.{case}", lang)
+
+    def figure_first(self, answer: Any, lang: str, title: str = "") -> str:
+        """A FigureAnswer (helpcenter.understand): that case's figure for that market, with sources;
+        or that the market has none, and which markets do."""
+        refs = {sid: n for n, sid in enumerate(answer.sources, start=1)}
+        known = self.t("und.list_sep", lang).join(self.market_name(m, lang) for m in answer.known)
+        title = title or self.kb.by_id[answer.entry].texts[lang].title
+        return self.render("figure_first.html.j2", lang, answer=answer, refs=refs, known=known, title=title,
+                           case_name=self.case_name(answer.case, lang),
+                           aspect_name=self.t(f"und.aspect.{answer.aspect}", lang),
+                           market_name=lambda m: self.market_name(m, lang))
+
+    def adjacent(self, topic: str, lang: str) -> str:
+        go = self.kb.vocabulary.adjacent[topic].go
+        return self.render("adjacent.html.j2", lang, topic=topic, go=go)
+
+    def check_vocabulary(self) -> list[ContentError]:
+        """Every aspect, case and adjacent topic the vocabulary can name has its wording."""
+        v = self.kb.vocabulary
+        keys = [f"und.aspect.{a.id}" for a in v.aspects.values() if a.figure]
+        keys += [f"und.case.{c}" for c in v.cases if c not in self.kb.glossary.cases]
+        keys += [k for a in v.adjacent.values() for k in (f"und.topic.{a.id}", f"und.go.{a.go}")]
+        keys += [f"und.social.{k}" for k in v.social]
+        where = self.templates_dir / "i18n.yaml"
+        errors = [ContentError(where, 1, f"missing string {k!r} (content/understanding.yaml uses it)")
+                  for k in keys if not all(lang in self.strings.get(k, {}) for lang in LANGS)]
+        if errors:
+            return errors
+        from .understand import Slots, Understander  # the figure screen, for every case and aspect
+
+        reader = Understander(self.kb)
+        for case in v.cases:
+            for aspect in v.aspects:
+                for market in (None, "other"):
+                    answer = reader.figures(Slots(case=case, aspect=aspect, market=market))
+                    for lang in LANGS if answer is not None else ():
+                        try:
+                            self.figure_first(answer, lang)
+                        except Exception as exc:  # noqa: BLE001 - any template failure is reported
+                            errors.append(ContentError(where.parent / "figure_first.html.j2", 1,
+                                                       f"{case} × {aspect} ({lang}) fails to render: {exc}"))
+        return errors
     def _step_title(self, title: str, step: int, lang: str) -> str:
         """In a flow the progress mark ("Step 1/6") says which step this is, so the title's own
         "Step 1: " goes: one step mark per line, not two."""
@@ -159,7 +212,7 @@ class Renderer:
                 except Exception as exc:  # noqa: BLE001 - any template failure is reported
                     errors.append(ContentError(entry.file, entry.line,
                                                f"entry {entry.id} ({lang}) fails to render: {exc}"))
-        return errors
+        return errors + self.check_vocabulary()
 
 
 def _number(value: Any) -> Any:
