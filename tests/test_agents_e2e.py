@@ -3,6 +3,7 @@ Take it button, a note, /mine, /kb with its send button, /teach, /stats, /transc
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from handlers.offline import UpdateFactory
@@ -10,6 +11,13 @@ from helpcenter.render import to_plain
 
 from .emulator import Emulator
 from .test_e2e import SUPPORT, EmuUser, bot_process
+
+
+def _linked(data_dir: Path, message_id: int) -> bool:
+    """The bot has recorded which ticket the copy in the agents' group belongs to."""
+    with sqlite3.connect(f"file:{data_dir / 'helpcenter.sqlite3'}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT 1 FROM links WHERE to_chat=? AND to_msg=?", (SUPPORT, message_id)).fetchone()
+    return row is not None
 
 
 def test_agents_desk_against_the_real_process(tmp_path: Path) -> None:
@@ -51,6 +59,7 @@ def test_agents_desk_against_the_real_process(tmp_path: Path) -> None:
         copy = emu.wait_for(lambda calls: [c for c in calls if c.method == "copyMessage"
                                            and str(c.params["chat_id"]) == str(SUPPORT)])[-1]
         quoted = {**reply_to, "message_id": copy.result["message_id"], "text": "钱咋还没回到我卡上"}
+        emu.wait_for(lambda _: _linked(tmp_path, copy.result["message_id"]))  # the bot stores it after sending
         emu.push(lin.group(SUPPORT, "/teach", reply_to=quoted))
         pick = emu.wait_for(lambda calls: next((c for c in calls if "🎓" in str(c.params.get("text", ""))
                                                 and c.buttons), None))
