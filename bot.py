@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from telegram import Update
 from helpcenter.content import InvalidContent, display_path
 from helpcenter.core import HelpCenter, guess_lang
 from helpcenter.evaluate import evaluate, format_report, read_questions
+from helpcenter.normalize import clean
 from helpcenter.render import to_plain
 from helpcenter.store import StoreError, check_data_dir
 
@@ -76,8 +78,10 @@ def _as_json(center: HelpCenter, question: str) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     center = _load()
+    if args.question == "-" and hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
     questions = (line.rstrip("\n") for line in sys.stdin) if args.question == "-" else [args.question]
-    for question in questions:
+    for question in map(clean, questions):
         if args.json:
             print(_as_json(center, question), flush=True)
             continue
@@ -203,6 +207,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     center = _load()
     try:
         check_data_dir(settings.data_dir)
+        lock = _lock_data_dir(settings.data_dir)  # held until the process ends
+        _check_free_space(settings.data_dir)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -215,13 +221,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     from handlers.app import build_application
 
     app = build_application(settings, center, rate_limit=settings.rate_limit)
-    if settings.webhook_url:
-        app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
-                        url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-                        secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if settings.webhook_url:
+            app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
+                            url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                            secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except (StoreError, OSError, sqlite3.Error) as exc:  # e.g. the disk filled up: let a supervisor restart us
+        print(f"error: cannot keep the bot's data in {settings.data_dir}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        lock.close()
     return 0
+
+
+MIN_FREE_BYTES = 1 << 20  # below this the inbox cannot take updates: refuse to start
+
+
+def _lock_data_dir(data_dir: Path):  # noqa: ANN202 - an open file, kept for its lock
+    """One bot per DATA_DIR: two would both poll (409 Conflict) and overwrite each other's state."""
+    import fcntl
+
+    path = data_dir / "bot.lock"
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise StoreError(f"another bot process (pid {holder}) is already using DATA_DIR {data_dir};"
+                         " stop it first, or give this one its own DATA_DIR") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _check_free_space(data_dir: Path) -> None:
+    stat = os.statvfs(data_dir)
+    free = stat.f_bavail * stat.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise StoreError(f"DATA_DIR {data_dir} has only {free // 1024} KiB free; free some space and start again")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,4 +297,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BrokenPipeError:  # `bot.py ask … | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None

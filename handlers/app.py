@@ -36,6 +36,7 @@ from . import admin, answers, faq, handoff, menu, misc, refund, returns, seller
 from . import agents as desk
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
+from .intake import DurableApplication, DurableQueue
 from .persistence import SqlitePersistence
 from .processing import PerChatUpdateProcessor
 
@@ -150,18 +151,19 @@ def conversation(timeout: float) -> ConversationHandler:
         )
 
 
-async def _save_now(update: Update, context: Context) -> None:
-    """Write changed conversation and user state after every update, so a crash loses nothing."""
-    await context.application.update_persistence()
-
-
 async def _post_init(application: Application) -> None:
     svc: Services = application.services  # type: ignore[attr-defined]
     await svc.store.open()
     if svc.desk is not None:
         await svc.desk.open()
         desk.start_jobs(application)
-        await desk.set_group_commands(application)
+    interrupted = await svc.store.interrupted_sends()
+    if interrupted:
+        log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
+                    interrupted)
+    replayed = await application.update_queue.replay(application)  # type: ignore[attr-defined]
+    if replayed:
+        log.info("replaying %d update(s) the last run received but did not finish", replayed)
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
     _reload_on_sighup(application)
@@ -173,6 +175,7 @@ async def _post_init(application: Application) -> None:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
+    await desk.set_group_commands(application)
 
 
 def _reload_on_sighup(application: Application) -> None:
@@ -185,6 +188,7 @@ def _reload_on_sighup(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     await application.services.store.close()  # type: ignore[attr-defined]
     if application.services.desk is not None:  # type: ignore[attr-defined]
         await application.services.desk.close()  # type: ignore[attr-defined]
@@ -192,10 +196,13 @@ async def _post_shutdown(application: Application) -> None:
 
 def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
                       clock: Callable[[], datetime] | None = None, rate_limit: bool = True) -> HelpApplication:
-    builder = (Application.builder().application_class(HelpApplication)
-               .token(settings.token or "0:offline")
+    queue = DurableQueue()
+    persistence = SqlitePersistence(settings.data_dir / "state.sqlite3")
+    queue.persistence = persistence
+    builder = (Application.builder().application_class(DurableApplication)
+               .token(settings.token or "0:offline").update_queue(queue)
                .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-               .persistence(SqlitePersistence(settings.data_dir / "state.sqlite3"))
+               .persistence(persistence)
                .post_init(_post_init).post_shutdown(_post_shutdown))
     if settings.api_base_url:
         base = settings.api_base_url.rstrip("/")
@@ -211,8 +218,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     services = Services(apply_overlay(center, load_overlay(taught)), Store(settings.data_dir / "helpcenter.sqlite3"),
                         settings, desk=Desk(taught, settings.data_dir / "helpcenter.sqlite3"))
     services.center_factory = lambda: with_overlay(HelpCenter, settings.data_dir)
-    # The reliability work's agents-only check, once handoff has it (the desk refuses others the same way).
-    services.is_agent = getattr(handoff, "is_agent", None)
+    services.is_agent = handoff.is_agent  # the agents-only check: the desk refuses others the same way
     if clock is not None:
         services.clock = clock
     app.services = services
@@ -221,7 +227,6 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(misc.stale_button))  # buttons nothing else claims
-    app.add_handler(TypeHandler(Update, _save_now), group=99)
     app.add_error_handler(misc.on_error)
     return app
 

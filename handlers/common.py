@@ -39,6 +39,7 @@ class Settings:
     api_base_url: str = ""
     support_chat_id: int | None = None
     admin_ids: frozenset[int] = frozenset()
+    agent_ids: frozenset[int] = frozenset()  # who may act as an agent; empty = the agents' group's admins
     data_dir: Path = Path("data")
     timezone: str = "Asia/Shanghai"
     webhook_url: str = ""
@@ -61,6 +62,8 @@ class Settings:
             api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip(),
             support_chat_id=int(support) if support.lstrip("-").isdigit() else None,
             admin_ids=frozenset(admins),
+            agent_ids=frozenset(int(x) for x in env.get("AGENT_IDS", "").replace(" ", "").split(",")
+                                if x.lstrip("-").isdigit()),
             data_dir=Path(env.get("DATA_DIR", "data")),
             timezone=env.get("BOT_TIMEZONE", "Asia/Shanghai"),
             webhook_url=env.get("WEBHOOK_URL", "").strip(),

@@ -188,4 +188,6 @@ def _link_line(button: dict[str, Any], bot_username: str) -> str:
 
 
 def run_console(center: HelpCenter, settings: Settings, lang: str = "zh") -> None:
+    if hasattr(sys.stdin, "reconfigure"):  # a line cut mid-character reads as U+FFFD, not a crash
+        sys.stdin.reconfigure(errors="replace")
     asyncio.run(Console(center, settings, sys.stdout, lang).run(sys.stdin))

@@ -7,7 +7,13 @@ by the bot's own table of message links, never by forward_from.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import re
+import time
+import weakref
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,8 +32,13 @@ from .flow import MENU, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, way_back
 log = logging.getLogger(__name__)
 
 HANDOFF_ENTRY = "handoff-human"
+RATINGS = ("1", "2", "3", "4", "5")
 REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
 MAX_BACKOFF = 300.0
+CARD_MARK = re.compile(r"🎫 #(\d{1,12}) ")  # the first line of handoff_card.html.j2, as plain text
+FLUSH_WAIT = 1.0  # seconds a handler waits for its relays to go out before it returns
+AGENT_CACHE_SECONDS = 300.0  # how long a getChatMember answer (admin or not) is trusted
+TICKETS_PER_PAGE = 25  # /tickets lines per message (Telegram's 4096 characters)
 # The seller flow's screens, named for the agents' card by the label of the button that opens them.
 SELLER_SCREENS = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
 
@@ -56,6 +67,8 @@ async def request_human(update: Update, context: Context) -> None:
     ticket = await svc.store.latest_ticket(user.id)
     end = [[InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]
     if ticket is not None and ticket.open:
+        if ticket.card_msg is None:  # a crash between opening and queueing the card: queue it now
+            await _queue_card(context, ticket, ticket.thread_id)
         await context.bot.send_message(user.id, t(context, "handoff.already", lang, id=ticket.id),
                                        reply_markup=InlineKeyboardMarkup(end))
         return
@@ -66,12 +79,7 @@ async def request_human(update: Update, context: Context) -> None:
     thread_id = await _topic_for(context, ticket)
     if thread_id:
         await svc.store.update_ticket(ticket.id, now, thread_id=thread_id)
-    card = renderer(context).render("handoff_card.html.j2", svc.settings.support_lang, ticket=ticket,
-                                    **_context_card(context, svc.settings.support_lang))
-    take = [[{"text": t(context, "desk.btn.take", svc.settings.support_lang),  # agents' desk: claim button
-              "callback_data": f"dk:take:{ticket.id}"}]]
-    await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": support, "thread": thread_id, "text": card,
-                                        "card": True, "from_chat": user.id, "buttons": take}, now)
+    await _queue_card(context, ticket, thread_id)
     text = t(context, "handoff.opened", lang, id=ticket.id)
     hours = WorkingHours.parse(svc.settings.support_hours, svc.settings.support_days)
     if hours is not None and not hours.is_open(now):
@@ -80,13 +88,26 @@ async def request_human(update: Update, context: Context) -> None:
     await flush_outbox(context.application)
 
 
+async def _queue_card(context: Context, ticket: Ticket, thread_id: int | None) -> None:
+    """The context card for the agents, queued once per ticket."""
+    svc = services(context)
+    card = renderer(context).render("handoff_card.html.j2", svc.settings.support_lang, ticket=ticket,
+                                    **_context_card(context, svc.settings.support_lang))
+    await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": svc.settings.support_chat_id, "thread": thread_id,
+                                        "text": card, "card": True, "from_chat": ticket.chat_id,
+                                        "buttons": [[{"text": t(context, "desk.btn.take", svc.settings.support_lang),
+                                                      "callback_data": f"dk:take:{ticket.id}"}]]},  # agents' desk
+                            svc.now(), dedup=f"card:{ticket.id}")
+
+
 async def _topic_for(context: Context, ticket: Ticket) -> int | None:
     """A forum topic of its own when the agents' group is a forum; None otherwise."""
     svc = services(context)
     support = svc.settings.support_chat_id
     try:
-        if svc.support_is_forum is None:
-            svc.support_is_forum = bool((await context.bot.get_chat(support)).is_forum)
+        async with _delivery(context.application).forum_lock:  # one getChat, not one per ticket
+            if svc.support_is_forum is None:
+                svc.support_is_forum = bool((await context.bot.get_chat(support)).is_forum)
         if svc.support_is_forum:
             topic = await context.bot.create_forum_topic(support, f"#{ticket.id} {ticket.user_name}"[:128])
             return topic.message_thread_id
@@ -163,18 +184,33 @@ async def from_user(update: Update, context: Context) -> None:
             return
         await svc.store.update_ticket(ticket.id, now, status="open")
         await context.bot.send_message(user.id, t(context, "handoff.reopened", ticket.lang, id=ticket.id))
-        await _to_agents(context, ticket, t(context, "agent.reopened", svc.settings.support_lang, id=ticket.id))
-    if not svc.limiter.allow(user.id):
-        if not context.user_data.get("slowed"):
-            context.user_data["slowed"] = True
-            await context.bot.send_message(user.id, t(context, "handoff.slow", ticket.lang))
-        raise ApplicationHandlerStop
-    context.user_data["slowed"] = False
+        await _to_agents(context, ticket, t(context, "agent.reopened", svc.settings.support_lang, id=ticket.id),
+                         f"reopened:{update.update_id}")
+    if _service_message(message):
+        raise ApplicationHandlerStop  # nothing an agent could read
+    # No flood limit that drops: every message is queued and delivered at the pace the agents'
+    # group allows (AIORateLimiter, 429 retry_after); the user hears only of what failed for good.
     await svc.store.enqueue(ticket.id, {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
                                         "to_chat": svc.settings.support_chat_id, "thread": ticket.thread_id,
-                                        "reply_to": None if ticket.thread_id else ticket.card_msg}, now)
+                                        "reply_card": not ticket.thread_id}, now,
+                            dedup=f"copy:{message.chat_id}:{message.message_id}")
     await flush_outbox(context.application)
     raise ApplicationHandlerStop
+
+
+SERVICE_FIELDS = ("message_auto_delete_timer_changed", "users_shared", "chat_shared", "write_access_allowed",
+                  "pinned_message", "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",
+                  "delete_chat_photo", "forum_topic_created", "forum_topic_edited", "forum_topic_closed",
+                  "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
+                  "video_chat_scheduled", "video_chat_started", "video_chat_ended",
+                  "video_chat_participants_invited", "boost_added", "chat_background_set",
+                  "proximity_alert_triggered", "connected_website", "giveaway_created", "successful_payment",
+                  "refunded_payment")
+
+
+def _service_message(message: Message) -> bool:
+    """Service messages (timers, shared users, write access, …) cannot be copied: not relayed."""
+    return any(getattr(message, name, None) for name in SERVICE_FIELDS)
 
 
 async def on_ticket_button(update: Update, context: Context) -> None:
@@ -195,21 +231,63 @@ async def _ticket_button(update: Update, context: Context) -> None:
     if parts[1] == "end":
         ticket = await svc.store.latest_ticket(user.id)
         if ticket is not None and ticket.open:
-            await _close(context, ticket, by_user=True)
+            await _close(context, ticket, by_user=True, key=f"end:{update.update_id}")
             await query.edit_message_reply_markup(None)
             await context.bot.send_message(user.id, t(context, "handoff.ended", lang, id=ticket.id))
         return
-    if parts[1] == "rate" and len(parts) == 4 and parts[2].isdigit() and parts[3] in "12345":
+    if parts[1] == "rate":
+        if len(parts) != 4 or not parts[2].isdigit() or len(parts[2]) > 12 or parts[3] not in RATINGS:
+            log.info("ignored a malformed rating button: %r", query.data[:80])
+            return
         ticket = await svc.store.ticket(int(parts[2]))
         if ticket is not None and ticket.user_id == user.id and ticket.rating is None:
             await svc.store.update_ticket(ticket.id, svc.now(), rating=int(parts[3]))
             await query.edit_message_reply_markup(None)
             await context.bot.send_message(user.id, t(context, "handoff.thanks", lang))
             await _to_agents(context, ticket, t(context, "agent.rated", svc.settings.support_lang,
-                                                id=ticket.id, n=parts[3]))
+                                                id=ticket.id, n=parts[3]), f"rated:{ticket.id}")
 
 
 # --- the agents' side ---------------------------------------------------------------------------
+
+_agent_cache: weakref.WeakKeyDictionary[Application, dict[int, tuple[bool, float]]] = weakref.WeakKeyDictionary()
+
+
+async def is_agent(context: Context, message: Message) -> bool:
+    """AGENT_IDS when set; otherwise the agents' group's administrators (getChatMember, cached).
+    An anonymous admin posts as the group itself."""
+    svc = services(context)
+    support = svc.settings.support_chat_id
+    if message.sender_chat is not None:
+        return message.sender_chat.id == support
+    user = message.from_user
+    if user is None or support is None:
+        return False
+    if svc.settings.agent_ids:
+        return user.id in svc.settings.agent_ids
+    cache = _agent_cache.setdefault(context.application, {})
+    known = cache.get(user.id)
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
+    try:
+        member = await context.bot.get_chat_member(support, user.id)
+    except TelegramError as exc:
+        log.warning("getChatMember(%s) failed, not treating them as an agent: %s", user.id, exc)
+        return False
+    verdict = member.status in ("administrator", "creator")
+    cache[user.id] = (verdict, time.monotonic() + AGENT_CACHE_SECONDS)
+    return verdict
+
+
+def agents_only(handler: Callable[[Update, Context], Awaitable[None]]) -> Callable[[Update, Context], Awaitable[None]]:
+    """Agents' commands: anyone else in the group gets a clear refusal and nothing happens."""
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: Context) -> None:
+        if not await is_agent(context, update.effective_message):
+            await _agent_notice(context, update.effective_message, "agent.not_agent")
+            return
+        await handler(update, context)
+    return guarded
 
 async def _ticket_for(context: Context, message: Message) -> Ticket | None:
     svc = services(context)
@@ -222,7 +300,20 @@ async def _ticket_for(context: Context, message: Message) -> Ticket | None:
         ticket_id = await svc.store.ticket_of_message(message.chat_id, reply.message_id)
         if ticket_id is not None:
             return await svc.store.ticket(ticket_id)
+        # A card whose link is not stored (still in flight, or the bot died before storing it):
+        # the card names its ticket on its first line.
+        mark = CARD_MARK.match(reply.text or "")
+        if mark and reply.from_user is not None and reply.from_user.id == context.bot.id:
+            return await svc.store.ticket(int(mark.group(1)))
     return None
+
+
+def _answers_the_bot(context: Context, message: Message) -> bool:
+    """A reply (to a message that may be the bot's) or a message inside a forum topic."""
+    reply = message.reply_to_message
+    if message.is_topic_message and message.message_thread_id:
+        return True
+    return reply is not None and (reply.from_user is None or reply.from_user.id == context.bot.id)
 
 
 async def _agent_notice(context: Context, message: Message, key: str, **values: Any) -> None:
@@ -235,15 +326,28 @@ async def from_agent(update: Update, context: Context) -> None:
     svc = services(context)
     message = update.effective_message
     ticket = await _ticket_for(context, message)
+    if ticket is None and _answers_the_bot(context, message):
+        # The card (or a relay) it answers may still be on its way: Telegram has it, but our link
+        # is stored only when the send returns. Wait for deliveries in flight, then look again.
+        async with _in_flight(context.application, message.chat_id):
+            pass
+        ticket = await _ticket_for(context, message)
     if ticket is None:
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == context.bot.id:
+            await _agent_notice(context, message, "agent.not_linked")  # e.g. the user ran /forget
+            raise ApplicationHandlerStop
         return  # agents talking among themselves
-    if await svc.store.is_banned(ticket.user_id):
+    if not await is_agent(context, message):
+        await _agent_notice(context, message, "agent.not_agent")
+    elif await svc.store.is_banned(ticket.user_id):
         await _agent_notice(context, message, "agent.not_sent_banned")
     elif not ticket.open:
         await _agent_notice(context, message, "agent.not_sent_closed", id=ticket.id)
     else:
         await svc.store.enqueue(ticket.id, {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
-                                            "to_chat": ticket.chat_id, "to_user": True}, svc.now())
+                                            "to_chat": ticket.chat_id, "to_user": True}, svc.now(),
+                                dedup=f"copy:{message.chat_id}:{message.message_id}")
         await flush_outbox(context.application)
     raise ApplicationHandlerStop
 
@@ -257,6 +361,8 @@ async def on_edit(update: Update, context: Context) -> None:
     ticket_id = await svc.store.ticket_of_message(message.chat_id, message.message_id)
     if ticket_id is None:
         return
+    if message.chat_id == svc.settings.support_chat_id and not await is_agent(context, message):
+        raise ApplicationHandlerStop
     for to_chat, to_msg in await svc.store.copies_of(message.chat_id, message.message_id):
         payload = {"op": "edit", "chat": to_chat, "msg": to_msg,
                    "to_user": to_chat != svc.settings.support_chat_id}
@@ -264,46 +370,57 @@ async def on_edit(update: Update, context: Context) -> None:
             payload["text"] = message.text_html
         else:
             payload["caption"] = message.caption_html or ""
-        await svc.store.enqueue(ticket_id, payload, svc.now())
+        await svc.store.enqueue(ticket_id, payload, svc.now(), dedup=f"edit:{update.update_id}:{to_chat}:{to_msg}")
     await flush_outbox(context.application)
     raise ApplicationHandlerStop
 
 
+@agents_only
 async def close_command(update: Update, context: Context) -> None:
     ticket = await _ticket_for(context, update.effective_message)
     if ticket is None or not ticket.open:
         await _agent_notice(context, update.effective_message, "agent.no_ticket")
         return
-    await _close(context, ticket, by_user=False)
+    await _close(context, ticket, by_user=False, key=f"close:{update.update_id}")
     await _agent_notice(context, update.effective_message, "agent.closed", id=ticket.id)
 
 
-async def _close(context: Context, ticket: Ticket, by_user: bool) -> None:
+async def _close(context: Context, ticket: Ticket, by_user: bool, key: str) -> None:
     svc = services(context)
     await svc.store.update_ticket(ticket.id, svc.now(), status="closed")
     if by_user:
-        await _to_agents(context, ticket, t(context, "agent.user_ended", svc.settings.support_lang, id=ticket.id))
+        await _to_agents(context, ticket, t(context, "agent.user_ended", svc.settings.support_lang, id=ticket.id),
+                         key)
         return
     stars = [[{"text": "⭐" * n, "callback_data": f"tk:rate:{ticket.id}:{n}"} for n in range(1, 6)]]
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": ticket.chat_id, "to_user": True,
                                         "text": t(context, "handoff.closed", ticket.lang, id=ticket.id,
-                                                  minutes=REOPEN_MINUTES), "buttons": stars}, svc.now())
+                                                  minutes=REOPEN_MINUTES), "buttons": stars}, svc.now(),
+                            dedup=key)
     await flush_outbox(context.application)
 
 
+@agents_only
 async def tickets_command(update: Update, context: Context) -> None:
+    """Open tickets, TICKETS_PER_PAGE a message; /tickets 2 for the next page."""
     svc = services(context)
     lang = svc.settings.support_lang
     tickets = await svc.store.open_tickets()
     if not tickets:
         await update.effective_message.reply_text(t(context, "agent.no_tickets", lang))
         return
+    pages = (len(tickets) + TICKETS_PER_PAGE - 1) // TICKETS_PER_PAGE
+    arg = context.args[0] if context.args else "1"
+    page = min(max(int(arg), 1), pages) if arg.isdigit() and len(arg) < 6 else 1
     lines = [t(context, "agent.tickets", lang)]
     lines += [f"#{tk.id} · {tk.user_name} · {tk.user_id} · {tk.lang} · {tk.created_at:%Y-%m-%d %H:%M}"
-              for tk in tickets]
-    await update.effective_message.reply_text("\n".join(lines))
+              for tk in tickets[(page - 1) * TICKETS_PER_PAGE:page * TICKETS_PER_PAGE]]
+    if pages > 1:
+        lines.append(t(context, "agent.tickets_more", lang, page=page, pages=pages, next=page % pages + 1))
+    await update.effective_message.reply_text("\n".join(lines)[:4096])
 
 
+@agents_only
 async def ban_command(update: Update, context: Context) -> None:
     svc = services(context)
     ticket = await _ticket_for(context, update.effective_message)
@@ -316,9 +433,11 @@ async def ban_command(update: Update, context: Context) -> None:
     await _agent_notice(context, update.effective_message, "agent.banned", user=ticket.user_id)
 
 
+@agents_only
 async def unban_command(update: Update, context: Context) -> None:
     svc = services(context)
-    user_id = int(context.args[0]) if context.args and context.args[0].isdigit() else None
+    arg = context.args[0] if context.args else ""
+    user_id = int(arg) if arg.isdigit() and len(arg) <= 15 else None
     if user_id is None:
         ticket = await _ticket_for(context, update.effective_message)
         user_id = ticket.user_id if ticket else None
@@ -329,37 +448,99 @@ async def unban_command(update: Update, context: Context) -> None:
     await _agent_notice(context, update.effective_message, "agent.unbanned", user=user_id)
 
 
-async def _to_agents(context: Context, ticket: Ticket, text: str) -> None:
+async def _to_agents(context: Context, ticket: Ticket, text: str, key: str) -> None:
+    """A notice for the agents, queued once per key (the update that caused it)."""
     svc = services(context)
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": svc.settings.support_chat_id,
-                                        "thread": ticket.thread_id, "text": text}, svc.now())
+                                        "thread": ticket.thread_id, "text": text}, svc.now(), dedup=key)
     await flush_outbox(context.application)
 
 
 # --- delivery -----------------------------------------------------------------------------------
 
-async def flush_outbox(app: Application) -> None:
-    """Deliver pending relays in order. A transient failure stops that ticket's queue (so order
-    holds) and schedules another flush; a permanent one is reported to the agents."""
-    svc = _svc(app)
-    async with svc.outbox_lock:
-        blocked: set[int] = set()
-        retry_in: float | None = None
-        done: set[int] = set()
-        while True:  # again, for what delivery itself queued (failure notices)
-            items = [i for i in await svc.store.pending_outbox() if i.ticket_id not in blocked and i.id not in done]
+class _Delivery:
+    """One worker per destination chat: relays to one chat go in order, and a chat that must wait
+    (the agents' group at its 20 a minute, a 429, an outage) holds up no other chat."""
+
+    def __init__(self) -> None:
+        self.workers: dict[int, asyncio.Task] = {}
+        self.again: set[int] = set()  # destinations with work queued while their worker ran
+        self.sending: dict[int, asyncio.Lock] = {}  # held while a relay to that chat is in flight
+        self.forum_lock = asyncio.Lock()  # the agents' group is asked once whether it is a forum
+
+
+_deliveries: weakref.WeakKeyDictionary[Application, _Delivery] = weakref.WeakKeyDictionary()
+
+
+def _delivery(app: Application) -> _Delivery:
+    if app not in _deliveries:
+        _deliveries[app] = _Delivery()
+    return _deliveries[app]
+
+
+def _in_flight(app: Application, chat_id: int) -> asyncio.Lock:
+    return _delivery(app).sending.setdefault(chat_id, asyncio.Lock())
+
+
+def _destination(item: OutboxItem) -> int:
+    return int(item.payload.get("to_chat") or item.payload.get("chat") or 0)
+
+
+async def flush_outbox(app: Application, wait: float = FLUSH_WAIT) -> None:
+    """Start (or nudge) a worker for every chat that has relays waiting, and give them up to
+    `wait` seconds: usually the relay is out before the handler returns, but a chat that has to
+    wait for its budget does not hold up the update (nor the sender's next one)."""
+    delivery = _delivery(app)
+    for chat_id in {_destination(i) for i in await _svc(app).store.pending_outbox()}:
+        worker = delivery.workers.get(chat_id)
+        if worker is None or worker.done():
+            delivery.workers[chat_id] = asyncio.get_running_loop().create_task(
+                _drain(app, chat_id), name=f"outbox:{chat_id}")
+        else:
+            delivery.again.add(chat_id)
+    deadline = asyncio.get_running_loop().time() + wait
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:  # notices start new workers
+        running = [w for w in delivery.workers.values() if w is not asyncio.current_task() and not w.done()]
+        if not running:
+            break
+        await asyncio.wait(running, timeout=left)
+
+
+async def _drain(app: Application, chat_id: int) -> None:
+    """Deliver one chat's relays in order; wait and retry on a transient failure."""
+    svc, delivery = _svc(app), _delivery(app)
+    try:
+        while True:
+            delivery.again.discard(chat_id)
+            items = [i for i in await svc.store.pending_outbox() if _destination(i) == chat_id]
             if not items:
-                break
-            for item in items:
-                if item.ticket_id in blocked:
+                if chat_id in delivery.again:
                     continue
-                done.add(item.id)
-                delay = await _deliver(app, item)
+                return
+            for item in items:
+                async with _in_flight(app, chat_id):
+                    delay = await _deliver(app, item)
                 if delay is not None:
-                    blocked.add(item.ticket_id)
-                    retry_in = delay if retry_in is None else min(retry_in, delay)
-    if retry_in is not None and app.job_queue is not None:
-        app.job_queue.run_once(flush_job, when=retry_in, name="outbox-retry")
+                    await asyncio.sleep(delay)
+                    break
+            notices = {_destination(i) for i in await svc.store.pending_outbox()} - {chat_id}
+            if notices:  # failure notices queued for other chats
+                await flush_outbox(app, wait=0)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the store went away (shut-down) or a bug: the next flush starts again
+        log.exception("delivery to chat %s stopped", chat_id)
+    finally:
+        if delivery.workers.get(chat_id) is asyncio.current_task():
+            del delivery.workers[chat_id]
+
+
+async def stop_delivery(app: Application) -> None:
+    """At shut-down: stop the workers; what they had not sent stays in the outbox."""
+    workers = list(_delivery(app).workers.values())
+    for worker in workers:
+        worker.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def flush_job(context: Context) -> None:
@@ -371,18 +552,25 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
     svc = _svc(app)
     p = item.payload
     bot = app.bot
+    await svc.store.start_sending(item.id)  # a crash from here to "sent" may deliver it twice
     try:
         if p["op"] == "copy":
-            reply = (ReplyParameters(p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to")
-                     else None)
+            reply_to = p.get("reply_to")
+            if p.get("reply_card"):  # the card's id is known only once the card was sent
+                ticket = await svc.store.ticket(item.ticket_id)
+                reply_to = ticket.card_msg if ticket else None
+            reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             sent = await bot.copy_message(p["to_chat"], p["from_chat"], p["msg"], message_thread_id=p.get("thread"),
                                           reply_parameters=reply)
             await svc.store.link(item.ticket_id, p["from_chat"], p["msg"], p["to_chat"], sent.message_id)
         elif p["op"] == "send":
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"])
                                             for b in row] for row in p["buttons"]]) if p.get("buttons") else None
+            reply = (ReplyParameters(p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to")
+                     else None)
             sent = await bot.send_message(p["to_chat"], p["text"], parse_mode=ParseMode.HTML,
-                                          message_thread_id=p.get("thread"), reply_markup=markup)
+                                          message_thread_id=p.get("thread"), reply_markup=markup,
+                                          reply_parameters=reply)
             if p.get("card"):
                 await svc.store.link(item.ticket_id, p["from_chat"], 0, p["to_chat"], sent.message_id)
                 await svc.store.update_ticket(item.ticket_id, svc.now(), card_msg=sent.message_id)
@@ -416,9 +604,14 @@ async def _failed(app: Application, item: OutboxItem, error: str) -> None:
     svc = _svc(app)
     await svc.store.mark_outbox(item.id, "failed", error)
     log.warning("relay %s for ticket %s failed for good: %s", item.id, item.ticket_id, error)
+    ticket = await svc.store.ticket(item.ticket_id)
     if item.payload.get("to_user") and svc.settings.support_chat_id is not None:
-        ticket = await svc.store.ticket(item.ticket_id)
         text = svc.center.renderer.t("agent.failed", svc.settings.support_lang, id=item.ticket_id, error=error)
         await svc.store.enqueue(item.ticket_id, {"op": "send", "to_chat": svc.settings.support_chat_id,
                                                  "thread": ticket.thread_id if ticket else None,
-                                                 "text": text}, svc.now())
+                                                 "text": text}, svc.now(), dedup=f"failed:{item.id}")
+    elif item.payload.get("op") == "copy" and ticket is not None:  # the user's message did not reach agents
+        text = svc.center.renderer.t("handoff.not_delivered", ticket.lang)
+        await svc.store.enqueue(item.ticket_id, {"op": "send", "to_chat": ticket.chat_id, "to_user": True,
+                                                 "reply_to": item.payload["msg"], "text": text}, svc.now(),
+                                dedup=f"failed:{item.id}")

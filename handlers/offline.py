@@ -72,6 +72,7 @@ class OfflineBotAPI(BaseRequest):
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     forum_chats: set[int] = field(default_factory=set)  # group ids that are forums
+    chat_admins: set[int] = field(default_factory=set)  # user ids getChatMember calls administrators
     on_call: Callable[[Call], None] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
@@ -150,6 +151,11 @@ class OfflineBotAPI(BaseRequest):
             return {"message_thread_id": next(self._ids), "name": params.get("name", ""), "icon_color": 0}
         if method == "getUpdates":
             return []
+        if method == "getChatMember":
+            user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "User"}
+            if int(params["user_id"]) in self.chat_admins:
+                return {"status": "creator", "user": user, "is_anonymous": False}
+            return {"status": "member", "user": user}
         if method == "getChat":
             chat = self._chat(params["chat_id"])
             return {**chat, "is_forum": int(params["chat_id"]) in self.forum_chats, "accent_color_id": 0,

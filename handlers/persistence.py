@@ -1,14 +1,19 @@
 """PTB persistence in SQLite: conversations and user data survive a restart, even a SIGKILL.
 
 PicklePersistence rewrites one file, which a kill mid-write can corrupt; here each changed
-user, chat or conversation is one row, written in a transaction.
+user, chat or conversation is one row. The same database holds the inbox of updates
+(handlers/intake.py): the state an update changed and the mark that it is done are committed
+together, so after a kill an update is either fully applied or replayed from the old state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import pickle
 import sqlite3
+import time
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,12 @@ from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from helpcenter.store import StoreError
 
+log = logging.getLogger(__name__)
+
+INBOX_KEEP_SECONDS = 24 * 3600  # done updates are kept this long to recognise repeats
+PRUNE_EVERY = 1000  # commits between prunings of the inbox
+BUSY_TIMEOUT = 1.0  # seconds to wait for a locked database before failing the update
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
     kind TEXT NOT NULL,   -- user_data | chat_data | bot_data | callback_data | conv:<name>
@@ -26,20 +37,34 @@ CREATE TABLE IF NOT EXISTS kv (
     value BLOB NOT NULL,
     PRIMARY KEY (kind, key)
 );
+-- Every update, stored before Telegram is told it arrived; done=1 once it has been handled.
+CREATE TABLE IF NOT EXISTS inbox (
+    update_id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,           -- the update as JSON, to replay it after a crash
+    received_at REAL NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(done, update_id);
 """
 
 
 class SqlitePersistence(BasePersistence[dict, dict, dict]):
-    def __init__(self, path: Path, update_interval: float = 60) -> None:
-        super().__init__(store_data=PersistenceInput(callback_data=False), update_interval=update_interval)
+    def __init__(self, path: Path, update_interval: float = 10**7) -> None:
+        # No periodic save: every update saves what it changed (save_update); a timed save could
+        # commit one update's state without its done mark.
+        super().__init__(store_data=PersistenceInput(callback_data=False, bot_data=False),
+                         update_interval=update_interval)
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()  # one transaction at a time on the shared connection
+        self._finished: dict[int, tuple[int | None, int | None]] = {}  # update_id -> (chat, user)
+        self._commits = 0
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = await aiosqlite.connect(self.path)
+                self._db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
                 await self._db.execute("PRAGMA journal_mode=WAL")
                 await self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a process kill
                 await self._db.executescript(SCHEMA)
@@ -54,15 +79,65 @@ class SqlitePersistence(BasePersistence[dict, dict, dict]):
             return {key: pickle.loads(value) for key, value in await cursor.fetchall()}  # noqa: S301
 
     async def _put(self, kind: str, key: str, value: Any) -> None:
+        """Written in the open transaction; save_update commits it with the update's done mark."""
         db = await self._conn()
         await db.execute("INSERT OR REPLACE INTO kv(kind, key, value) VALUES (?,?,?)",
                          (kind, key, pickle.dumps(value)))
-        await db.commit()
 
     async def _drop(self, kind: str, key: str) -> None:
         db = await self._conn()
         await db.execute("DELETE FROM kv WHERE kind=? AND key=?", (kind, key))
-        await db.commit()
+
+    # --- the inbox -------------------------------------------------------------------------
+
+    async def inbox_add(self, update_id: int, body: str) -> bool:
+        """Store an update durably; False if it was seen before (Telegram sent it again)."""
+        db = await self._conn()
+        async with self._lock:
+            cursor = await db.execute("INSERT OR IGNORE INTO inbox(update_id, body, received_at) VALUES (?,?,?)",
+                                      (update_id, body, time.time()))
+            await db.commit()
+        return cursor.rowcount > 0
+
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        """Updates stored but not yet handled (the last run was killed), oldest first."""
+        db = await self._conn()
+        async with db.execute("SELECT update_id, body FROM inbox WHERE done=0 ORDER BY update_id") as cursor:
+            return [(int(a), b) for a, b in await cursor.fetchall()]
+
+    async def inbox_prune(self) -> None:
+        db = await self._conn()
+        async with self._lock:
+            await db.execute("DELETE FROM inbox WHERE done=1 AND received_at<?", (time.time() - INBOX_KEEP_SECONDS,))
+            await db.commit()
+
+    async def save_update(self, application: Any, update_id: int, chat_id: int | None,
+                          user_id: int | None) -> None:
+        """Commit the state the update changed together with its done mark. Updates that finish
+        while a commit runs are saved by the next one together (one commit for many)."""
+        self._finished[update_id] = (chat_id, user_id)
+        async with self._lock:
+            if update_id not in self._finished:
+                return  # an earlier commit took it
+            batch, self._finished = self._finished, {}
+            db = await self._conn()
+            try:
+                if not db.in_transaction:  # wait for a lock once, here, not once per row
+                    await db.execute("BEGIN IMMEDIATE")
+                await application.update_persistence()  # writes the rows, in this transaction
+                await db.executemany("UPDATE inbox SET done=1 WHERE update_id=?", [(u,) for u in batch])
+                await db.commit()
+            except (OSError, sqlite3.Error, StoreError):
+                if db.in_transaction:
+                    await db.rollback()
+                self._finished.update(batch)  # tried again with the next update
+                application.mark_data_for_update_persistence(
+                    chat_ids=[c for c, _ in batch.values() if c is not None],
+                    user_ids=[u for _, u in batch.values() if u is not None])
+                raise
+            self._commits += 1
+        if self._commits % PRUNE_EVERY == 0:
+            await self.inbox_prune()
 
     async def get_user_data(self) -> dict[int, dict]:
         return {int(k): v for k, v in (await self._load("user_data")).items()}
@@ -115,5 +190,7 @@ class SqlitePersistence(BasePersistence[dict, dict, dict]):
 
     async def flush(self) -> None:
         if self._db is not None:
+            async with self._lock:
+                await self._db.commit()  # PTB's last update_persistence at shut-down
             await self._db.close()
             self._db = None

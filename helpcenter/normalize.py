@@ -21,6 +21,13 @@ _STEM = snowballstemmer.stemmer("english")
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_HAN}]+|[^\s{_HAN}]+")
 _IS_HAN = re.compile(rf"[{_HAN}]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text that can be encoded: undecodable bytes a terminal cut mid-character arrive as lone
+    surrogates, which would fail every later encode (matching, logging, the Bot API call)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 # Gram weights: bigrams carry Chinese meaning, unigrams catch typos and word-order changes.
 W_HAN_BIGRAM = 1.0
@@ -74,7 +81,7 @@ class Normalizer:
     @staticmethod
     def fold(text: str) -> str:
         """NFKC, case, traditional→simplified, punctuation/emoji to spaces."""
-        text = unicodedata.normalize("NFKC", text).casefold()
+        text = unicodedata.normalize("NFKC", clean(text)).casefold()
         text = _T2S.convert(text)
         text = _fold_char_class(text).replace("’", "'")
         return " ".join(text.split())

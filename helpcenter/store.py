@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     status TEXT NOT NULL DEFAULT 'pending', -- pending | sent | failed
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    dedup TEXT                              -- what queued it (e.g. copy:<chat>:<msg>): queued once
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(status, id);
 -- One row per question asked: the editors' view of what the bot fails at.
@@ -95,6 +96,7 @@ class StoreError(RuntimeError):
 
 
 DATABASES = ("helpcenter.sqlite3", "state.sqlite3")
+BUSY_TIMEOUT = 1.0  # seconds to wait for a database another process locked (not 5: every update waits)
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -180,14 +182,23 @@ class Store:
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = await aiosqlite.connect(self.path)
+            self._db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.executescript(SCHEMA)
             await self._migrate_reminders()
+            await self._migrate()
             await self._db.commit()
         except (OSError, sqlite3.DatabaseError) as exc:
             raise StoreError(f"cannot use database {self.path}: {exc}") from exc
+
+    async def _migrate(self) -> None:
+        """Columns added after the first release (CREATE TABLE IF NOT EXISTS keeps old tables)."""
+        async with self.db.execute("PRAGMA table_info(outbox)") as cursor:
+            columns = {row[1] for row in await cursor.fetchall()}
+        if "dedup" not in columns:
+            await self.db.execute("ALTER TABLE outbox ADD COLUMN dedup TEXT")
+        await self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_dedup ON outbox(dedup)")
 
     async def close(self) -> None:
         if self._db is not None:
@@ -319,10 +330,16 @@ class Store:
 
     # --- outbox ----------------------------------------------------------------------------
 
-    async def enqueue(self, ticket_id: int, payload: dict[str, Any], now: datetime) -> OutboxItem:
-        cursor = await self.db.execute("INSERT INTO outbox(ticket_id, payload, created_at) VALUES (?,?,?)",
-                                       (ticket_id, json.dumps(payload, ensure_ascii=False), _iso(now)))
+    async def enqueue(self, ticket_id: int, payload: dict[str, Any], now: datetime,
+                      dedup: str | None = None) -> OutboxItem | None:
+        """Queue a relay; with a dedup key, only once (an update replayed after a crash queues
+        nothing new). None when it was queued before."""
+        cursor = await self.db.execute(
+            "INSERT OR IGNORE INTO outbox(ticket_id, payload, created_at, dedup) VALUES (?,?,?,?)",
+            (ticket_id, json.dumps(payload, ensure_ascii=False), _iso(now), dedup))
         await self.db.commit()
+        if cursor.rowcount == 0:
+            return None
         return OutboxItem(int(cursor.lastrowid or 0), ticket_id, payload, 0)
 
     async def pending_outbox(self) -> list[OutboxItem]:
@@ -334,6 +351,17 @@ class Store:
         async with self.db.execute("SELECT status FROM outbox WHERE id=?", (item_id,)) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None
+
+    async def start_sending(self, item_id: int) -> None:
+        await self.db.execute("UPDATE outbox SET status='sending' WHERE id=?", (item_id,))
+        await self.db.commit()
+
+    async def interrupted_sends(self) -> int:
+        """At start-up: relays a crash caught between the API call and its "sent" mark go out again
+        (Telegram has no idempotency key: they may arrive twice; nothing is lost)."""
+        cursor = await self.db.execute("UPDATE outbox SET status='pending' WHERE status='sending'")
+        await self.db.commit()
+        return cursor.rowcount
 
     async def mark_outbox(self, item_id: int, status: str, error: str | None = None) -> None:
         await self.db.execute("UPDATE outbox SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
@@ -368,6 +396,8 @@ class Store:
     async def set_feedback(self, question_id: int, chat_id: int, value: int) -> bool:
         """One vote per user per answer: this one counts, an earlier vote on the same entry (the
         same answer asked again) is withdrawn. False if the question is not this chat's."""
+        if not 0 < question_id < 2**63:  # a forged button: SQLite integers are 64-bit
+            return False
         cursor = await self.db.execute("UPDATE questions SET feedback=? WHERE id=? AND chat_id=?",
                                        (value, question_id, chat_id))
         if cursor.rowcount:
@@ -379,6 +409,8 @@ class Store:
 
     async def feedback(self, question_id: int, chat_id: int) -> int | None:
         """The vote this chat gave the answer to a question: 1, -1, or None."""
+        if not 0 < question_id < 2**63:  # a forged button
+            return None
         async with self.db.execute("SELECT feedback FROM questions WHERE id=? AND chat_id=?",
                                    (question_id, chat_id)) as cursor:
             row = await cursor.fetchone()

@@ -26,9 +26,7 @@ from .conftest import ROOT
 
 SUPPORT = -1005000
 ADMIN = 777
-# Lin (900) and Bob (901) are agents: AGENT_IDS where Settings has it (the agents-only rule of the
-# reliability work); without it everyone in the agents' group counts as one.
-AGENTS: dict[str, Any] = {"agent_ids": frozenset({900, 901})} if "agent_ids" in Settings.__dataclass_fields__ else {}
+AGENTS: dict[str, Any] = {"agent_ids": frozenset({900, 901})}  # AGENT_IDS: Lin and Bob are agents
 
 
 class DocsAPI(OfflineBotAPI):
@@ -179,13 +177,9 @@ async def test_buttons_outside_the_agents_group_do_nothing(tmp_path: Path, cente
 
 
 async def test_only_agents_use_the_desk(tmp_path: Path, center: HelpCenter) -> None:
-    """The agents-only rule (handoff's check, here a stand-in allowing user 900) applies to every
+    """The agents-only rule (handoff's check: AGENT_IDS, else the group's admins) applies to every
     desk command, button and note: others are refused and leave no trace in the history."""
     async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
-        async def only_lin(context: Any, message: Any) -> bool:
-            return message.from_user is not None and message.from_user.id == 900
-
-        app.services.is_agent = only_lin
         await _ticket(chat(app, api))
         member, lin = Agent(app, api, 77, "Member"), Agent(app, api)
         for command in ("/mine", "/kb 退款", "/transcript", "/teach", "/stats"):
@@ -195,12 +189,24 @@ async def test_only_agents_use_the_desk(tmp_path: Path, center: HelpCenter) -> N
         assert member.toasts == ["只有客服人员可以使用这个功能。"]
         assert not [c for c in member.seen if c.method == "editMessageReplyMarkup"]
         await member.reply_to(card(api), "// not my business")
-        assert "内部备注" not in member.text
+        assert "内部备注" not in member.text and "只有客服人员可以" in member.text  # handoff refuses it
+        assert not [c for c in api.calls if c.method == "copyMessage" and c.chat_id == 1]
         assert [e.kind for e in await app.services.desk.history(1)] == []
         await lin.press("我来接", card(api))
         assert "🙋 Lin 接手了工单 #1。" in lin.text
         await lin.reply_to(card(api), "// 这才是备注")
         assert "内部备注已记入工单 #1" in lin.text
+
+
+async def test_without_agent_ids_the_groups_admins_are_the_agents(tmp_path: Path, center: HelpCenter) -> None:
+    api = OfflineBotAPI(chat_admins={900})
+    async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT) as (app, api):
+        await _ticket(chat(app, api))
+        lin, member = Agent(app, api), Agent(app, api, 77, "Member")
+        await member.press("我来接", card(api))
+        assert member.toasts == ["只有客服人员可以使用这个功能。"]
+        await lin.press("我来接", card(api))
+        assert "🙋 Lin 接手了工单 #1。" in lin.text
 
 
 async def test_untaken_ticket_is_announced_again_then_sent_to_admins(tmp_path: Path, center: HelpCenter) -> None:

@@ -116,3 +116,15 @@ def test_bot_started_next_to_a_dot_env_uses_it(tmp_path: Path) -> None:
     assert "工单 #1" in _console_human(tmp_path)
     assert (tmp_path / "state").is_dir()  # DATA_DIR from the file too
     assert "工单" not in _console_human(tmp_path, SUPPORT_CHAT_ID="", DATA_DIR=str(tmp_path / "other"))
+
+
+def test_ask_with_undecodable_bytes_and_a_closed_pipe() -> None:
+    bad = subprocess.run([sys.executable, "bot.py", "ask", "-"], cwd=ROOT, input=b"\xe9\x80 \xe9\x80\x80\n",
+                         capture_output=True, timeout=60)
+    assert bad.returncode == 0 and b"Traceback" not in bad.stderr
+    reader = subprocess.Popen([sys.executable, "bot.py", "ask", "退货申请怎么填?"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None
+    reader.stdout.close()  # like `| head`, which has gone before the answer is printed
+    _, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0 and b"Traceback" not in err

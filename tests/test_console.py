@@ -242,3 +242,14 @@ def test_console_process_walks_a_whole_return_in_english(tmp_path: Path) -> None
     assert "Tracking number: 9400111899562737462123" in transcript
     assert "Return flow complete!" in transcript
     assert "Traceback" not in out.stderr
+
+
+def test_a_line_cut_mid_character_gets_an_answer_not_a_traceback(tmp_path: Path) -> None:
+    """A terminal cuts a long pasted line at ~4 KiB, mid-character: the bytes are not UTF-8."""
+    script = b"1\n" + b"\xe9\x80\xe6\xac hi\n" + "退款多久到账\n/quit\n".encode()
+    out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, input=script, capture_output=True,
+                         timeout=120, env=_env(tmp_path))
+    text = out.stdout.decode() + out.stderr.decode()
+    assert out.returncode == 0, text
+    assert "Traceback" not in text and "console error" not in text
+    assert "3–10 个工作日" in text  # the chat went on and answered the next question

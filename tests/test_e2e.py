@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -27,7 +28,7 @@ TOKEN = "123456:emulated"
 def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
-           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off"}
+           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900"}
     started = len([c for c in emu.calls if c.method == "setMyCommands"])
     log = (data_dir / "bot.log").open("a")  # a file, not a pipe nobody reads while the bot runs
     proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -167,3 +168,191 @@ def test_bad_data_dir_gives_a_clear_startup_error(tmp_path: Path) -> None:
     env["DATA_DIR"] = str(blocker / "data")
     out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "cannot be created" in out.stderr
+
+
+# --- many SIGKILLs at random points (issue 12) -------------------------------------------------
+
+KILLS = 20
+
+
+class Runner:
+    """The bot process, killed (SIGKILL) and started again on demand."""
+
+    def __init__(self, emu: Emulator, data_dir: Path) -> None:
+        self.emu, self.data_dir, self.proc = emu, data_dir, None
+        self.env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
+                    "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
+                    "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900"}
+        self.log = (data_dir / "bot.log").open("a")
+
+    def start(self) -> None:
+        polls = self.emu.get_updates_calls
+        self.proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.emu.wait_for(lambda calls: self.emu.get_updates_calls > polls, timeout=30)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=15)
+        self.log.close()
+
+
+def _copies(emu: Emulator, to_chat: int, from_chat: int, msg: int) -> int:
+    return len([c for c in emu.calls if c.method == "copyMessage" and isinstance(c.result, dict)
+                and str(c.params["chat_id"]) == str(to_chat) and str(c.params["from_chat_id"]) == str(from_chat)
+                and c.params["message_id"] == msg])
+
+
+def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
+    import random
+    import sqlite3
+    import threading
+
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)
+    errors: list[str] = []
+    killing = threading.Event()
+    killing.set()
+    relayed: list[tuple[int, int, int]] = []  # (to chat, from chat, message id)
+
+    def guarded(name: str, work) -> threading.Thread:
+        def run() -> None:
+            try:
+                work()
+            except Exception as exc:  # noqa: BLE001 - reported below with the seed
+                errors.append(f"{name}: {exc!r}")
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    with Emulator() as emu:
+        runner = Runner(emu, tmp_path)
+        runner.start()
+        walkers = [EmuUser(emu, 31 + i) for i in range(2)]
+        cyclers = [EmuUser(emu, 41 + i) for i in range(2)]
+        asker = EmuUser(emu, 51, "en")
+        relayers = [EmuUser(emu, 61 + i) for i in range(2)]
+        agent = UpdateFactory(900, "Agent")
+        agent._update_ids = iter(range(10**9))
+
+        def walk(user: EmuUser) -> None:  # the return flow with its text fields, to the last step
+            user.send("/return", "步骤 1/6")
+            for n in (2, 3, 4):
+                user.press("下一步", f"步骤 {n}/6")
+            user.press("下一步", "请输入订单号")
+            user.send("576482930174629381", "要退的是哪件商品")
+            user.send("蓝色马克杯", "退货原因是什么")
+            user.press("质量问题", "留一个联系方式")
+            user.send("ann@example.com", "订单号:576482930174629381")
+            user.press("下一步", "步骤 5/6")
+            user.press("下一步", "哪家物流公司")
+            user.send("USPS", "请输入物流单号")
+            user.send("9400111899562737462123", "物流单号:9400111899562737462123")
+
+        def cycle(user: EmuUser) -> None:  # 1, 2, 3, 2, 1, 2, … while the kills go on
+            user.send("/return", "步骤 1/6")
+            step, up = 1, True
+            while killing.is_set():
+                up = (up or step == 1) and step < 3
+                step += 1 if up else -1
+                user.press("下一步" if up else "上一步", f"步骤 {step}/6")
+            user.step = step  # type: ignore[attr-defined]
+
+        def ask(user: EmuUser) -> None:
+            while killing.is_set():
+                user.send("how long does a refund take", "refund")
+
+        def relay(user: EmuUser) -> None:
+            user.send("/human", "已为您转接人工客服")
+            while killing.is_set():
+                raw = user.factory.text(f"message from {user.id}")
+                emu.push(raw)
+                msg = raw["message"]["message_id"]
+                relayed.append((SUPPORT, user.id, msg))
+                emu.wait_for(lambda calls, msg=msg: _copies(emu, SUPPORT, user.id, msg), timeout=40)
+
+        def answer() -> None:  # the agent replies to each ticket's card
+            while killing.is_set():
+                for user in relayers:
+                    card = next((c for c in emu.calls if c.method == "sendMessage" and "🎫" in str(c.params["text"])
+                                 and f"<code>{user.id}</code>" in str(c.params["text"])), None)
+                    if card is None:
+                        continue
+                    # As Telegram does, the reply carries the card itself (its text and sender).
+                    reply_to = dict(emu.api.messages[(SUPPORT, card.result["message_id"])])
+                    reply_to["text"] = to_plain(reply_to["text"])
+                    raw = agent.group(SUPPORT, f"agent to {user.id}", reply_to=reply_to)
+                    emu.push(raw)
+                    msg = raw["message"]["message_id"]
+                    relayed.append((user.id, SUPPORT, msg))
+                    emu.wait_for(lambda calls, msg=msg, user=user: _copies(emu, user.id, SUPPORT, msg), timeout=40)
+                time.sleep(0.05)
+
+        threads = [guarded(f"walk {u.id}", lambda u=u: walk(u)) for u in walkers]
+        threads += [guarded(f"cycle {u.id}", lambda u=u: cycle(u)) for u in cyclers]
+        threads += [guarded("ask", lambda: ask(asker))]
+        threads += [guarded(f"relay {u.id}", lambda u=u: relay(u)) for u in relayers]
+        threads += [guarded("agent", answer)]
+        for _ in range(KILLS):
+            time.sleep(rng.uniform(0.05, 0.6))
+            runner.kill()
+            runner.start()
+        killing.clear()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors, f"seed {seed}: {errors}"
+        for user in walkers:  # each resumes exactly where its last screen was
+            user.press("下一步", "退货流程完成")
+        for user in cyclers:
+            n = user.step  # type: ignore[attr-defined]
+            user.press("下一步", f"步骤 {n + 1}/6")
+        time.sleep(0.5)
+        runner.stop()
+        log = (tmp_path / "bot.log").read_text()
+        ambiguous = log.count("may arrive twice")
+        doubled = [r for r in relayed if _copies(emu, *r) > 1]
+        lost = [r for r in relayed if _copies(emu, *r) == 0]
+        print(f"seed {seed}: {KILLS} kills, {len(relayed)} relays ({len([r for r in relayed if r[0] == SUPPORT])}"
+              f" to agents), {len(doubled)} doubled, {ambiguous} interrupted sends")
+        assert not lost, f"seed {seed}: lost {lost}"
+        assert len(doubled) <= ambiguous, f"seed {seed}: doubled {doubled}"
+        assert len({r for r in relayed if r[0] == SUPPORT}) >= 10 and len({r for r in relayed if r[1] == SUPPORT}) >= 5
+        with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+            assert db.execute("SELECT COUNT(*) FROM inbox WHERE done=0").fetchone()[0] == 0
+        with sqlite3.connect(tmp_path / "helpcenter.sqlite3") as db:
+            assert db.execute("SELECT COUNT(*) FROM outbox WHERE status!='sent'").fetchone()[0] == 0
+
+
+def test_a_second_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
+    with Emulator() as emu, bot_process(emu, tmp_path) as first:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(tmp_path)}
+        out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 1
+        assert f"another bot process (pid {first.pid}) is already using DATA_DIR" in out.stderr
+        assert first.poll() is None  # the first one goes on
+
+
+def test_sigterm_stops_the_bot_soon_after_the_api_went_away(tmp_path: Path) -> None:
+    emu = Emulator().__enter__()
+    runner = Runner(emu, tmp_path)
+    runner.start()
+    try:
+        user = EmuUser(emu, 71)
+        user.send("/human", "已为您转接人工客服")
+        emu.fail(Failure("Bad Gateway", code=502, method="copyMessage", times=10**6))
+        emu.push(user.factory.text("还在吗"))  # a relay left retrying
+        emu.wait_for(lambda calls: [c for c in calls if c.method == "copyMessage"])
+    finally:
+        emu.__exit__(None)
+    time.sleep(1.0)
+    started = time.monotonic()
+    runner.proc.send_signal(signal.SIGTERM)
+    runner.proc.wait(timeout=10)
+    runner.log.close()
+    assert time.monotonic() - started < 5
