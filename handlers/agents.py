@@ -113,6 +113,10 @@ async def _ensure(app: Application, ticket: Ticket) -> None:
     await _desk(svc).ensure(ticket.id, ticket.user_id, svc.now(), before)
 
 
+def _source(message: Message) -> str:
+    return f"{message.chat_id}:{message.message_id}"
+
+
 def _content(context: Context, message: Message) -> str:
     """What the transcript shows of a message: its text, or its kind of attachment and caption."""
     if message.text is not None:
@@ -157,9 +161,10 @@ async def on_private_message(update: Update, context: Context) -> None:
         if ticket.closed_at is None or now - ticket.closed_at > timedelta(minutes=REOPEN_MINUTES):
             return
         await _ensure(context.application, ticket)
-        await _desk(svc).record(ticket.id, ticket.user_id, "reopen", now)
+        await _desk(svc).record(ticket.id, ticket.user_id, "reopen", now, source=_source(message))
     await _ensure(context.application, ticket)
-    await _desk(svc).record(ticket.id, ticket.user_id, "user", now, _content(context, message), ticket.user_name)
+    await _desk(svc).record(ticket.id, ticket.user_id, "user", now, _content(context, message), ticket.user_name,
+                            source=_source(message))
 
 
 async def on_group_message(update: Update, context: Context) -> None:
@@ -180,13 +185,14 @@ async def on_group_message(update: Update, context: Context) -> None:
         else:
             await _ensure(context.application, ticket)
             note = text[len(svc.settings.note_prefix):].strip()
-            await desk.record(ticket.id, ticket.user_id, "note", now, note, _name(user), user.id)
+            await desk.record(ticket.id, ticket.user_id, "note", now, note, _name(user), user.id, _source(message))
             await message.reply_text(t(context, "desk.note_kept", _lang(svc), id=ticket.id))
         raise ApplicationHandlerStop
     if ticket is None or not ticket.open or await svc.store.is_banned(ticket.user_id):
         return
     await _ensure(context.application, ticket)
-    await desk.record(ticket.id, ticket.user_id, "agent", now, _content(context, message), _name(user), user.id)
+    await desk.record(ticket.id, ticket.user_id, "agent", now, _content(context, message), _name(user), user.id,
+                      _source(message))
     await desk.responded(ticket.id, now)
     holding = await desk.holding(ticket.id)
     if holding is not None and holding.holder_id is None:
@@ -200,7 +206,8 @@ async def on_close(update: Update, context: Context) -> None:
     user = update.effective_user
     if ticket is not None and ticket.open and user is not None and await _agent(context, update.effective_message):
         await _ensure(context.application, ticket)
-        await _desk(svc).record(ticket.id, ticket.user_id, "close", svc.now(), "", _name(user), user.id)
+        await _desk(svc).record(ticket.id, ticket.user_id, "close", svc.now(), "", _name(user), user.id,
+                                _source(update.effective_message))
 
 
 # --- take it -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import aiosqlite
 
 from .store import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: events.source
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS desk_tickets (
     ticket_id INTEGER PRIMARY KEY,
@@ -40,9 +40,11 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,                -- bot_q bot_a user agent note kb claim close reopen
     author_id INTEGER,
     author TEXT NOT NULL DEFAULT '',
-    text TEXT NOT NULL DEFAULT ''
+    text TEXT NOT NULL DEFAULT '',
+    source TEXT                        -- chat:message it came from; an update replayed after a crash adds nothing
 );
 CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_source ON events(kind, source);
 CREATE TABLE IF NOT EXISTS agents (
     user_id INTEGER PRIMARY KEY,
     name TEXT NOT NULL
@@ -116,7 +118,10 @@ class Desk:
             async with self._db.execute("PRAGMA user_version") as cursor:
                 version = (await cursor.fetchone())[0]
             if version > SCHEMA_VERSION:
+                await self.close()
                 raise StoreError(f"{self.path} has schema {version}, newer than this bot's {SCHEMA_VERSION}")
+            if version == 1:  # events before they knew their source message
+                await self._db.execute("ALTER TABLE events ADD COLUMN source TEXT")
             await self._db.executescript(SCHEMA)
             await self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             if self.tickets_db is not None:
@@ -185,11 +190,13 @@ class Desk:
     # --- history -------------------------------------------------------------------------------
 
     async def record(self, ticket_id: int, user_id: int, kind: str, now: datetime, text: str = "",
-                     author: str = "", author_id: int | None = None) -> None:
+                     author: str = "", author_id: int | None = None, source: str | None = None) -> None:
+        """One event of a ticket's history; source (chat:message) makes a replayed update a no-op."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
-        await self.db.execute("INSERT INTO events(ticket_id, user_id, at, kind, author_id, author, text)"
-                              " VALUES (?,?,?,?,?,?,?)", (ticket_id, user_id, iso(now), kind, author_id, author, text))
+        await self.db.execute("INSERT OR IGNORE INTO events(ticket_id, user_id, at, kind, author_id, author, text,"
+                              " source) VALUES (?,?,?,?,?,?,?,?)",
+                              (ticket_id, user_id, iso(now), kind, author_id, author, text, source))
         if author_id is not None and author:
             await self.db.execute("INSERT OR REPLACE INTO agents VALUES (?,?)", (author_id, author))
         await self.db.commit()

@@ -10,15 +10,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram import Update
 
 from handlers import agents as desk
 from handlers.common import Settings
 from handlers.offline import Call, OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
+from helpcenter.desk import Desk
 from helpcenter.hours import WorkingHours
 from helpcenter.render import to_plain
 from helpcenter.service_stats import service_block, working_minutes
+from helpcenter.store import StoreError
 from helpcenter.taught import mask
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
@@ -421,6 +424,24 @@ async def test_service_figures_per_agent_and_day_in_stats(tmp_path: Path, center
         assert "Lin:1 单" in admin.text
 
 
+async def test_a_replayed_update_adds_nothing_to_the_history(tmp_path: Path, center: HelpCenter) -> None:
+    """After a crash the durable intake handles an update again: the history keeps it once."""
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        lin = Agent(app, api)
+        await _ticket(ann)
+        raw = ann.factory.text("包裹还没到")
+        on_card = {"message_id": card(api).result["message_id"], "date": 0,
+                   "chat": {"id": SUPPORT, "type": "supergroup"}}
+        note = lin.factory.group(SUPPORT, "// 查物流", reply_to=on_card)
+        note["message"].pop("entities", None)
+        for _ in range(2):
+            await app.process_update(Update.de_json(raw, app.bot))
+            await app.process_update(Update.de_json(note, app.bot))
+        assert [(e.kind, e.text) for e in await app.services.desk.history(1)] == [("user", "包裹还没到"),
+                                                                                  ("note", "查物流")]
+
+
 async def test_forget_deletes_the_ticket_history(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
@@ -513,3 +534,21 @@ def test_working_minutes_count_support_hours_only() -> None:
     assert working_minutes(hours, friday_5pm, datetime(2026, 11, 30, 9, 30, tzinfo=TZ)) == 90  # over the weekend
     assert working_minutes(None, friday_5pm, friday_5pm + timedelta(minutes=7)) == 7
     assert working_minutes(hours, friday_5pm, friday_5pm - timedelta(minutes=1)) == 0
+
+
+async def test_desk_schema_1_is_migrated_and_a_newer_one_refused(tmp_path: Path) -> None:
+    path = tmp_path / "desk.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript("CREATE TABLE events (id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL, user_id INTEGER"
+                         " NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, author_id INTEGER, author TEXT NOT NULL"
+                         " DEFAULT '', text TEXT NOT NULL DEFAULT ''); PRAGMA user_version=1;")
+    store = Desk(path)
+    await store.open()
+    await store.record(1, 1, "user", NOW, "hi", source="1:1")
+    await store.record(1, 1, "user", NOW, "hi", source="1:1")
+    assert [e.text for e in await store.history(1)] == ["hi"]
+    await store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(StoreError, match="newer"):
+        await Desk(path).open()
