@@ -154,11 +154,12 @@ async def on_private_message(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     ticket = await svc.store.latest_ticket(user.id)
-    if ticket is None or await svc.store.is_banned(user.id):
+    if ticket is None:
         return
     now = svc.now()
-    if not ticket.open:
-        if ticket.closed_at is None or now - ticket.closed_at > timedelta(minutes=REOPEN_MINUTES):
+    if not ticket.open:  # (a ban closes the ticket, so only a closed one can be a banned user's)
+        if (ticket.closed_at is None or now - ticket.closed_at > timedelta(minutes=REOPEN_MINUTES)
+                or await svc.store.is_banned(user.id)):
             return
         await _ensure(context.application, ticket)
         await _desk(svc).record(ticket.id, ticket.user_id, "reopen", now, source=_source(message))

@@ -109,12 +109,14 @@ class Desk:
         self.path = path
         self.tickets_db = tickets_db
         self._db: aiosqlite.Connection | None = None
+        self._known: set[int] = set()  # tickets ensure() has seen: no query for them again
 
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path)
             await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=NORMAL")  # as the store: WAL keeps commits safe
             async with self._db.execute("PRAGMA user_version") as cursor:
                 version = (await cursor.fetchone())[0]
             if version > SCHEMA_VERSION:
@@ -151,6 +153,8 @@ class Desk:
                      before: Sequence[tuple[str, str]] = ()) -> bool:
         """Know a ticket from its first sighting; before = the bot's questions and answers that
         preceded the hand-off, kept as the start of its history. True if it was new."""
+        if ticket_id in self._known:
+            return False
         cursor = await self.db.execute("INSERT OR IGNORE INTO desk_tickets(ticket_id, user_id, seen_at)"
                                        " VALUES (?,?,?)", (ticket_id, user_id, iso(now)))
         if cursor.rowcount:
@@ -158,6 +162,7 @@ class Desk:
                 await self.db.execute("INSERT INTO events(ticket_id, user_id, at, kind, text) VALUES (?,?,?,?,?)",
                                       (ticket_id, user_id, iso(now), kind, text))
         await self.db.commit()
+        self._known.add(ticket_id)
         return bool(cursor.rowcount)
 
     async def holding(self, ticket_id: int) -> Holding | None:
@@ -208,6 +213,7 @@ class Desk:
 
     async def forget(self, user_id: int) -> None:
         """/forget: the customer's history and holding rows go with their tickets."""
+        self._known.clear()
         for sql in ("DELETE FROM taught WHERE entry_id IS NULL AND ticket_id IN"
                     " (SELECT ticket_id FROM desk_tickets WHERE user_id=?)",
                     "DELETE FROM events WHERE user_id=?", "DELETE FROM desk_tickets WHERE user_id=?"):
