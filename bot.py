@@ -5,7 +5,7 @@
     python bot.py ask [--json] [--lang zh|en] QUESTION|-
     python bot.py check           validate content/ and templates/
     python bot.py eval FILE.tsv   score the matcher on labelled questions
-    python bot.py report          the editors' list of unanswered and unhelpful questions
+    python bot.py report          the editors' list of unanswered and unhelpful questions, service figures
 """
 
 from __future__ import annotations
@@ -285,10 +285,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="the question in Chinese or English, quoted; '-' reads one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print the match as JSON (entry id, topic, score)")
     ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed from the question)")
-    command("check", "check content/ and templates/ for errors (file:line), exit 1 on any")
+    command("check", "check content/, templates/ and the phrasings agents taught for errors (file:line), exit 1 on"
+                     " any")
     ev = command("eval", "score the answers on labelled questions (top-1, top-3, misses)")
     ev.add_argument("file", metavar="FILE.tsv", help="question<TAB>topics lines, e.g. shared/eval/dev_questions.tsv")
-    report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown)")
+    report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown); the agents'"
+                               " service figures, a chart and the phrasings they taught")
     report.add_argument("--out", default="reports", help="folder for report.csv and report.md (default: reports)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
