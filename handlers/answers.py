@@ -42,7 +42,7 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
     rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
     back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
     rows.append([back_button, button(context, "btn.human", lang, "human")])
-    await show(update, context, messages, keyboard(rows), edit=False)
+    await show(update, context, messages, keyboard(rows), edit=False, keep=True)
 
 
 def remember(context: Context, question: str, answer: str | None) -> None:
@@ -69,10 +69,10 @@ async def free_text(update: Update, context: Context) -> None:
     match = reply.match
     if reply.kind == core.SOCIAL:  # small talk: a friendly word and the menu, not a miss
         if current(context) == MENU:
-            await show(update, context, reply.messages, edit=False)
+            await show(update, context, reply.messages, edit=False, keep=True)
             await SCREENS[MENU](update, context)
         else:
-            await show(update, context, reply.messages, keyboard([[way_back(context, lang)]]), edit=False)
+            await show(update, context, reply.messages, keyboard([[way_back(context, lang)]]), edit=False, keep=True)
         return
     remember(context, question, reply.entry.id if reply.entry else None)
     if reply.reading is not None and reply.kind in (core.ANSWER, core.FIGURE, core.GUESS):
@@ -92,7 +92,7 @@ async def free_text(update: Update, context: Context) -> None:
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
                 [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id))],
                 [way_back(context, lang), button(context, "btn.human", lang, "human")]]
-        await show(update, context, reply.messages, keyboard(rows), edit=False)
+        await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
         return
     if reply.entry is not None:
         data["misses"] = 0
@@ -104,11 +104,11 @@ async def free_text(update: Update, context: Context) -> None:
     if reply.kind == core.GUESS and reply.answered is not None:
         rows = [[button(context, "und.btn.not_this", lang, f"fb:{question_id}:down")],
                 [way_back(context, lang), button(context, "btn.human", lang, "human")]]
-        await show(update, context, reply.messages, keyboard(rows), edit=False)
+        await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
         return
     if reply.kind == core.ADJACENT:  # a scoped reply, not a failure
         rows = [[way_back(context, lang), button(context, "btn.human", lang, "human")]]
-        await show(update, context, reply.messages, keyboard(rows), edit=False)
+        await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
         return
     misses = data.get("misses", 0) + 1
     data["misses"] = misses
@@ -117,7 +117,7 @@ async def free_text(update: Update, context: Context) -> None:
     if misses >= MISSES_BEFORE_HUMAN:
         text += "\n\n" + t(context, "too_many_misses", lang)
     rows.append([*[way_back(context, lang)], button(context, "btn.human", lang, "human")])
-    await show(update, context, text, keyboard(rows), edit=False)
+    await show(update, context, text, keyboard(rows), edit=False, keep=True)
 
 
 async def answer_button(update: Update, context: Context) -> None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
@@ -164,24 +164,87 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
 
+SHOWN = "shown"  # chat_data key: message id -> kept? for the screens show() put in the chat
+SHOWN_MAX = 60  # the most recent ones are enough: older messages are far up the chat
+
+
+def _remember(context: Context, message: object, kept: bool) -> None:
+    data = context.chat_data
+    message_id = getattr(message, "message_id", None)
+    if data is None or message_id is None:
+        return
+    shown = data.setdefault(SHOWN, {})
+    shown.pop(message_id, None)
+    shown[message_id] = kept
+    for old in list(shown)[:-SHOWN_MAX]:
+        del shown[old]
+
+
+def keep_message(context: Context, message: object) -> None:
+    """Remember that a message holds something the user still needs: show() never edits it."""
+    _remember(context, message, True)
+
+
+def may_edit(context: Context, message: object) -> bool:
+    """Only a screen show() put in the chat as replaceable (a menu, a picker, a question) is
+    edited. A kept one is not, nor one it does not know (sent before /forget, or by other
+    code): when in doubt, do not overwrite."""
+    data = context.chat_data
+    if data is None:
+        return True
+    return data.get(SHOWN, {}).get(getattr(message, "message_id", None)) is False
+
+
+def send_below(context: Context) -> None:
+    """For the rest of this update, show() sends screens as new messages (a stale button: the
+    current screen belongs at the bottom of the chat, not in an old message)."""
+    context.hc_send_below = True  # type: ignore[attr-defined]
+
+
+async def answer_query(update: Update, context: Context, text: str | None = None, alert: bool = False) -> None:
+    """Answer the button once per update (a second answer is an error at Telegram); a query too
+    old to answer is not worth failing for."""
+    query = update.callback_query
+    if query is None or getattr(context, "hc_answered", False):
+        return
+    context.hc_answered = True  # type: ignore[attr-defined]
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        log.info("callback answer failed: %s", exc)
+
+
 async def show(update: Update, context: Context, text: str | list[str],
-               markup: InlineKeyboardMarkup | None = None, edit: bool = True) -> Message | None:
+               markup: InlineKeyboardMarkup | None = None, edit: bool = True,
+               keep: bool = False) -> Message | None:
     """Answer a button by editing its message (one message becomes the next screen); otherwise,
-    or if the edit is impossible, send. A multi-part text is sent part by part, buttons last."""
+    or if the edit is impossible, send. A multi-part text is sent part by part, buttons last.
+
+    Never overwrite a message the user still needs: a screen shown with keep=True (a result, an
+    answer, instructions) is remembered as kept, and a button pressed on it brings the next
+    screen as a new message (see may_edit). Kept messages keep their buttons (a reminder's
+    cancel, 👍/👎): they still work. edit=False sends even when the pressed message could be
+    edited (an answer or a notice beside a flow step or a list that stays usable)."""
     parts = [text] if isinstance(text, str) else list(text)
     query = update.callback_query
     if query is not None:
-        await _answer_query(query)
-        if edit and len(parts) == 1 and query.message is not None:
+        await answer_query(update, context)
+        target = query.message
+        if (edit and len(parts) == 1 and target is not None and may_edit(context, target)
+                and not getattr(context, "hc_send_below", False)):
             try:
-                return await with_retry(lambda: query.edit_message_text(
+                edited = await with_retry(lambda: query.edit_message_text(
                     parts[0], parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True))
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
+                    _remember(context, target, keep)
                     return None
                 log.info("edit failed (%s); sending instead", exc)
             except NetworkError as exc:
                 log.warning("edit failed (%s); sending instead", exc)
+            else:
+                _remember(context, target, keep)
+                return edited if isinstance(edited, Message) else None
     chat = update.effective_chat
     if chat is None:
         return None
@@ -190,6 +253,7 @@ async def show(update: Update, context: Context, text: str | list[str],
         buttons = markup if i == len(parts) - 1 else None
         message = await with_retry(lambda part=part, buttons=buttons: context.bot.send_message(
             chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=buttons))
+    _remember(context, message, keep)
     return message
 
 
@@ -220,11 +284,3 @@ def retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         wait = exc.retry_after
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-
-
-async def _answer_query(query: object) -> None:
-    """Stop the button's spinner; a query too old to answer is not worth failing for."""
-    try:
-        await query.answer()  # type: ignore[attr-defined]
-    except BadRequest as exc:
-        log.info("callback answer failed: %s", exc)

@@ -10,7 +10,7 @@ import traceback
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
-from .common import Context, button, keyboard, lang_of, services, show, t, with_retry
+from .common import Context, answer_query, button, keyboard, lang_of, send_below, services, show, t, with_retry
 from .flow import SCREENS, current, goto, way_back
 
 log = logging.getLogger(__name__)
@@ -18,15 +18,9 @@ PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that nee
 
 
 async def resume(update: Update, context: Context) -> str:
-    """Show the screen of the state the user is in (after a detour, a stale button, a timeout),
-    as a new message: the one with the button is an answer or a notice the user may still need."""
-    query = update.callback_query
-    if query is not None:
-        try:
-            await query.answer()
-        except TelegramError as exc:
-            log.info("resume answer failed: %s", exc)
-        update = _without_query(update)
+    """Show the screen of the state the user is in (after a detour, a stale button, a timeout).
+    The message with the button is usually an answer or a notice: kept messages (common.show)
+    stay, and the step comes as a new message."""
     return await goto(update, context, current(context))
 
 
@@ -45,21 +39,12 @@ async def go(update: Update, context: Context) -> str | None:
 
 
 async def stale_button(update: Update, context: Context) -> None:
-    """A button from an old message, or one that no longer fits: say so and show where they are."""
-    query = update.callback_query
+    """A button from an old message, or one that no longer fits: say so and show where they are,
+    as a new message at the bottom of the chat; the old message stays as it was."""
     lang = lang_of(update, context)
-    if query is not None:
-        try:
-            await query.answer(t(context, "stale", lang))
-        except TelegramError as exc:
-            log.info("stale answer failed: %s", exc)
-    await SCREENS[current(context)](_without_query(update), context)
-
-
-def _without_query(update: Update) -> Update:
-    """The same update, seen as a plain message, so the screen is sent fresh (not edited into
-    the old message the stale button belongs to)."""
-    return Update(update.update_id, message=update.effective_message) if update.effective_message else update
+    await answer_query(update, context, t(context, "stale", lang))
+    send_below(context)
+    await SCREENS[current(context)](update, context)
 
 
 async def non_text(update: Update, context: Context) -> None:

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 REFUND_ENTRY = "refund-apply"
 PICKER_DAYS = 7  # recent days offered as buttons
 REMIND_AT = time(10, 0)  # local time of day reminders are sent
+# Past the acceptance window: "the platform makes no ruling and refers the buyer to the seller"
+# (the dispute guidelines the windows come from); contact the seller in the app, keep the chat,
+# and ask TikTok's customer service for help (seed 001).
+CLOSED_SOURCES = ("id-dispute-guidelines", "seed-001")
 
 
 def _form(context: Context) -> dict:
@@ -108,14 +112,21 @@ async def result_screen(update: Update, context: Context) -> None:
     limits = assess(rule.limits, form.get("variant"), event_day, svc.now())
     entry = kb.by_id[REFUND_ENTRY]
     r = renderer(context)
-    refs = r.footnote_numbers(entry.sources, [rule])
+    windows = [lim for lim in limits if lim.kind == "acceptance"]
+    closed = bool(windows) and all(lim.deadline is not None and not lim.deadline.open for lim in windows)
+    if closed:  # nothing to file any more: only the window, and what the user can do instead
+        limits = windows
+        refs = r.footnote_numbers((*(lim.window.source for lim in limits), *CLOSED_SOURCES))
+    else:
+        refs = r.footnote_numbers(entry.sources, [rule])
     text = r.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
-                    limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs,
+                    limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs, closed=closed,
+                    closed_sources=CLOSED_SOURCES,
                     hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
     acceptance = next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
     remindable = acceptance is not None and acceptance.days_left >= 1
     reminder = await svc.store.pending_reminder(update.effective_chat.id, _request(context)) if remindable else None
-    await show(update, context, text, keyboard(_result_rows(context, lang, remindable, reminder)))
+    await show(update, context, text, keyboard(_result_rows(context, lang, remindable, reminder)), keep=True)
 
 
 def _request(context: Context) -> str:
@@ -175,7 +186,7 @@ async def on_button(update: Update, context: Context) -> str | None:
         await show(update, context, t(context, "ref.unknown_market", lang),
                    keyboard([[button(context, "btn.human", lang, "human"),
                               button(context, "btn.other_case", lang, "go:ref_case")],
-                             [button(context, "btn.menu", lang, "menu")]]))
+                             [button(context, "btn.menu", lang, "menu")]]), keep=True)
         return None
     if action == "day" and state == REF_DATE:
         return await _set_day(update, context, value)

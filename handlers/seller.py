@@ -78,7 +78,7 @@ async def on_button(update: Update, context: Context) -> str | None:
             entry = kb.by_id[kb.flows.warehouse_entry]
             text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
                             figures=option.figures, sources=option.sources)
-            await show(update, context, text, keyboard([_back(context, lang, SEL_WH)]))
+            await show(update, context, text, keyboard([_back(context, lang, SEL_WH)]), keep=True)
             return None
     if action == "mkt" and state == SEL_HANDLE:
         option = next((o for o in kb.flows.seller_response if o.id == value), None)
@@ -86,17 +86,17 @@ async def on_button(update: Update, context: Context) -> str | None:
             entry = kb.by_id[kb.flows.seller_entry]
             text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
                             figures=option.figures, sources=option.sources)
-            await show(update, context, text, keyboard([_back(context, lang, SEL_HANDLE)]))
+            await show(update, context, text, keyboard([_back(context, lang, SEL_HANDLE)]), keep=True)
             return None
         if value == "other":
             await show(update, context, t(context, "sel.unknown_market", lang),
-                       keyboard([_back(context, lang, SEL_HANDLE)]))
+                       keyboard([_back(context, lang, SEL_HANDLE)]), keep=True)
             return None
     if action == "case" and state == SEL_CASE and value in kb.glossary.cases:
         # the seller's side of the case: what to submit and by when, not the buyer's steps
         entry = next(e for e in kb.entries if e.dispute_case == value and e.seller is not None)
         text = r.seller_case(entry, lang)
-        await show(update, context, text, keyboard([_back(context, lang, SEL_CASE)]))
+        await show(update, context, text, keyboard([_back(context, lang, SEL_CASE)]), keep=True)
         return None
     await stale_button(update, context)
     return None

@@ -57,6 +57,7 @@ OPTION_KEYS = {"id", "label", "steps", "notes", "figures", "sources", "market"}
 TABLES = ("dispute_rules", "return_windows")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # also a valid /start deep-link payload
 DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
+DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today")
 DATE_MARKS = ("year", "month", "day")
 DATE_RE = re.compile(r"^(undated|\d{4}-\d{2}(-\d{2})?)$")
 
@@ -233,9 +234,11 @@ class _Builder:
         if not isinstance(node, yamlsrc.Mapping):
             return empty
         keys = {"return_reasons", "return_keep", "seller_warehouse", "seller_response"}
-        self.r.check_keys(node, keys, keys, "flows")
+        self.r.check_keys(node, {*keys, "question_words"}, keys, "flows")
         lists = {}
-        for key in ("return_reasons", "return_keep"):
+        for key in ("return_reasons", "return_keep", "question_words"):
+            if key == "question_words" and key not in node:
+                continue
             spec = self.r.mapping(node.get(key), line_of(node, key), f"flows.{key}")
             if spec is not None:
                 self.r.check_keys(spec, LANGS, LANGS, f"flows.{key}")
@@ -243,7 +246,7 @@ class _Builder:
         wh_entry, wh_options = self.view_options(node, "seller_warehouse", entries, figures)
         sr_entry, sr_options = self.view_options(node, "seller_response", entries, figures)
         return Flows(lists.get("return_reasons", {}), lists.get("return_keep", {}), wh_entry,
-                     wh_options, sr_options, sr_entry)
+                     wh_options, sr_options, sr_entry, lists.get("question_words", {}))
 
     def view_options(self, node: yamlsrc.Mapping, key: str, entries: dict[str, Entry],
                      figures: dict[str, Figure]) -> tuple[str, tuple[ViewOption, ...]]:
@@ -508,7 +511,7 @@ class _Builder:
             if node is not None:
                 self.r.error(node.line, "section 'dates' must be a mapping")
             return DateWords()
-        self.r.check_keys(node, DATE_KEYS, DATE_KEYS, "dates")
+        self.r.check_keys(node, (*DATE_KEYS, *DATE_OPTIONAL), DATE_KEYS, "dates")
         seen: dict[str, str] = {}
 
         def word(value: Any, line: int, table: str) -> str | None:
@@ -537,6 +540,8 @@ class _Builder:
         days_before = numbers("days_before", 0, 366)
         number_words = numbers("numbers", 0, 99)
         months = numbers("months", 1, 12)
+        weekdays = numbers("weekdays", 0, 6) if "weekdays" in node else {}
+        weeks_before = numbers("weeks_before", 0, 52) if "weeks_before" in node else {}
         for month in sorted(set(range(1, 13)) - set(months.values())):
             self.r.error(line_of(node, "months"), f"dates.months: no name for month {month}")
         ago_list = node.get("ago")
@@ -549,7 +554,12 @@ class _Builder:
         if spec is not None:
             self.r.check_keys(spec, DATE_MARKS, DATE_MARKS, "dates.marks")
             marks = {part: self.r.texts(spec, part, "dates.marks") for part in DATE_MARKS if part in spec}
-        return DateWords(days_before, ago, number_words, months, marks)
+        before_list = node.get("before_today")
+        before_today = tuple(w for i, v in enumerate(before_list if isinstance(before_list, list) else [])
+                             if (w := word(v, line_of(before_list, i), "before_today")) is not None)
+        if "before_today" in node and not isinstance(before_list, list):
+            self.r.error(line_of(node, "before_today"), "dates.before_today must be a list of words")
+        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before, before_today)
 
     # --- entries ----------------------------------------------------------------------------
 

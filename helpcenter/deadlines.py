@@ -26,9 +26,14 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-def _fold(text: str, words: DateWords) -> str:
-    """NFKC, lower case, simplified script, single spaces; 年/月 become '-', 日/号 go."""
+def _base(text: str) -> str:
+    """NFKC, lower case, simplified script, single spaces, no final punctuation."""
     text = re.sub(r"[。!?\s]+$", "", _t2s().convert(unicodedata.normalize("NFKC", text)).lower()).strip()
+    return " ".join(text.split())
+
+
+def _fold(text: str, words: DateWords) -> str:
+    """_base, then 年/月 become '-' and 日/号 go (2026年11月18日 → 2026-11-18)."""
     for part, sep in (("year", "-"), ("month", "-"), ("day", "")):
         for mark in words.marks.get(part, ()):
             text = text.replace(mark, sep)
@@ -80,29 +85,84 @@ def _month_day(a: int, b: int, year: int | None, today: date) -> date:
 
 def parse_day(text: str, today: date, words: DateWords | None = None) -> date:
     """The day a user typed, not after today. Forms: the words of content/lexicon.yaml's dates
-    section (今天, 昨天, 两天前, 3 days ago), 2026-11-18 (also / . 年月日), 11-18, 11/18, 11月18日,
-    Nov 18, 18 Nov, November 18 2026. A month-day without a year is the most recent such day."""
+    section (今天, 昨日, 两天前, 3 days ago; 周五, 上周五, last Friday), 2026-11-18 (also / . 年月日),
+    11-18, 11/18, 11月18日, 十一月二十八日, 18号 / 18日 (that day of this month, or of the month
+    before when it has not come yet), Nov 18, 18 Nov, November 18 2026. A month-day without a
+    year is the most recent such day."""
     words = words or DateWords()
-    cleaned = _fold(text, words)
-    if cleaned in words.days_before:
-        return today - timedelta(days=words.days_before[cleaned])
-    for ago in sorted(words.ago, key=len, reverse=True):
-        if cleaned.endswith(ago) and (n := _count(cleaned[:-len(ago)].strip(), words)) is not None:
-            return today - timedelta(days=n)
-    day = _named_month(cleaned, today, words) if words.months else None
+    base = _base(text)
+    day = _word_day(base, today, words)
     if day is None:
-        m = _NUMERIC.match(cleaned.replace(" ", ""))
-        if not m or (m.group(1) and m.group(4)):
-            raise DateError(text)
-        if m.group(1):  # year first: year-month-day, never day-month
-            if int(m.group(2)) > 12:
-                raise DateError(text)
-            day = _month_day(int(m.group(2)), int(m.group(3)), int(m.group(1)), today)
-        else:
-            day = _month_day(int(m.group(2)), int(m.group(3)), int(m.group(4)) if m.group(4) else None, today)
+        day = _marked_day(base, today, words)
+    if day is None:
+        cleaned = _fold(base, words)
+        day = _named_month(cleaned, today, words) if words.months else None
+        if day is None:
+            day = _numeric(_numerals(cleaned, words), today, text)
     if day > today:
         raise DateError(text)
     return day
+
+
+def _word_day(base: str, today: date, words: DateWords) -> date | None:
+    """今天, 两天前, 3 days ago, 周五, 上周五, last friday; None when it is none of these."""
+    if base in words.days_before:
+        return today - timedelta(days=words.days_before[base])
+    for ago in sorted(words.ago, key=len, reverse=True):
+        if base.endswith(ago) and (n := _count(base[:-len(ago)].strip(), words)) is not None:
+            return today - timedelta(days=n)
+    return _weekday(base, today, words)
+
+
+def _weekday(base: str, today: date, words: DateWords) -> date | None:
+    """A weekday, alone (the most recent one, today included), after a word for a week (上周五:
+    that weekday of the week before this one, weeks from Monday), or after "last" (the most
+    recent one before today)."""
+    if base in words.weekdays:
+        return today - timedelta(days=(today.weekday() - words.weekdays[base]) % 7)
+    for prefix in sorted(words.before_today, key=len, reverse=True):
+        rest = base[len(prefix):].strip()
+        if base.startswith(prefix) and rest in words.weekdays:
+            return today - timedelta(days=(today.weekday() - words.weekdays[rest] - 1) % 7 + 1)
+    for prefix in sorted(words.weeks_before, key=len, reverse=True):
+        rest = base[len(prefix):].strip()
+        if base.startswith(prefix) and rest in words.weekdays:
+            monday = today - timedelta(days=today.weekday(), weeks=words.weeks_before[prefix])
+            return monday + timedelta(days=words.weekdays[rest])
+    return None
+
+
+def _marked_day(base: str, today: date, words: DateWords) -> date | None:
+    """18号, 十八日: a day of the month alone, this month's or, if still ahead, last month's."""
+    for mark in words.marks.get("day", ()):
+        if base.endswith(mark) and (n := _count(base[:-len(mark)].strip(), words)) is not None:
+            if not 1 <= n <= 31:
+                raise DateError(base)
+            month = date(today.year, today.month, 1)
+            for _ in range(3):  # the 31st looks back past 30-day months
+                if n <= calendar.monthrange(month.year, month.month)[1] and (d := month.replace(day=n)) <= today:
+                    return d
+                month = (month - timedelta(days=1)).replace(day=1)
+            raise DateError(base)
+    return None
+
+
+def _numerals(cleaned: str, words: DateWords) -> str:
+    """十一-二十八 → 11-28: number words between the separators become digits."""
+    parts = re.split(r"([-/. ])", cleaned)
+    return "".join(str(n) if (n := _count(part, words)) is not None and not part.isdigit() else part
+                   for part in parts)
+
+
+def _numeric(cleaned: str, today: date, text: str) -> date:
+    m = _NUMERIC.match(cleaned.replace(" ", ""))
+    if not m or (m.group(1) and m.group(4)):
+        raise DateError(text)
+    if m.group(1):  # year first: year-month-day, never day-month
+        if int(m.group(2)) > 12:
+            raise DateError(text)
+        return _month_day(int(m.group(2)), int(m.group(3)), int(m.group(1)), today)
+    return _month_day(int(m.group(2)), int(m.group(3)), int(m.group(4)) if m.group(4) else None, today)
 
 
 def _named_month(cleaned: str, today: date, words: DateWords) -> date | None:

@@ -90,10 +90,57 @@ def contact(text: str) -> str | None:
     return _one(found)
 
 
-def free_text(text: str) -> str | None:
-    """A short free-text field (product, reason, carrier): non-empty, at most 200."""
+MIN_LETTERS = 2  # product, reason, carrier: words, not an emoji, a "?" or a stray key
+
+
+def _letters(text: str) -> int:
+    """Letters of any script (Latin, CJK, Thai …); digits, symbols and emoji do not count."""
+    return sum(unicodedata.category(ch).startswith("L") for ch in text)
+
+
+def free_text(text: str, min_letters: int = MIN_LETTERS) -> str | None:
+    """A short free-text field: at least min_letters letters (a CJK character is one), at
+    most MAX_FIELD characters; None for text without words ("👍", "?", "a")."""
     value = " ".join(_clean(text).split())
-    return value[:MAX_FIELD] if value else None
+    return value[:MAX_FIELD] if _letters(value) >= min_letters else None
+
+
+def product(text: str) -> str | None:
+    """What is returned: "白色 T 恤 M 码 ×1", "耳机", "TV"."""
+    return free_text(text)
+
+
+def reason(text: str) -> str | None:
+    """Why: "左耳没有声音", "too small"; a single letter is not a reason."""
+    return free_text(text)
+
+
+def carrier(text: str) -> str | None:
+    """The carrier's name: "USPS", "J&T", "顺丰"; a "?" is not a name."""
+    return free_text(text)
+
+
+_QUESTION_MARK = re.compile(r"[??]")
+
+
+def question_mark(text: str) -> bool:
+    return bool(_QUESTION_MARK.search(text))
+
+
+def looks_like_question(text: str, words: dict[str, tuple[str, ...]]) -> bool:
+    """A question mark, or a question word (content/flows.yaml question_words, any language):
+    Chinese words anywhere, other words as whole words ("how" is not in "show")."""
+    if question_mark(text):
+        return True
+    folded = " ".join(_clean(text).lower().split())
+    for word in (w for ws in words.values() for w in ws):
+        word = word.lower()
+        if word.isascii():
+            if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", folded):
+                return True
+        elif word in folded:
+            return True
+    return False
 
 
 # --- masking ------------------------------------------------------------------------------

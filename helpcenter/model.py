@@ -124,6 +124,9 @@ class DateWords:
     numbers: dict[str, int] = field(default_factory=dict)  # 两 -> 2, three -> 3
     months: dict[str, int] = field(default_factory=dict)  # nov -> 11
     marks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # year/month/day -> 年/月/日 号
+    weekdays: dict[str, int] = field(default_factory=dict)  # 周五 -> 4 (Monday is 0)
+    weeks_before: dict[str, int] = field(default_factory=dict)  # 上 -> 1 (上周五: the week before)
+    before_today: tuple[str, ...] = ()  # last (last Friday: the most recent one before today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,7 @@ class Flows:
     warehouse_options: tuple[ViewOption, ...]
     seller_response: tuple[ViewOption, ...]  # by market; figures hold the response time
     seller_entry: str = ""
+    question_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lang -> words of a question
 
 
 # --- question understanding (content/understanding.yaml) --------------------------------------

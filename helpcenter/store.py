@@ -453,6 +453,11 @@ class Store:
         """Delete everything stored about a user (their private chat id is their user id);
         how many questions, reminders and tickets went, so the user can be told."""
         counts: dict[str, int] = {}
+        # Reminders the user has (pending); sent, cancelled or failed ones are deleted too, but
+        # telling "2 reminders" about one cancelled and one pending would be wrong.
+        async with self.db.execute("SELECT COUNT(*) FROM reminders WHERE user_id=? AND status='pending'",
+                                   (user_id,)) as cursor:
+            pending = (await cursor.fetchone())[0]
         for name, sql in (("questions", "DELETE FROM questions WHERE chat_id=?"),
                           ("reminders", "DELETE FROM reminders WHERE user_id=?"),
                           ("", "DELETE FROM links WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id=?)"),
@@ -461,5 +466,6 @@ class Store:
             cursor = await self.db.execute(sql, (user_id,))
             if name:
                 counts[name] = cursor.rowcount
+        counts["reminders"] = pending
         await self.db.commit()
         return counts

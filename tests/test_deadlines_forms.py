@@ -67,7 +67,8 @@ def _break(content: Path, old: str, new: str) -> tuple[int, list[str]]:
     ("    大前天: 3\n", "    大前天: 3\n    yesterday2: 1\n    三: 3\n",
      "dates.numbers: '三' is already listed in dates.days_before"),
     ("  ago: [", "  ago_words: [",
-     "unknown key 'ago_words' in dates (allowed: ago, days_before, marks, months, numbers)"),
+     "unknown key 'ago_words' in dates (allowed: ago, before_today, days_before, marks, months, numbers,"
+     " weekdays, weeks_before)"),
 ])
 def test_dates_section_is_validated_with_file_and_line(content_copy: Path, old: str, new: str,
                                                        message: str) -> None:
@@ -160,3 +161,43 @@ def test_not_contacts(text: str) -> None:
 ])
 def test_mask_personal(text: str, expected: str) -> None:
     assert forms.mask_personal(text) == expected
+
+
+# Chinese month numerals, a day of the month alone, weekday words (all words from lexicon.yaml);
+# TODAY is a Sunday.
+@pytest.mark.parametrize("text, expected", [
+    ("十一月二十八日", date(2025, 11, 28)), ("十一月二十日", date(2026, 11, 20)), ("十月三十一号", date(2026, 10, 31)),
+    ("18号", date(2026, 11, 18)), ("18日", date(2026, 11, 18)), ("二十号", date(2026, 11, 20)),
+    ("22号", TODAY), ("30号", date(2026, 10, 30)), ("31日", date(2026, 10, 31)),
+    ("今日", TODAY), ("昨日", date(2026, 11, 21)), ("3日前", date(2026, 11, 19)),
+    ("周五", date(2026, 11, 20)), ("星期日", TODAY), ("上周五", date(2026, 11, 13)),
+    ("上星期一", date(2026, 11, 9)), ("上个礼拜天", date(2026, 11, 15)), ("本周一", date(2026, 11, 16)),
+    ("last Friday", date(2026, 11, 20)), ("last Sunday", date(2026, 11, 15)), ("friday", date(2026, 11, 20)),
+    ("Mon", date(2026, 11, 16)),
+])
+def test_parse_day_words_and_numerals(text: str, expected: date) -> None:
+    assert parse_day(text, TODAY, WORDS) == expected
+
+
+@pytest.mark.parametrize("text", ["32号", "0号", "这周八", "上周", "next friday"])
+def test_parse_day_refuses_other_day_words(text: str) -> None:
+    with pytest.raises(DateError):
+        parse_day(text, TODAY, WORDS)
+
+
+@pytest.mark.parametrize("text", ["👍", "?", "a", "1", "…", "  ", "🙂🙂"])
+def test_free_text_fields_want_words(text: str) -> None:
+    assert forms.product(text) is None and forms.reason(text) is None and forms.carrier(text) is None
+
+
+@pytest.mark.parametrize("text", ["耳机", "TV", "J&T", "顺丰", "too small", "左耳没有声音"])
+def test_free_text_fields_take_words(text: str) -> None:
+    assert forms.product(text) == text and forms.carrier(text) == text
+
+
+def test_questions_are_told_by_a_mark_or_a_word() -> None:
+    words = {"zh": ("吗", "多久"), "en": ("how", "can i")}
+    assert forms.looks_like_question("退款多久到账", words) and forms.looks_like_question("ok?", words)
+    assert forms.looks_like_question("How long", words) and forms.looks_like_question("can I return it", words)
+    assert not forms.looks_like_question("not a contact", words)
+    assert not forms.looks_like_question("show me", words)  # "how" inside a word does not count
