@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test check bench load-bench
+.PHONY: run test check bench calibrate load-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ check: $(VENV)/.runtime
 
 bench: $(VENV)/.dev
 	$(PY) bench/matcher_bench.py
+
+calibrate: $(VENV)/.dev
+	$(PY) bench/calibrate.py
 
 load-bench: $(VENV)/.dev
 	$(PY) bench/load_bench.py --users 500

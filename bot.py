@@ -100,6 +100,17 @@ def cmd_check(_: argparse.Namespace) -> int:
         return 1
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
+    import statistics
+
+    from helpcenter.render import PHONE_COLUMNS
+
+    screens = center.renderer.first_screens()
+    longest = max(screens, key=lambda s: s[2])
+    print(f"first screen of an answer: median {statistics.median(s[2] for s in screens):g} lines,"
+          f" max {longest[2]} ({longest[0]}, {longest[1]}), over {len(screens)} entries × languages")
+    wrapped = center.renderer.first_screens(PHONE_COLUMNS)
+    print(f"  wrapped at {PHONE_COLUMNS} columns (a narrow phone): median"
+          f" {statistics.median(s[2] for s in wrapped):g}, max {max(s[2] for s in wrapped)}")
     from helpcenter.taught import DESK_FILE, check_overlay, load_overlay
 
     overlay = Path(os.environ.get("DATA_DIR", "data")) / DESK_FILE

@@ -26,23 +26,167 @@ def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[l
             for i, e in enumerate(entry_ids, 1)]
 
 
+def entry_view(context: Context, entry: Entry, lang: str, question_id: int | None, back: str | None = None,
+               all_markets: bool = False) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """An answer and its buttons. With a saved market the entry names, only that market's
+    figures show and the others sit behind "other markets"; a dispute case offers its deadline.
+    question_id None: shown from a flow step, so there is no question to rate."""
+    svc, r = services(context), renderer(context)
+    market = context.user_data.get("market")
+    markets = r.entry_markets(entry)
+    mine = not all_markets and len(markets) > 1 and market in markets
+    messages = r.answer(entry, lang, show_related=False, markets=(market,) if mine else None)
+    rows = [[InlineKeyboardButton("➜ " + svc.center.kb.by_id[x].texts[lang].title, callback_data=f"ans:{x}")]
+            for x in entry.related[:3]]
+    action = []
+    if mine:
+        action.append(more_markets_button(context, lang, entry.id, question_id))
+    if entry.dispute_case:
+        action.append(deadline_button(context, lang, entry.dispute_case))
+    rows.append(action)
+    if question_id is not None:
+        rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
+                     button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
+    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
+    back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
+    rows.append([back_button, button(context, "btn.human", lang, "human")])
+    return messages, rows
+
+
+def more_markets_button(context: Context, lang: str, entry_id: str, question_id: int | None) -> InlineKeyboardButton:
+    return button(context, "btn.more_markets", lang, f"prof:all:{entry_id}:{_qid(question_id)}")
+
+
+def _qid(question_id: int | None) -> str:
+    return "-" if question_id is None else str(question_id)
+
+
+def deadline_button(context: Context, lang: str, case: str) -> InlineKeyboardButton:
+    """⏰ opens /refund with the case (and the saved market, if that case has it) chosen."""
+    market = context.user_data.get("market")
+    known = market in services(context).center.kb.markets_for(case)
+    return button(context, "btn.calc_deadline", lang, f"ref:start:{case}" + (f":{market}" if known else ""))
+
+
 async def send_entry(update: Update, context: Context, entry: Entry, question_id: int | None = None,
                      back: str | None = None) -> None:
-    """The answer, with related questions, 👍/👎, a share link, and the way back."""
+    """The answer, with related questions, 👍/👎, a share link, and the way back; the first
+    answer whose figures depend on the market asks for it (and the role, if unknown), once."""
     lang = lang_of(update, context)
     svc = services(context)
     if question_id is None:  # opened from a button or link: logged too, so feedback counts
         question_id = await svc.store.log_question(update.effective_chat.id, lang, "", entry.id, entry.topic,
                                                    1.0, svc.now(), source="button")
-    messages = renderer(context).answer(entry, lang, show_related=False)
-    rows = [[InlineKeyboardButton("➜ " + svc.center.kb.by_id[r].texts[lang].title, callback_data=f"ans:{r}")]
-            for r in entry.related[:3]]
-    rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
-                 button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
-    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
-    back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
-    rows.append([back_button, button(context, "btn.human", lang, "human")])
+    messages, rows = entry_view(context, entry, lang, question_id, back)
     await show(update, context, messages, keyboard(rows), edit=False, keep=True)
+    await ask_profile(update, context, entry, question_id)
+
+
+async def ask_profile(update: Update, context: Context, entry: Entry, question_id: int | None) -> None:
+    """Once, when an answer (or a flow step) first depends on the market and none is saved:
+    which market (and, if unknown, buyer or seller). The answer above stays; the choice shows
+    it for that market (a flow step: the step again)."""
+    if not should_ask_market(context, entry):
+        return
+    await show(update, context, *profile_prompt(context, lang_of(update, context), entry.id, question_id), edit=False)
+
+
+def should_ask_market(context: Context, entry: Entry) -> bool:
+    """True once: the first time an entry whose figures differ by market meets a user with no
+    saved market (the caller then asks: a prompt under an answer, a button on a flow step)."""
+    data = context.user_data
+    if data.get("market") or data.get("asked_market") or len(renderer(context).entry_markets(entry)) < 2:
+        return False
+    data["asked_market"] = True
+    return True
+
+
+def profile_prompt(context: Context, lang: str, entry_id: str, question_id: int | None) -> tuple[str, object]:
+    text = t(context, "prof.ask_market", lang)
+    question_id = _qid(question_id)
+    rows = market_rows(context, lang, f"prof:mkt:{{}}:{entry_id}:{question_id}")
+    if context.user_data.get("role") not in ("buyer", "seller"):
+        text += "\n" + t(context, "prof.ask_role", lang)
+        rows.append([button(context, "btn.buyer", lang, f"prof:role:buyer:{entry_id}:{question_id}"),
+                     button(context, "btn.seller", lang, f"prof:role:seller:{entry_id}:{question_id}")])
+    return text, keyboard(rows)
+
+
+def market_rows(context: Context, lang: str, data: str) -> list[list[InlineKeyboardButton]]:
+    """The markets users can name (content/understanding.yaml), three a row; data has {} for the code."""
+    names = [InlineKeyboardButton(market_label(context, m, lang), callback_data=data.format(m))
+             for m in services(context).center.kb.vocabulary.markets]
+    return [names[i:i + 3] for i in range(0, len(names), 3)]
+
+
+def market_label(context: Context, market: str, lang: str) -> str:
+    """A market as a button says it: the glossary's name, else the vocabulary's, capitalised."""
+    name = services(context).center.kb.glossary.markets.get(market, {}).get(lang)
+    name = name or renderer(context).market_name(market, lang)
+    return name[:1].upper() + name[1:]
+
+
+async def market_command(update: Update, context: Context) -> None:
+    """/market and the menu's market button: pick (or clear) the market answers show first."""
+    lang = lang_of(update, context)
+    rows = market_rows(context, lang, "prof:set:{}")
+    rows.append([button(context, "btn.any_market", lang, "prof:set:-"), button(context, "btn.menu", lang, "menu")])
+    await show(update, context, t(context, "prof.pick_market", lang), keyboard(rows),
+               edit=update.callback_query is not None)
+
+
+async def profile_button(update: Update, context: Context) -> None:
+    """prof:set:<market|->  (/market), prof:mkt|role:<value>:<entry>:<question> (the one-time
+    question under an answer), prof:all:<entry>:<question> (the other markets of an answer)."""
+    parts = update.callback_query.data.split(":")
+    action, value = [*parts, "", ""][1:3]
+    svc = services(context)
+    lang = lang_of(update, context)
+    data = context.user_data
+    known = svc.center.kb.vocabulary.markets
+    tail = parts[2:] if action == "all" else parts[3:]  # [<entry>, <question id>]
+    entry = svc.center.kb.by_id.get(tail[0]) if len(tail) == 2 and (tail[1].isdigit() or tail[1] == "-") else None
+    qid = int(tail[1]) if entry is not None and tail[1].isdigit() else None
+    query = update.callback_query
+    if action == "pick":
+        await market_command(update, context)
+        return
+    if action == "set" and (value in known or value == "-"):
+        if value == "-":
+            data.pop("market", None)
+            note = t(context, "prof.market_cleared", lang)
+        else:
+            data["market"] = value
+            note = t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang))
+        await query.answer(note)
+        if current(context) != MENU:  # picked from a flow step: that step again, for this market
+            await SCREENS[current(context)](update, context)
+            return
+        await show(update, context, note, keyboard([[way_back(context, lang)]]))
+        return
+    if entry is None:
+        from .misc import stale_button
+
+        await stale_button(update, context)
+        return
+    if action == "all":
+        messages, rows = entry_view(context, entry, lang, qid, all_markets=True)
+        await show(update, context, messages, keyboard(rows), edit=False, keep=True)  # the answer above stays
+        return
+    if action == "role" and value in ("buyer", "seller"):
+        data["role"] = value
+        await query.answer(t(context, "prof.role_set", lang, role=t(context, f"prof.role.{value}", lang)))
+        await show(update, context, *profile_prompt(context, lang, entry.id, qid))
+        return
+    if action == "mkt" and value in known:
+        data["market"] = value
+        await query.answer(t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang)))
+        messages, rows = entry_view(context, entry, lang, qid)
+        await show(update, context, messages, keyboard(rows), keep=True)  # the question becomes the answer
+        return
+    from .misc import stale_button
+
+    await stale_button(update, context)
 
 
 def remember(context: Context, question: str, answer: str | None) -> None:
@@ -87,12 +231,17 @@ async def free_text(update: Update, context: Context) -> None:
     data["last_match"] = {"others": [c.entry.id for c in match.suggestions if c.entry.id != shown]}
     if reply.kind == core.FIGURE and reply.entry is not None:
         data["misses"] = 0
-        rows = [[button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")],
+        more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")]
+        if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases:
+            more.append(deadline_button(context, lang, reply.figure.case))
+        rows = [more,
                 [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
                 [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id))],
                 [way_back(context, lang), button(context, "btn.human", lang, "human")]]
         await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
+        if reply.figure is not None and not reply.figure.market:
+            await ask_profile(update, context, reply.entry, question_id)
         return
     if reply.entry is not None:
         data["misses"] = 0

@@ -42,7 +42,7 @@ from .processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help", "forget")
+COMMANDS = ("start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help", "forget", "market")
 CONCURRENT_UPDATES = 128  # different chats handled at once (one chat's updates stay in order)
 CONNECTIONS = 16  # HTTP connections to the Bot API; httpcore's pool costs O(size) per request
 PRIVATE = filters.ChatType.PRIVATE
@@ -63,6 +63,7 @@ def _common_handlers() -> list:
         CommandHandler("human", handoff.request_human, filters=PRIVATE),
         CommandHandler("faq", faq.browse, filters=PRIVATE),
         CommandHandler("forget", admin.forget, filters=PRIVATE),
+        CommandHandler("market", answers.market_command, filters=PRIVATE),
         CommandHandler("stats", admin.stats, filters=PRIVATE),
         CommandHandler("reload", admin.reload_command, filters=PRIVATE),
         CallbackQueryHandler(menu.pick_role, pattern=r"^role:"),
@@ -75,6 +76,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(refund.on_button, pattern=r"^ref:"),
         CallbackQueryHandler(seller.on_button, pattern=r"^sel:"),
         CallbackQueryHandler(answers.answer_button, pattern=r"^ans:"),
+        CallbackQueryHandler(answers.profile_button, pattern=r"^prof:"),
         CallbackQueryHandler(faq.browse, pattern=r"^faq"),
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
         CallbackQueryHandler(admin.forget_button, pattern=r"^forget:"),

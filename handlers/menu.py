@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import ConversationHandler
 
-from .answers import send_entry
+from .answers import market_label, send_entry
 from .common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, SCREENS, current, goto, screen
 
@@ -31,6 +31,10 @@ async def menu_screen(update: Update, context: Context) -> None:
         rows = [[button(context, "btn.return", lang, "go:ret")],
                 [button(context, "btn.refund", lang, "go:ref_case")]]
         text = t(context, "menu_buyer", lang)
+    market = context.user_data.get("market")
+    label = (t(context, "btn.market", lang, market=market_label(context, market, lang)) if market
+             else t(context, "btn.market_none", lang))
+    rows.append([InlineKeyboardButton(label, callback_data="prof:pick")])
     rows += [[button(context, "btn.faq", lang, "faq"), button(context, "btn.human", lang, "human")],
              [button(context, "btn.switch_role", lang, "role:switch"),
               button(context, "btn.lang", lang, "lang:toggle")]]

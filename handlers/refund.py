@@ -165,6 +165,20 @@ async def begin(update: Update, context: Context) -> str:
     return await goto(update, context, REF_CASE)
 
 
+async def start_with(update: Update, context: Context, case: str, market: str = "") -> str | None:
+    """/refund with the case (and market) already chosen: the next question is the one left."""
+    kb = services(context).center.kb
+    if case not in kb.glossary.cases:
+        from .misc import stale_button
+
+        await stale_button(update, context)
+        return None
+    context.user_data["ref"] = {"case": case, **({"market": market} if market in kb.markets_for(case) else {})}
+    form = _form(context)
+    return await goto(update, context, REF_VARIANT if _variants(context, case) else
+                      REF_DATE if form.get("market") else REF_MARKET)
+
+
 async def on_button(update: Update, context: Context) -> str | None:
     from .misc import stale_button
 
@@ -175,9 +189,11 @@ async def on_button(update: Update, context: Context) -> str | None:
     if action == "case" and value in kb.glossary.cases and state in (REF_CASE, REF_RESULT):
         context.user_data["ref"] = {"case": value}
         return await goto(update, context, REF_VARIANT if _variants(context, value) else REF_MARKET)
+    if action == "start":  # from an answer: ref:start:<case>[:<market>], in any state
+        return await start_with(update, context, *value.split(":", 1))
     if action == "var" and state == REF_VARIANT and value in _variants(context, form.get("case", "")):
         form["variant"] = value
-        return await goto(update, context, REF_MARKET)
+        return await goto(update, context, REF_DATE if form.get("market") else REF_MARKET)
     if action == "mkt" and state == REF_MARKET:
         if value in kb.markets_for(form.get("case", "")):
             form["market"] = value

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from helpcenter import forms
 
-from .answers import free_text
+from .answers import free_text, more_markets_button, should_ask_market
 from .common import Context, button, keyboard, lang_of, renderer, services, show, t
 from .flow import (
     RET,
@@ -69,8 +69,10 @@ async def step_screen(update: Update, context: Context) -> None:
     steps = _steps(context)
     n = form["step"]
     progress = t(context, "step_of", lang, n=n, total=len(steps))
+    market = context.user_data.get("market")  # the saved market's figures only (issue 11)
+    mine = market in renderer(context).entry_markets(steps[n - 1])
     messages = renderer(context).answer(steps[n - 1], lang, progress=progress, show_related=False,
-                                        checklist=n == CHECKLIST_STEP)
+                                        checklist=n == CHECKLIST_STEP, markets=(market,) if mine else None)
     if n == 4 and not _missing(form, REQUEST_FIELDS):
         messages.append(_summary(context, lang, t(context, "ret.request_ready", lang)))
     if n == 5 and not _missing(form, SHIPPING_FIELDS):
@@ -86,6 +88,10 @@ async def step_screen(update: Update, context: Context) -> None:
             nav.insert(0, button(context, "btn.back", lang, f"ret:back:{n}"))
         rows = [nav, [button(context, "btn.ask", lang, f"ret:ask:{n}"), button(context, "btn.human", lang, "human")],
                 [button(context, "btn.cancel", lang, "cancel")]]
+    if mine:
+        rows.insert(1, [more_markets_button(context, lang, steps[n - 1].id, None)])
+    elif should_ask_market(context, steps[n - 1]):
+        rows.insert(1, [button(context, "btn.choose_market", lang, "prof:pick")])
     await show(update, context, messages, keyboard(rows), keep=n in FORM_STEPS or n == len(steps))
 
 

@@ -45,9 +45,11 @@ CONTENT_DIR = PROJECT_DIR / "content"
 SECTIONS = (
     "topics", "sources", "markets", "events", "conditions", "cases", "limits",
     "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "patterns", "flows",
+    "out_of_scope",
     "dates",
     "understanding",  # content/understanding.yaml: the question reader's words (helpcenter/vocabload.py)
 )
+OUT_OF_SCOPE = ("social", "adjacent", "other", "platforms")  # questions the bot does not answer; other shops
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
               "step", "seller", *LANGS}
 TEXT_KEYS = {"title", "questions", "keywords", "steps", "notes", "advice"}
@@ -181,7 +183,7 @@ def load_content(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentE
                 raw[section] = (path, value, line)
     for section in SECTIONS:
         if section not in raw and section not in ("entries", "synonyms", "stopwords", "patterns", "dates",
-                                                  "understanding"):
+                                                  "out_of_scope", "understanding"):
             reader.error(1, f"section {section!r} is missing", file=content_dir)
     if reader.errors:
         return None, reader.errors
@@ -502,7 +504,17 @@ class _Builder:
                     self.r.error(line_of(node, pattern), f"pattern {pattern!r} is not a regular expression: {exc}")
                     continue
                 patterns.append((str(pattern), str(replacement)))
-        return Lexicon(synonyms, stopwords, tuple(patterns), self.dates())
+        out_of_scope: dict[str, dict[str, tuple[str, ...]]] = {}
+        node = self.section("out_of_scope")
+        if isinstance(node, yamlsrc.Mapping):
+            self.r.check_keys(node, OUT_OF_SCOPE, (), "out_of_scope")
+            for kind, texts in node.items():
+                texts = self.r.mapping(texts, line_of(node, kind), f"out_of_scope {kind}")
+                if texts is not None and kind in OUT_OF_SCOPE:
+                    self.r.check_keys(texts, LANGS, (), f"out_of_scope {kind}")
+                    out_of_scope[kind] = {lang: self.r.texts(texts, lang, f"out_of_scope {kind}")
+                                          for lang in LANGS if lang in texts}
+        return Lexicon(synonyms, stopwords, tuple(patterns), out_of_scope, self.dates())
 
     def dates(self) -> DateWords:
         """Section dates: words for days, checked so the date step never meets a bad table."""

@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import embedding
 from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
-from .matcher import Match, Matcher
+from .matcher import Candidate, Match, Matcher
 from .model import Entry, KnowledgeBase
 from .render import TEMPLATES_DIR, Renderer, escape, split_message
 from .understand import FigureAnswer, Reading, Slots, Understander
 
+ROLE_PRIOR_OTHER = 0.55  # the weight of an entry written for the other side (buyer vs seller)
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -69,7 +71,7 @@ class HelpCenter:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
-        self.matcher = Matcher(kb)
+        self.matcher = Matcher(kb, embedder=embedding.load(), cache_dir=embedding.default_cache_dir())
         self.understander = Understander(kb)
 
     def ask(self, question: str, lang: str, profile: dict[str, str] | None = None,
@@ -78,6 +80,7 @@ class HelpCenter:
         fill in what a follow-up such as "那假货呢?" leaves out."""
         match = self.matcher.match(question)
         reading = self.understander.read(question, profile, previous)
+        match = self.role_prior(match, reading.slots.role)
         r = self.renderer
         answer = match.answer.entry if match.answer else None
         if reading.social:
@@ -110,6 +113,19 @@ class HelpCenter:
         if guess is not None:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)
+
+    def role_prior(self, match: Match, role: str | None) -> Match:
+        """The matcher's candidates re-weighed by who is asking: an entry written for the other
+        side counts ROLE_PRIOR_OTHER of its score, then the matcher's calibrated rule decides
+        again. A seller asking about a return warehouse wants the seller's setup, a buyer the buyer's steps."""
+        if role not in ("buyer", "seller") or not match.candidates or match.out_of_scope:
+            return match  # not ours to answer stays so, whoever asks
+        other = "seller" if role == "buyer" else "buyer"
+        weighed = sorted((Candidate(c.entry, c.score * (ROLE_PRIOR_OTHER if c.entry.role == other else 1.0))
+                          for c in match.candidates), key=lambda c: c.score, reverse=True)
+        if not any(c.entry.role == other for c in match.candidates):
+            return match  # nothing re-weighed: the matcher's decision stands
+        return self.matcher.judge(replace(match, candidates=tuple(weighed)))
 
     def _case_of(self, entry: Entry) -> str | None:
         """The case an entry stands for: its dispute case, or the case whose full answer it is."""

@@ -134,6 +134,8 @@ class Lexicon:
     synonyms: dict[str, str]  # variant -> canonical
     stopwords: dict[str, tuple[str, ...]]
     patterns: tuple[tuple[str, str], ...] = ()  # (regular expression, replacement)
+    # kind (social, adjacent, other) -> lang -> examples of questions the bot does not answer
+    out_of_scope: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     dates: DateWords = field(default_factory=DateWords)
 
 

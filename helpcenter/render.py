@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from .model import LANGS, Entry, KnowledgeBase, Window
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096
+FIRST_SCREEN_MEDIAN = 6  # lines: the median answer's first screen fits a phone without scrolling
+PHONE_COLUMNS = 40  # a narrow phone's line, in columns (a Chinese character is two)
 
 
 class Renderer:
@@ -75,7 +78,7 @@ class Renderer:
 
     def render(self, template: str, lang: str, **context: Any) -> str:
         text = self.env.get_template(template).render(lang=lang, **context)
-        return _BLANK_RUNS.sub("\n\n", text).strip()
+        return tidy_fold(_BLANK_RUNS.sub("\n\n", text).strip())
 
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
                checklist: bool = False, steps: tuple[int, ...] | None = None,
@@ -112,6 +115,17 @@ class Renderer:
             related=[kb.by_id[r] for r in entry.related],
         )
         return split_message(rendered)
+
+    def entry_markets(self, entry: Entry) -> tuple[str, ...]:
+        """The markets whose figures an entry shows, in order: more than one, and the answer
+        depends on where the user is (the bot asks once, then shows that market first)."""
+        kb = self.kb
+        rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
+                 kb.dispute_rules if "dispute_rules" in entry.tables else ())
+        found = [r.market for r in rules]
+        found += [w.market for w in kb.return_windows] if "return_windows" in entry.tables else []
+        found += [kb.figures[f].market for f in entry.figures]
+        return tuple(dict.fromkeys(found))
 
     def market_name(self, market: str, lang: str) -> str:
         """A market as users say it: understanding.yaml's name, else the glossary's."""
@@ -200,6 +214,13 @@ class Renderer:
         cited += [(f.window or f.count).source for f in figures if f.window or f.count]
         return {sid: n for n, sid in enumerate(dict.fromkeys(cited), start=1)}
 
+    def first_screens(self, columns: int | None = None) -> list[tuple[str, str, int]]:
+        """(entry id, language, lines of its first screen) for every entry × language, as the
+        bot sends it (related questions are buttons): what `bot.py check` reports and the tests
+        hold to FIRST_SCREEN_MEDIAN. columns: count wrapped lines at that width."""
+        return [(e.id, lang, first_screen_lines(self.answer(e, lang, show_related=False)[0], columns))
+                for e in self.kb.entries for lang in LANGS]
+
     def check_all(self) -> list[ContentError]:
         """Render every entry in every language; a failure is a content error at the entry."""
         errors = []
@@ -228,10 +249,40 @@ def escape(text: str) -> Markup:
 
 _TAG = re.compile(r"<[^>]*>")
 _BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
+FOLD_OPEN, FOLD_CLOSE = "<blockquote expandable>", "</blockquote>"
+_FOLD = re.compile(r"<blockquote expandable>\n?(.*?)\n?</blockquote>", re.S)
+FOLD_PREVIEW = 3  # lines a collapsed expandable quote still shows in Telegram's apps
+FOLD_MARK = "┆ "  # how the console shows a folded line
+
+
+def tidy_fold(text: str) -> str:
+    """The folded part without blank lines (it is read on demand, densely); none if empty."""
+    def tidy(m: re.Match[str]) -> str:
+        body = "\n".join(line for line in m.group(1).split("\n") if line.strip())
+        return f"{FOLD_OPEN}{body}{FOLD_CLOSE}" if body else ""
+    return _BLANK_RUNS.sub("\n\n", _FOLD.sub(tidy, text)).strip()
+
+
+def first_screen_lines(text: str, columns: int | None = None) -> int:
+    """Lines a phone shows before the user expands anything: the text outside folds, and the
+    first lines of each collapsed quote. Blank lines are spacing, not lines. With columns, a
+    line wraps at that width (a Chinese character is two columns), as on a narrow screen."""
+    count = 0
+    for i, piece in enumerate(re.split(r"<blockquote expandable>|</blockquote>", text)):
+        lines = [html.unescape(ln) for ln in _TAG.sub("", piece).split("\n") if ln.strip()]
+        n = sum(-(-_columns(ln) // columns) for ln in lines) if columns else len(lines)
+        count += min(FOLD_PREVIEW, n) if i % 2 else n
+    return count
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
 def to_plain(text: str) -> str:
-    """Telegram HTML as terminal text: links keep their address, tags go, entities decode."""
+    """Telegram HTML as terminal text: links keep their address, tags go, entities decode; a
+    folded (expandable) quote shows each of its lines after a ┆ mark."""
+    text = _FOLD.sub(lambda m: "\n".join(FOLD_MARK + line for line in m.group(1).split("\n")), text)
     text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 <\1>", text)
     text = _TAG.sub(lambda m: m.group(0) if m.group(0).startswith("<http") else "", text)
     return html.unescape(text)
@@ -243,9 +294,24 @@ def _units(text: str) -> int:
 
 
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split at paragraph, then line boundaries so every part fits and no tag is cut."""
+    """Split at paragraph, then line boundaries so every part fits and no tag is cut; a fold
+    cut in two is closed at the end of one part and opened again in the next."""
     if _units(text) <= limit:
         return [text]
+    return _reopen_folds(_split(text, limit - len(FOLD_OPEN) - len(FOLD_CLOSE)))
+
+
+def _reopen_folds(parts: list[str]) -> list[str]:
+    out, inside = [], False
+    for part in parts:
+        if inside:
+            part = FOLD_OPEN + part
+        inside = part.rfind(FOLD_OPEN) > part.rfind(FOLD_CLOSE)
+        out.append(part + FOLD_CLOSE if inside else part)
+    return out
+
+
+def _split(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     current = ""
     for block in _pieces(text, limit):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# Most tests run on the lexical signals (fast start-up, also in the bot processes they spawn);
+# tests/test_ranking.py loads the embedding model once for the tests of the fused path.
+os.environ.setdefault("EMBEDDINGS", "off")
 
 from helpcenter.core import HelpCenter
 

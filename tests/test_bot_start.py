@@ -41,7 +41,7 @@ async def test_command_menu_is_registered_in_both_languages(tmp_path: Path, cent
         names = [cmd["command"] for cmd in calls[0].params["commands"]]
         assert calls[0].params["commands"][2]["description"] == "自行寄回退货(6 步)"
         assert names == ["start", "menu", "return", "refund", "seller", "faq", "human", "lang", "cancel", "help",
-                         "forget"]
+                         "forget", "market"]
 
 
 async def test_deep_link_opens_an_answer(tmp_path: Path, center: HelpCenter) -> None:

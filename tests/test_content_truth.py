@@ -223,26 +223,30 @@ def _plain(line: str) -> str:
 
 
 def _footnotes(lines: list[str], lang: str) -> tuple[list[str], dict[int, str]]:
-    head = f"<i>{I18N['sources'][lang]}</i>"
-    if head not in lines:
+    """The numbered sources, one line: "<i>Sources</i> [1] title, date · [2] title, date"."""
+    head = f"<i>{I18N['sources'][lang]}</i> "
+    at = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
+    if at is None:
         return lines, {}
-    cut = lines.index(head)
+    plain = _plain(lines[at][len(head):])
+    chunks = re.split(r"(?:^| · )\[(\d+)\] ", plain)
+    assert chunks[0] == "" and len(chunks) % 2 == 1, f"sources line {plain!r} is not [n] title, date · ..."
     refs = {}
-    for line in lines[cut + 1:]:
-        plain = _plain(line)
-        m = re.match(r"\[(\d+)\] (.*)", plain)
-        if not m:
-            continue
-        ids = [sid for sid, s in SOURCES.items() if m.group(2).startswith(f"{s['title'][lang]}, ")]
-        assert len(ids) == 1, f"footnote {plain!r} names {ids}"
-        refs[int(m.group(1))] = ids[0]
-    return lines[:cut], refs
+    for number, cited in zip(chunks[1::2], chunks[2::2], strict=True):
+        ids = [sid for sid, s in SOURCES.items() if cited.startswith(f"{s['title'][lang]}, ")]
+        assert len(ids) == 1, f"footnote [{number}] {cited!r} names {ids}"
+        assert int(number) not in refs, f"footnote [{number}] listed twice"
+        refs[int(number)] = ids[0]
+    assert list(refs) == list(range(1, len(refs) + 1)), f"footnotes not numbered 1..n: {list(refs)}"
+    return lines[:at], refs
 
 
 def inspect(messages: list[str], lang: str, allowed: set[str] | None, what: str,
             text_markets: bool = False) -> Shown:
     """Check every figure of one view (its messages joined); allowed limits its markets."""
-    lines = "\n".join(messages).split("\n")
+    # A fold (an expandable quote) is layout: its tags go, so headings and sources are found inside it.
+    lines = [line.removeprefix("<blockquote expandable>").removesuffix("</blockquote>")
+             for line in "\n".join(messages).split("\n")]
     body, refs = _footnotes(lines, lang)
     figures: Counter = Counter()
     problems: list[str] = []
@@ -431,8 +435,8 @@ async def test_every_flow_view_shows_only_its_markets_figures(tmp_path: Path, ce
 
 def _one(text: str, lang: str = "zh", allowed: set[str] | None = None) -> list[str]:
     cited = ((1, "th-returns"), (2, "us-return-policy"), (3, "id-returns"))
-    notes = "\n".join(f"[{n}] {SOURCES[sid]['title'][lang]}, x" for n, sid in cited)
-    footer = f"<i>{I18N['sources'][lang]}</i>\n" + notes
+    notes = " · ".join(f"[{n}] {SOURCES[sid]['title'][lang]}, x" for n, sid in cited)
+    footer = f"<i>{I18N['sources'][lang]}</i> " + notes
     return inspect([text + "\n\n" + footer], lang, allowed, "probe").problems
 
 

@@ -28,7 +28,8 @@ TOKEN = "123456:emulated"
 def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
-           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900"}
+           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900",
+           "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off")}
     started = len([c for c in emu.calls if c.method == "setMyCommands"])
     log = (data_dir / "bot.log").open("a")  # a file, not a pipe nobody reads while the bot runs
     proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -159,7 +160,7 @@ def test_sigkill_in_the_middle_loses_nothing(tmp_path: Path) -> None:
 def test_bad_data_dir_gives_a_clear_startup_error(tmp_path: Path) -> None:
     (tmp_path / "state.sqlite3").write_bytes(b"this is not a database")
     env = {"PATH": os.environ.get("PATH", "/usr/bin"), "DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": TOKEN,
-           "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9"}
+           "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9", "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off")}
     out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "state.sqlite3 is not a usable SQLite database" in out.stderr

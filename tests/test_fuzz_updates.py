@@ -50,7 +50,7 @@ def updates(draw: Any) -> list[tuple[str, Any]]:
     return draw(st.lists(kinds, min_size=1, max_size=12))
 
 
-ALLOWED = re.compile(r"</?(b|i|a|code|pre)( href=\"[^\"<>]*\")?>")
+ALLOWED = re.compile(r"</?(b|i|a|code|pre)( href=\"[^\"<>]*\")?>|<blockquote expandable>|</blockquote>")
 
 
 def _valid_html(text: str) -> bool:
