@@ -162,6 +162,7 @@ def _report_desk(out: Path) -> None:
     from zoneinfo import ZoneInfo
 
     from helpcenter import service_stats, taught
+    from helpcenter.content import CONTENT_DIR, load_content
     from helpcenter.desk import Desk
     from helpcenter.service_chart import svg_chart
 
@@ -186,8 +187,9 @@ def _report_desk(out: Path) -> None:
     tickets = {f.label: f.tickets for f in per_day}
     chart = [(day, tickets.get(day, 0), rates.get(day)) for day in sorted(set(tickets) | set(rates))]
     (out / "service.svg").write_text(svg_chart(chart), encoding="utf-8")
-    kb = HelpCenter().kb
-    listed = [(p.entry_id, kb.by_id[p.entry_id].texts["zh"].title if p.entry_id in kb.by_id else "?", p.lang,
+    kb, _ = load_content(CONTENT_DIR)  # titles only: no matcher, no model to load
+    by_id = kb.by_id if kb is not None else {}
+    listed = [(p.entry_id, by_id[p.entry_id].texts["zh"].title if p.entry_id in by_id else "?", p.lang,
                p.text, p.agent) for p in phrasings]
     (out / "taught.md").write_text(taught.to_markdown(listed), encoding="utf-8")
     print(f"service: {total.tickets} ticket(s) in {days} days: {out / 'service.csv'}, {out / 'service.md'};"

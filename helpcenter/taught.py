@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import embedding
 from .core import HelpCenter
 from .forms import mask_personal
 from .matcher import Matcher
@@ -98,7 +99,9 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
             entry = replace(entry, texts=texts)
         entries.append(entry)
     taught = copy.copy(center)
-    taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}))
+    base = center.matcher  # the same model and calibration as the content's own matcher
+    taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), embedder=base.embedder,
+                             cache_dir=embedding.default_cache_dir(), calibration=base.calibration)
     return taught
 
 
