@@ -39,7 +39,6 @@ from .common import Context, Services, services, t, with_retry
 
 log = logging.getLogger(__name__)
 
-REOPEN_MINUTES = 30  # as handoff.REOPEN_MINUTES: a customer message this soon after closing reopens
 SLA_CHECK_SECONDS = 30  # how often the SLA clock is read
 STATS_DAYS = 7
 PREVIEW = 60  # characters of an entry shown by /kb
@@ -147,29 +146,35 @@ def _take_row(svc: Services, ticket_id: int, holder: str | None) -> InlineKeyboa
 
 # --- what customers and agents say: the history ----------------------------------------------
 
-async def on_private_message(update: Update, context: Context) -> None:
-    """Group -2, before the relay: keep a customer's message in their open ticket's history."""
+async def on_private_message(update: Update, context: Context, hold_key: str = "") -> None:
+    """Group -3, before the relay: keep in its history what a customer sends to an open ticket,
+    as handoff relays it (not while the relay is on hold, user_data[hold_key], unless it replies
+    to one of the ticket's messages)."""
     svc = services(context)
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
+    if message is None or user is None or not (message.text or message.caption or message.effective_attachment):
+        return  # service messages are not relayed either
     ticket = await svc.store.latest_ticket(user.id)
-    if ticket is None:
+    if ticket is None or not ticket.open:
         return
-    now = svc.now()
-    if not ticket.open:  # (a ban closes the ticket, so only a closed one can be a banned user's)
-        if (ticket.closed_at is None or now - ticket.closed_at > timedelta(minutes=REOPEN_MINUTES)
-                or await svc.store.is_banned(user.id)):
-            return
-        await _ensure(context.application, ticket)
-        await _desk(svc).record(ticket.id, ticket.user_id, "reopen", now, source=_source(message))
+    if hold_key and (context.user_data or {}).get(hold_key) == ticket.id:
+        reply = message.reply_to_message
+        if reply is None or await svc.store.ticket_of_message(message.chat_id, reply.message_id) != ticket.id:
+            return  # on hold: the bot answers it
     await _ensure(context.application, ticket)
-    await _desk(svc).record(ticket.id, ticket.user_id, "user", now, _content(context, message), ticket.user_name,
-                            source=_source(message))
+    await _reopened(svc, ticket)
+    await _desk(svc).record(ticket.id, ticket.user_id, "user", svc.now(), _content(context, message),
+                            ticket.user_name, source=_source(message))
+
+
+async def _reopened(svc: Services, ticket: Ticket) -> None:
+    """An open ticket whose history ends closed was reopened (by the customer's button)."""
+    if ticket.open and await _desk(svc).last_of(ticket.id, ("close", "reopen")) == "close":
+        await _desk(svc).record(ticket.id, ticket.user_id, "reopen", svc.now())
 
 
 async def on_group_message(update: Update, context: Context) -> None:
-    """Group -2 in the agents' group: a `//` note is kept and stopped here (never relayed); an
+    """Group -3 in the agents' group: a `//` note is kept and stopped here (never relayed); an
     agent's answer in a ticket is recorded, and the first one takes an untaken ticket."""
     svc = services(context)
     message, user = update.effective_message, update.effective_user
@@ -192,6 +197,7 @@ async def on_group_message(update: Update, context: Context) -> None:
     if ticket is None or not ticket.open or await svc.store.is_banned(ticket.user_id):
         return
     await _ensure(context.application, ticket)
+    await _reopened(svc, ticket)
     await desk.record(ticket.id, ticket.user_id, "agent", now, _content(context, message), _name(user), user.id,
                       _source(message))
     await desk.responded(ticket.id, now)
@@ -201,12 +207,13 @@ async def on_group_message(update: Update, context: Context) -> None:
 
 
 async def on_close(update: Update, context: Context) -> None:
-    """Group -2, before handoff's /close: note who closed the ticket in its history."""
+    """Group -3, before handoff's /close: note who closed the ticket in its history."""
     svc = services(context)
     ticket = await _ticket_for(context, update.effective_message)
     user = update.effective_user
     if ticket is not None and ticket.open and user is not None and await _agent(context, update.effective_message):
         await _ensure(context.application, ticket)
+        await _reopened(svc, ticket)
         await _desk(svc).record(ticket.id, ticket.user_id, "close", svc.now(), "", _name(user), user.id,
                                 _source(update.effective_message))
 

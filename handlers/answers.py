@@ -49,7 +49,9 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int | Non
                      button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
     rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
     back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
-    rows.append([back_button, button(context, "btn.human", lang, "human")])
+    # Without agents, "human" opens this very page (TikTok Shop's own customer service): not offered on it.
+    same_page = entry.topic == HANDOFF_TOPIC and not renderer(context).agents
+    rows.append([back_button] + ([] if same_page else [button(context, "btn.human", lang, "human")]))
     return messages, rows
 
 

@@ -4,6 +4,7 @@ that work outside it. bot.py and the tests both build the bot here."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import warnings
@@ -115,13 +116,14 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
 
 
 def _desk_handlers(support_chat_id: int | None) -> list:
-    """Group -2, before the relays: the agents' desk keeps each ticket's history and stops `//`
+    """Group -3, before the relays: the agents' desk keeps each ticket's history and stops `//`
     notes so they are never relayed."""
     if support_chat_id is None:
         return []
     group = filters.Chat(support_chat_id)
     return [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, desk.on_private_message),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
+                       functools.partial(desk.on_private_message, hold_key=handoff.HOLD)),
         MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, desk.on_group_message),
         CommandHandler("close", desk.on_close, filters=group),
     ]
@@ -171,8 +173,9 @@ async def _post_init(application: Application) -> None:
     _reload_on_sighup(application)
     if application.job_queue is not None:  # relays left pending by the last run
         application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
+    wording = svc.center.renderer.for_agents(svc.settings.support_chat_id is not None)
     for lang in ("zh", "en"):
-        commands = [BotCommand(c, svc.center.renderer.t(f"cmd.{c}", lang)) for c in COMMANDS]
+        commands = [BotCommand(c, wording.t(f"cmd.{c}", lang)) for c in COMMANDS]
         try:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
@@ -224,7 +227,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if clock is not None:
         services.clock = clock
     app.services = services
-    app.add_handlers(_desk_handlers(settings.support_chat_id), group=-2)
+    app.add_handlers(_desk_handlers(settings.support_chat_id), group=-3)  # the desk watches first, stops only notes
+    app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))

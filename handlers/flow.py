@@ -43,12 +43,22 @@ async def goto(update: Update, context: Context, state: str) -> str:
 
 
 def current(context: Context) -> str:
-    state = (context.user_data or {}).get("state", MENU)
+    return state_of(context.user_data)
+
+
+def state_of(data: dict | None) -> str:
+    """The flow state kept in a user's data (MENU when none)."""
+    state = (data or {}).get("state", MENU)
     return state if state in SCREENS else MENU
+
+
+def way_back_of(data: dict | None) -> tuple[str, str]:
+    """(label key, callback data) of the way back for a user's data; also for a message sent
+    on another update's behalf (an agent closing a ticket)."""
+    return ("btn.resume", "resume") if state_of(data) != MENU else ("btn.menu", "menu")
 
 
 def way_back(context: Context, lang: str) -> InlineKeyboardButton:
     """Back to the step the user was on, or to the menu when they were in none."""
-    if current(context) != MENU:
-        return button(context, "btn.resume", lang, "resume")
-    return button(context, "btn.menu", lang, "menu")
+    key, data = way_back_of(context.user_data)
+    return button(context, key, lang, data)

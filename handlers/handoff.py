@@ -27,13 +27,15 @@ from helpcenter.hours import WorkingHours
 from helpcenter.store import OutboxItem, Ticket
 
 from .common import Context, Services, keyboard, lang_of, renderer, retry_seconds, services, show, t
-from .flow import MENU, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, way_back
+from .flow import MENU, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, way_back, way_back_of
 
 log = logging.getLogger(__name__)
 
 HANDOFF_ENTRY = "handoff-human"
 RATINGS = ("1", "2", "3", "4", "5")
-REOPEN_MINUTES = 30  # a user message this soon after closing reopens the ticket
+REOPEN_MINUTES = 30  # how long after an agent's /close the closed message's "Reopen" button works
+HOLD = "handoff_hold"  # user_data: the open ticket whose relay a bot command or button put on hold
+NOT_A_BOT_ACTION = re.compile(r"^(tk:|fb:|human$)")  # buttons that keep the conversation with the agent
 MAX_BACKOFF = 300.0
 CARD_MARK = re.compile(r"🎫 #(\d{1,12}) ")  # the first line of handoff_card.html.j2, as plain text
 FLUSH_WAIT = 1.0  # seconds a handler waits for its relays to go out before it returns
@@ -66,6 +68,7 @@ async def request_human(update: Update, context: Context) -> None:
         await update.callback_query.answer()
     ticket = await svc.store.latest_ticket(user.id)
     end = [[InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]
+    context.user_data.pop(HOLD, None)  # /human (or its button): what they send goes to the agent
     if ticket is not None and ticket.open:
         if ticket.card_msg is None:  # a crash between opening and queueing the card: queue it now
             await _queue_card(context, ticket, ticket.thread_id)
@@ -176,16 +179,16 @@ async def from_user(update: Update, context: Context) -> None:
     if svc.settings.support_chat_id is None or message is None or user is None:
         return
     ticket = await svc.store.latest_ticket(user.id)
-    if ticket is None or await svc.store.is_banned(user.id):
-        return
+    if ticket is None or not ticket.open or await svc.store.is_banned(user.id):
+        return  # the bot answers it: a closed ticket reopens only by its button (on_ticket_button)
     now = svc.now()
-    if not ticket.open:
-        if ticket.closed_at is None or now - ticket.closed_at > timedelta(minutes=REOPEN_MINUTES):
-            return
-        await svc.store.update_ticket(ticket.id, now, status="open")
-        await context.bot.send_message(user.id, t(context, "handoff.reopened", ticket.lang, id=ticket.id))
-        await _to_agents(context, ticket, t(context, "agent.reopened", svc.settings.support_lang, id=ticket.id),
-                         f"reopened:{update.update_id}")
+    if context.user_data.get(HOLD) == ticket.id:
+        reply = message.reply_to_message
+        if reply is None or await svc.store.ticket_of_message(message.chat_id, reply.message_id) != ticket.id:
+            return  # on hold: the bot answers it (the hold notice said so)
+        context.user_data.pop(HOLD, None)  # a reply to the agent's message goes to the agent, and so on
+        await context.bot.send_message(user.id, t(context, "handoff.resumed", ticket.lang, id=ticket.id),
+                                       reply_markup=_end_markup(context, ticket.lang))
     if _service_message(message):
         raise ApplicationHandlerStop  # nothing an agent could read
     # No flood limit that drops: every message is queued and delivered at the pace the agents'
@@ -196,6 +199,43 @@ async def from_user(update: Update, context: Context) -> None:
                             dedup=f"copy:{message.chat_id}:{message.message_id}")
     await flush_outbox(context.application)
     raise ApplicationHandlerStop
+
+
+async def hold_on_bot_action(update: Update, context: Context) -> None:
+    """Group -2: a bot command or a bot button while a ticket is open means the user is back with
+    the bot. The relay is put on hold (the ticket stays open, the agents' replies still arrive),
+    and the user is told so once, with a button back to the agent: never a silent relay."""
+    svc = services(context)
+    chat, user, query, message = update.effective_chat, update.effective_user, update.callback_query, update.message
+    if svc.settings.support_chat_id is None or chat is None or chat.type != "private" or user is None:
+        return
+    if query is not None:
+        if NOT_A_BOT_ACTION.match(query.data or ""):
+            return
+    elif message is None or not _command(message) or _command(message) == "human":
+        return
+    data = context.user_data
+    ticket = await svc.store.latest_ticket(user.id)
+    if data is None or ticket is None or not ticket.open or data.get(HOLD) == ticket.id:
+        return
+    data[HOLD] = ticket.id
+    lang = lang_of(update, context)
+    rows = [[InlineKeyboardButton(t(context, "btn.back_to_agent", lang), callback_data="tk:resume")],
+            [InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]
+    await context.bot.send_message(chat.id, t(context, "handoff.hold", lang, id=ticket.id),
+                                   reply_markup=InlineKeyboardMarkup(rows))
+
+
+def _command(message: Message) -> str:
+    """The bot command a message starts with ("" for none), without /, @bot or arguments."""
+    text = message.text or ""
+    if not text.startswith("/") or not message.entities or message.entities[0].type != "bot_command":
+        return ""
+    return text[1:message.entities[0].length].split("@", 1)[0].lower()
+
+
+def _end_markup(context: Context, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]])
 
 
 SERVICE_FIELDS = ("message_auto_delete_timer_changed", "users_shared", "chat_shared", "write_access_allowed",
@@ -214,7 +254,8 @@ def _service_message(message: Message) -> bool:
 
 
 async def on_ticket_button(update: Update, context: Context) -> None:
-    """tk:end (the user ends it) and tk:rate:<ticket>:<1-5>."""
+    """tk:end (the user ends it), tk:resume (back to the agent after a hold), tk:reopen:<ticket>
+    (within REOPEN_MINUTES of an agent's /close) and tk:rate:<ticket>:<1-5>."""
     try:
         await _ticket_button(update, context)
     finally:
@@ -228,24 +269,95 @@ async def _ticket_button(update: Update, context: Context) -> None:
     user = update.effective_user
     lang = lang_of(update, context)
     await query.answer()
-    if parts[1] == "end":
+    if parts[1] in ("end", "resume"):
         ticket = await svc.store.latest_ticket(user.id)
-        if ticket is not None and ticket.open:
+        await query.edit_message_reply_markup(None)
+        context.user_data.pop(HOLD, None)
+        if ticket is None or not ticket.open:  # an old button: say where the user is, never nothing
+            await _tell(context, user.id, t(context, "handoff.not_open", lang, id=ticket.id if ticket else "?"),
+                        [[way_back(context, lang)]])
+        elif parts[1] == "end":
             await _close(context, ticket, by_user=True, key=f"end:{update.update_id}")
-            await query.edit_message_reply_markup(None)
-            await context.bot.send_message(user.id, t(context, "handoff.ended", lang, id=ticket.id))
+            await _tell(context, user.id, t(context, "handoff.ended", lang, id=ticket.id), [[way_back(context, lang)]])
+        else:
+            await context.bot.send_message(user.id, t(context, "handoff.resumed", lang, id=ticket.id),
+                                           reply_markup=_end_markup(context, lang))
         return
-    if parts[1] == "rate":
-        if len(parts) != 4 or not parts[2].isdigit() or len(parts[2]) > 12 or parts[3] not in RATINGS:
-            log.info("ignored a malformed rating button: %r", query.data[:80])
-            return
+    ticket = None
+    if len(parts) >= 3 and parts[2].isdigit() and len(parts[2]) <= 12:
         ticket = await svc.store.ticket(int(parts[2]))
-        if ticket is not None and ticket.user_id == user.id and ticket.rating is None:
-            await svc.store.update_ticket(ticket.id, svc.now(), rating=int(parts[3]))
-            await query.edit_message_reply_markup(None)
-            await context.bot.send_message(user.id, t(context, "handoff.thanks", lang))
-            await _to_agents(context, ticket, t(context, "agent.rated", svc.settings.support_lang,
-                                                id=ticket.id, n=parts[3]), f"rated:{ticket.id}")
+    if ticket is None or ticket.user_id != user.id:
+        log.info("ignored a ticket button that is not the user's: %r", query.data[:80])
+        return
+    if parts[1] == "reopen" and len(parts) == 3:
+        await _reopen(update, context, ticket, lang)
+    elif parts[1] == "rate" and len(parts) == 4 and parts[3] in RATINGS and ticket.rating is None:
+        await svc.store.update_ticket(ticket.id, svc.now(), rating=int(parts[3]))
+        reopen = await _can_reopen(context, ticket)
+        await query.edit_message_reply_markup(_closed_markup(context, ticket, lang, stars=False, reopen=reopen,
+                                                             data=context.user_data))
+        await context.bot.send_message(user.id, t(context, "handoff.thanks", lang))
+        await _to_agents(context, ticket, t(context, "agent.rated", svc.settings.support_lang,
+                                            id=ticket.id, n=parts[3]), f"rated:{ticket.id}")
+    else:
+        log.info("ignored a malformed ticket button: %r", query.data[:80])
+
+
+async def _tell(context: Context, chat_id: int, text: str, rows: list[list[InlineKeyboardButton]]) -> None:
+    await context.bot.send_message(chat_id, text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def _can_reopen(context: Context, ticket: Ticket) -> bool:
+    """Closed by an agent (only then is there a Reopen button), not long ago, and still the
+    user's latest ticket."""
+    svc = services(context)
+    latest = await svc.store.latest_ticket(ticket.user_id)
+    return (not ticket.open and ticket.closed_at is not None and latest is not None and latest.id == ticket.id
+            and svc.now() - ticket.closed_at <= timedelta(minutes=REOPEN_MINUTES)
+            and not await svc.store.is_banned(ticket.user_id))
+
+
+async def _reopen(update: Update, context: Context, ticket: Ticket, lang: str) -> None:
+    svc = services(context)
+    query = update.callback_query
+    if ticket.open:
+        await query.edit_message_reply_markup(None)
+        await context.bot.send_message(ticket.chat_id, t(context, "handoff.already", lang, id=ticket.id),
+                                       reply_markup=_end_markup(context, lang))
+        return
+    if not await _can_reopen(context, ticket):
+        await query.edit_message_reply_markup(_closed_markup(context, ticket, lang, stars=ticket.rating is None,
+                                                             reopen=False, data=context.user_data))
+        await _tell(context, ticket.chat_id, t(context, "handoff.reopen_expired", lang, id=ticket.id,
+                                               minutes=REOPEN_MINUTES), [[way_back(context, lang)]])
+        return
+    await svc.store.update_ticket(ticket.id, svc.now(), status="open")
+    context.user_data.pop(HOLD, None)
+    await query.edit_message_reply_markup(None)
+    await context.bot.send_message(ticket.chat_id, t(context, "handoff.reopened", lang, id=ticket.id),
+                                   reply_markup=_end_markup(context, lang))
+    await _to_agents(context, ticket, t(context, "agent.reopened", svc.settings.support_lang, id=ticket.id),
+                     f"reopened:{update.update_id}")
+
+
+def _closed_markup(context: Context, ticket: Ticket, lang: str, stars: bool, reopen: bool,
+                   data: dict | None) -> InlineKeyboardMarkup:
+    """The closed message's buttons: the rating, "Reopen" while it can, and the way back."""
+    rows = _closed_rows(context, ticket, lang, stars, reopen, data)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+                                 for row in rows])
+
+
+def _closed_rows(context: Context, ticket: Ticket, lang: str, stars: bool, reopen: bool,
+                 data: dict | None) -> list[list[dict[str, str]]]:
+    rows = []
+    if stars:
+        rows.append([{"text": "⭐" * n, "callback_data": f"tk:rate:{ticket.id}:{n}"} for n in range(1, 6)])
+    if reopen:
+        rows.append([{"text": t(context, "btn.reopen", lang, id=ticket.id), "callback_data": f"tk:reopen:{ticket.id}"}])
+    key, back = way_back_of(data)
+    rows.append([{"text": t(context, key, lang), "callback_data": back}])
+    return rows
 
 
 # --- the agents' side ---------------------------------------------------------------------------
@@ -345,9 +457,13 @@ async def from_agent(update: Update, context: Context) -> None:
     elif not ticket.open:
         await _agent_notice(context, message, "agent.not_sent_closed", id=ticket.id)
     else:
-        await svc.store.enqueue(ticket.id, {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
-                                            "to_chat": ticket.chat_id, "to_user": True}, svc.now(),
-                                dedup=f"copy:{message.chat_id}:{message.message_id}")
+        payload = {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
+                   "to_chat": ticket.chat_id, "to_user": True}
+        if (context.application.user_data.get(ticket.user_id) or {}).get(HOLD) == ticket.id:
+            # The user is using the bot: one tap (or a reply to this message) answers the agent.
+            payload["buttons"] = [[{"text": t(context, "btn.back_to_agent", ticket.lang),
+                                    "callback_data": "tk:resume"}]]
+        await svc.store.enqueue(ticket.id, payload, svc.now(), dedup=f"copy:{message.chat_id}:{message.message_id}")
         await flush_outbox(context.application)
     raise ApplicationHandlerStop
 
@@ -392,10 +508,12 @@ async def _close(context: Context, ticket: Ticket, by_user: bool, key: str) -> N
         await _to_agents(context, ticket, t(context, "agent.user_ended", svc.settings.support_lang, id=ticket.id),
                          key)
         return
-    stars = [[{"text": "⭐" * n, "callback_data": f"tk:rate:{ticket.id}:{n}"} for n in range(1, 6)]]
+    # The user's data is read, not changed, from the agent's update: only for the way back.
+    rows = _closed_rows(context, ticket, ticket.lang, stars=True, reopen=True,
+                        data=context.application.user_data.get(ticket.user_id))
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": ticket.chat_id, "to_user": True,
                                         "text": t(context, "handoff.closed", ticket.lang, id=ticket.id,
-                                                  minutes=REOPEN_MINUTES), "buttons": stars}, svc.now(),
+                                                  minutes=REOPEN_MINUTES), "buttons": rows}, svc.now(),
                             dedup=key)
     await flush_outbox(context.application)
 
@@ -561,11 +679,10 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
                 reply_to = ticket.card_msg if ticket else None
             reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             sent = await bot.copy_message(p["to_chat"], p["from_chat"], p["msg"], message_thread_id=p.get("thread"),
-                                          reply_parameters=reply)
+                                          reply_parameters=reply, reply_markup=_markup(p))
             await svc.store.link(item.ticket_id, p["from_chat"], p["msg"], p["to_chat"], sent.message_id)
         elif p["op"] == "send":
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"])
-                                            for b in row] for row in p["buttons"]]) if p.get("buttons") else None
+            markup = _markup(p)
             reply = (ReplyParameters(p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to")
                      else None)
             sent = await bot.send_message(p["to_chat"], p["text"], parse_mode=ParseMode.HTML,
@@ -597,6 +714,12 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
         return min(MAX_BACKOFF, 2.0 ** (item.attempts + 1) / 4)
     await svc.store.mark_outbox(item.id, "sent")
     return None
+
+
+def _markup(payload: dict) -> InlineKeyboardMarkup | None:
+    rows = payload.get("buttons")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+                                 for row in rows]) if rows else None
 
 
 async def _failed(app: Application, item: OutboxItem, error: str) -> None:

@@ -206,6 +206,13 @@ class Desk:
             await self.db.execute("INSERT OR REPLACE INTO agents VALUES (?,?)", (author_id, author))
         await self.db.commit()
 
+    async def last_of(self, ticket_id: int, kinds: tuple[str, ...]) -> str | None:
+        """The latest of these kinds of event in a ticket's history (e.g. close or reopen)."""
+        marks = ",".join("?" * len(kinds))
+        rows = await self._rows(f"SELECT kind FROM events WHERE ticket_id=? AND kind IN ({marks})"  # noqa: S608
+                                " ORDER BY id DESC LIMIT 1", (ticket_id, *kinds))
+        return rows[0][0] if rows else None
+
     async def history(self, ticket_id: int) -> list[Event]:
         rows = await self._rows("SELECT id, ticket_id, at, kind, author, text FROM events WHERE ticket_id=?"
                                 " ORDER BY id", (ticket_id,))

@@ -24,20 +24,22 @@ TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096
 FIRST_SCREEN_MEDIAN = 6  # lines: the median answer's first screen fits a phone without scrolling
 PHONE_COLUMNS = 40  # a narrow phone's line, in columns (a Chinese character is two)
+NO_AGENTS = ".no_agents"  # i18n key suffix: the wording of a bot without live agents
 
 
 class Renderer:
     """Knows the knowledge base and the wording; turns both into message texts.
 
     agents: whether this bot has live agents (SUPPORT_CHAT_ID), so that what an answer promises
-    about reaching a person is true in either configuration; see for_agents().
+    about reaching a person is true in either configuration; see for_agents(). None (this base
+    renderer, e.g. for HelpCenter.ask) means not known: wording true either way.
     """
 
     def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.kb = kb
         self.templates_dir = templates_dir
-        self.agents = False
-        self._variants: dict[bool, Renderer] = {False: self}
+        self.agents: bool | None = None
+        self._variants: dict[bool | None, Renderer] = {None: self}
         self.strings: dict[str, dict[str, str]] = yaml.safe_load(
             (templates_dir / "i18n.yaml").read_text(encoding="utf-8"))
         self.env = jinja2.Environment(
@@ -62,7 +64,10 @@ class Renderer:
         return self._variants[agents]
 
     def t(self, key: str, lang: str, **values: Any) -> str:
-        """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n."""
+        """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n. Without live
+        agents `<key>.no_agents` replaces key where it exists: no offer of a hand-off it cannot give."""
+        if self.agents is False and key + NO_AGENTS in self.strings:
+            key += NO_AGENTS
         text = self.strings[key][lang]
         if "|" in text:
             one, many = text.split("|", 1)

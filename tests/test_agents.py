@@ -412,7 +412,8 @@ async def test_service_figures_per_agent_and_day_in_stats(tmp_path: Path, center
         await lin.reply_to(card(api), "/close")
         await ann.press("⭐⭐⭐⭐", call=next(c for c in api.sent(1) if "请为本次服务打分" in c.text))
         moment[0] = NOW + timedelta(minutes=35)
-        await ann.send("还有一个问题")  # reopens
+        await ann.press("重新打开工单 #1")
+        await ann.send("还有一个问题")
         moment[0] = NOW + timedelta(minutes=60)
         await lin.reply_to(card(api), "/close")
         await lin.say("/stats")

@@ -191,7 +191,7 @@ async def test_human_with_agents_shows_the_user_side_only(tmp_path: Path, center
         shown = await term.press("结束人工对话")
         assert "(edited) (buttons removed)" in shown  # the end button went away …
         assert "工单 #1" in shown
-        assert term.console.buttons == []  # … so a typed 1 is text, not a press of a gone button
+        assert [b.label for b in term.console.buttons] == ["🏠 菜单"]  # … only the way back is left
         assert "console error" not in term.transcript
 
 

@@ -118,9 +118,9 @@ async def test_prompts_show_the_step_and_the_step_buttons(tmp_path: Path, center
         ann = chat(app, api)
         await _to_form(ann)
         assert "填写退货信息 · 步骤 4/6 · 第 1/4 项" in ann.text and "请输入订单号" in ann.text
-        assert ann.buttons == ["◀ 上一步", "💬 提个问题", "👤 转人工", "✖ 取消"]
+        assert ann.buttons == ["◀ 上一步", "💬 提个问题", "☎️ TikTok 官方客服", "✖ 取消"]
         await ann.send("12345")  # an error keeps the mark and the buttons
-        assert "步骤 4/6 · 第 1/4 项" in ann.text and ann.buttons[-3:] == ["💬 提个问题", "👤 转人工", "✖ 取消"]
+        assert "步骤 4/6 · 第 1/4 项" in ann.text and ann.buttons[-3:] == ["💬 提个问题", "☎️ TikTok 官方客服", "✖ 取消"]
         await ann.send(ORDER)
         await ann.send("耳机")
         await ann.press("质量问题")

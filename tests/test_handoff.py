@@ -109,6 +109,8 @@ async def test_forum_group_gets_a_topic_per_ticket(tmp_path: Path, center: HelpC
 
 
 async def test_close_rate_and_reopen(tmp_path: Path, center: HelpCenter) -> None:
+    """After an agent's /close the bot answers again; only the closed message's Reopen button,
+    within 30 minutes, reopens the ticket."""
     moment = [NOW]
     async with running_bot(tmp_path, center, support_chat_id=SUPPORT, agent_ids=AGENTS,
                            clock=lambda: moment[0]) as (app, api):
@@ -119,19 +121,29 @@ async def test_close_rate_and_reopen(tmp_path: Path, center: HelpCenter) -> None
         await agents.say("/close", reply_to_id=card_id)
         assert any("工单 #1 已关闭,已通知用户" in c.text for c in agents.messages())
         closed = next(c for c in api.sent(1) if "客服已关闭工单 #1" in c.text)
-        assert closed.button_texts == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
+        assert "30 分钟内点“重新打开”" in closed.text
+        assert closed.button_texts == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐", "↩ 重新打开工单 #1", "🏠 菜单"]
         await ann.press("⭐⭐⭐⭐", call=closed)
         assert "谢谢您的评分" in ann.text
         assert any("工单 #1 评分:4/5" in c.text for c in agents.messages())
+        rated = next(c for c in reversed(api.calls) if c.method == "editMessageReplyMarkup")
+        assert rated.button_texts == ["↩ 重新打开工单 #1", "🏠 菜单"]  # the stars go, Reopen stays
         moment[0] = NOW + timedelta(minutes=10)
-        await ann.send("还有一个问题")
-        assert "工单 #1 已重新打开" in ann.text
+        relayed = len(_copies_to(api, SUPPORT))
+        await ann.send("怎么申请退款")  # plain text after closing: the bot answers, nothing reopens
+        assert "如何在 TikTok App 里申请退款" in ann.text and "重新打开" not in ann.text
+        assert not (await app.services.store.latest_ticket(1)).open and len(_copies_to(api, SUPPORT)) == relayed
+        await ann.press("重新打开工单 #1", call=closed)
+        assert "工单 #1 已重新打开" in ann.text and ann.buttons == ["✖ 结束人工对话"]
         assert any("工单 #1 被用户重新打开" in c.text for c in agents.messages())
-        assert _copies_to(api, SUPPORT)
+        await ann.send("还有一个问题")
+        assert ann.replies == [] and len(_copies_to(api, SUPPORT)) == relayed + 1
         await agents.say("/close", reply_to_id=card_id)
+        closed_again = [c for c in api.sent(1) if "客服已关闭工单 #1" in c.text][-1]
         moment[0] = NOW + timedelta(hours=2)
-        await ann.send("怎么申请退款")  # long after closing: the bot answers again
-        assert "如何在 TikTok App 里申请退款" in ann.text
+        await ann.press("重新打开工单 #1", call=closed_again)  # too late: said so, and the bot serves
+        assert "工单 #1 已关闭超过 30 分钟,不能再重新打开" in ann.text
+        assert not (await app.services.store.latest_ticket(1)).open
         await ann.send("/human")  # and a new ticket can be opened
         assert "工单 #2" in ann.text
 

@@ -33,8 +33,9 @@ async def test_whole_return_happy_path(tmp_path: Path, center: HelpCenter) -> No
         await ann.send("/return")
         assert "了解退货政策(期限和条件)  步骤 1/6" in ann.text  # one step mark
         assert "泰国(非 Mall 商家):7 个自然日" in ann.text  # the market windows from content
-        # step 1's figures differ by market: the first time, a way to choose one (issue 11)
-        assert ann.buttons == ["下一步 ▶", "🌏 选择我的市场,只看那里的时限", "💬 提个问题", "👤 转人工", "✖ 取消"]
+        # step 1's figures differ by market: the first time, a way to choose one (issue 11); no agents configured
+        assert ann.buttons == ["下一步 ▶", "🌏 选择我的市场,只看那里的时限", "💬 提个问题", "☎️ TikTok 官方客服",
+                               "✖ 取消"]
         await ann.press("下一步")
         assert "联系卖家  步骤 2/6" in ann.text
         assert "◀ 上一步" in ann.buttons
