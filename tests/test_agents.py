@@ -444,6 +444,19 @@ async def test_a_replayed_update_adds_nothing_to_the_history(tmp_path: Path, cen
                                                                                   ("note", "查物流")]
 
 
+async def test_what_the_bot_answers_while_on_hold_is_not_in_the_ticket(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        await _ticket(ann)
+        await ann.send("/refund")  # a bot command: the relay is put on hold
+        await ann.send("退款多久到账")  # answered by the bot, not relayed
+        assert not relayed(api)
+        assert [e.kind for e in await app.services.desk.history(1) if e.kind == "user"] == []
+        await ann.press("回到客服对话", call=next(c for c in api.sent(1) if "⏸" in c.text))
+        await ann.send("我还是要找客服")
+        assert [e.text for e in await app.services.desk.history(1) if e.kind == "user"] == ["我还是要找客服"]
+
+
 async def test_forget_deletes_the_ticket_history(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
         ann = chat(app, api)
