@@ -20,6 +20,7 @@ class Component:
     file: str
     steps: Sequence[Step]
     tables: Sequence[str]
+    optional: bool = False  # a file that exists only once the part was used (the agents' desk)
 
 
 async def _count(db: Database, table: str) -> int:
@@ -36,6 +37,9 @@ async def migrate(data_dir: Path, url: str, components: Sequence[Component],
     try:
         for component in components:
             path = data_dir / component.file
+            if not path.is_file() and component.optional:
+                say(f"{component.file}: not there (never used), nothing to copy")
+                continue
             if not path.is_file():
                 raise StoreError(f"{path} does not exist: nothing to migrate from (DATA_DIR={data_dir})")
             source = SqliteDatabase(path)
