@@ -220,10 +220,12 @@ async def test_migrate_copies_a_data_dir_into_postgresql(tmp_path: Path, pg_url:
         await ann.send("退款多久到账")  # a logged question
         bob = chat(app, api, user_id=2)
         await bob.send("/human")  # a ticket, its card queued and sent, a link
+        await bob.send("照片稍后发")  # relayed, and in the desk's history of the ticket
     out = _migrate(tmp_path, pg_url)
     assert out.returncode == 0, out.stderr
     assert "state.sqlite3:kv:" in out.stdout and "counts match" in out.stdout
     assert "helpcenter.sqlite3:tickets: 1 row(s) copied, counts match" in out.stdout
+    assert "desk.sqlite3:desk_tickets: 1 row(s) copied, counts match" in out.stdout, out.stdout  # the agents' desk
     pg = Backend("postgresql", tmp_path, pg_url)
     assert pg.rows("SELECT user_id, status FROM tickets") == [(2, "open")]
     async with running_bot(tmp_path / "unused", center, database_url=pg_url, support_chat_id=-1005000) as (app, api):
@@ -257,3 +259,48 @@ async def test_a_newer_schema_is_refused(backend: Backend) -> None:
             db.execute(sql)
     with pytest.raises(StoreError, match=f"the store tables have schema {newer}, newer than this bot's"):
         await _store(backend).open()
+
+
+def _desk(backend: Backend):  # noqa: ANN202
+    from helpcenter.desk import Desk
+
+    if backend.url:
+        return Desk(database(backend.url, backend.data_dir / "desk.sqlite3"))
+    return Desk(backend.data_dir / "desk.sqlite3", backend.data_dir / "helpcenter.sqlite3")
+
+
+async def test_the_agents_desk_on_both_backends(backend: Backend) -> None:
+    """Holding, history (a replayed update adds nothing), taught phrasings, service rows, forget."""
+    from helpcenter.taught import load_overlay
+
+    store = _store(backend)
+    await store.open()
+    desk = _desk(backend)
+    await desk.open()
+    try:
+        ticket = await store.open_ticket(5, 5, "Ann", "zh", "buyer", NOW)
+        await store.log_question(5, "zh", "退款多久", "refund-time", "refund", 0.8, NOW)
+        assert await desk.ensure(ticket.id, 5, NOW, before=[("bot_q", "退款多久"), ("bot_a", "3-5 天")])
+        desk._known.clear()
+        assert not await desk.ensure(ticket.id, 5, NOW)  # known: its history is not added again
+        await desk.claim(ticket.id, 900, "Agent Li", NOW)
+        assert (await desk.holding(ticket.id)).holder_name == "Agent Li"
+        assert await desk.held_by(900) == [ticket.id]
+        for _ in range(2):  # the same message twice (an update replayed after a crash)
+            await desk.record(ticket.id, 5, "user", NOW, "在吗", source="5:10")
+        await desk.responded(ticket.id, NOW + timedelta(minutes=2))
+        assert [e.kind for e in await desk.history(ticket.id)] == ["bot_q", "bot_a", "user"]
+        offered = await desk.offer(ticket.id, "钱什么时候退回来", "zh", 900, "Agent Li", NOW)
+        assert (await desk.teach(offered, "refund-time", 900, "Agent Li", NOW)).entry_id == "refund-time"
+        assert await desk.teach(offered, "refund-time", 900, "Agent Li", NOW) is None  # stored already
+        assert [(p.entry_id, p.text) for p in load_overlay(backend.data_dir / "desk.sqlite3", backend.url)] == [
+            ("refund-time", "钱什么时候退回来")]
+        rows = await desk.service_rows(NOW - timedelta(days=1))
+        assert [(r["id"], r["holder"], r["first_response_at"]) for r in rows] == [
+            (ticket.id, "Agent Li", NOW + timedelta(minutes=2))]
+        assert list((await desk.answer_rate_per_day(NOW - timedelta(days=1), UTC)).values()) == [1.0]
+        await desk.forget(5)
+        assert await desk.history(ticket.id) == [] and await desk.holding(ticket.id) is None
+    finally:
+        await desk.close()
+        await store.close()
