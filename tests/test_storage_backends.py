@@ -261,7 +261,7 @@ async def test_a_newer_schema_is_refused(backend: Backend) -> None:
         await _store(backend).open()
 
 
-def _desk(backend: Backend):  # noqa: ANN202
+def _desk(backend: Backend):
     from helpcenter.desk import Desk
 
     if backend.url:
