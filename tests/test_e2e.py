@@ -256,7 +256,10 @@ class Runner:
             self.start()
             self.failovers.append(time.monotonic() - started)
             return
+        deadline = time.monotonic() + 60
         while not [p for p in self.standbys if health(self.ports[p.pid]) == "standby"]:  # one ready to take over
+            assert [p for p in self.standbys if p.poll() is None], "every standby exited; see bot.log"
+            assert time.monotonic() < deadline, "no standby became ready"
             time.sleep(0.05)
         assert health(self.ports[self.proc.pid]) == "active"
         sets = len([c for c in self.emu.calls if c.method == "setMyCommands"])
