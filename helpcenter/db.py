@@ -285,7 +285,7 @@ class PostgresDatabase(Database):
         pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.size, open=False, timeout=30,
                                    kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": self.name})
         try:
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:
             await pool.close()
             raise StoreError(f"cannot connect to PostgreSQL at {self.where}: {exc}") from exc

@@ -181,7 +181,7 @@ def test_bad_data_dir_gives_a_clear_startup_error(tmp_path: Path) -> None:
 # --- many SIGKILLs at random points (issue 12) -------------------------------------------------
 
 KILLS = 20
-KILLS_HOT = 10  # on PostgreSQL (a standby takes over each time); 20 in bench/load_bench.py --failover-only
+KILLS_HOT = 20  # on PostgreSQL (a standby takes over each time)
 
 
 def _free_port() -> int:
@@ -402,7 +402,10 @@ def test_sigkills_at_random_points_lose_nothing(backend: Backend) -> None:
         time.sleep(0.5)
         runner.stop()
         log = (tmp_path / "bot.log").read_text()
-        ambiguous = log.count("may arrive twice")
+        import re
+
+        # each start-up logs how many relays a kill caught mid-send ("N relay(s) were being sent …")
+        ambiguous = sum(int(n) for n in re.findall(r"(\d+) relay\(s\) were being sent when the last run died", log))
         doubled = [r for r in relayed if _copies(emu, *r) > 1]
         lost = [r for r in relayed if _copies(emu, *r) == 0]
         print(f"{backend.name}, seed {seed}: {kills} kills, {len(relayed)} relays"
