@@ -20,7 +20,6 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from helpcenter.core import HelpCenter
-from helpcenter.ratelimit import RateLimiter
 from helpcenter.render import Renderer
 from helpcenter.store import Store
 
@@ -78,8 +77,6 @@ class Services:
     store: Store
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-    outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
     center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
 
