@@ -37,17 +37,6 @@ def _entries(context: Context, role: str, theme: str | None = None) -> list[Entr
             if e.role in (role, "both") and (theme is None or theme_of(e) == theme)]
 
 
-def _editable(update: Update) -> bool:
-    """Edit the list in place, except over an answer (its keyboard has the 👍/👎 buttons):
-    the answer stays, the list comes as a new message."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return False
-    markup = query.message.reply_markup
-    rows = markup.inline_keyboard if markup else ()
-    return not any((b.callback_data or "").startswith("fb:") for row in rows for b in row)
-
-
 async def browse(update: Update, context: Context) -> None:
     """faq / faq:r:<role> → themes; faq:t:<role>:<theme>:<page> → questions of a theme."""
     lang = lang_of(update, context)
@@ -63,7 +52,7 @@ async def browse(update: Update, context: Context) -> None:
     rows.append([InlineKeyboardButton(t(context, "btn.other_role", lang, role=t(context, f"role.{other}", lang)),
                                       callback_data=f"faq:r:{other}"), button(context, "btn.menu", lang, "menu")])
     await show(update, context, t(context, "faq.pick_theme", lang, role=t(context, f"role.{role}", lang)),
-               keyboard(rows), edit=_editable(update))
+               keyboard(rows))
 
 
 async def _questions(update: Update, context: Context, lang: str, role: str, theme: str, page: int) -> None:
@@ -79,7 +68,7 @@ async def _questions(update: Update, context: Context, lang: str, role: str, the
         nav.append(button(context, "btn.next_page", lang, f"faq:t:{role}:{theme}:{page + 1}"))
     rows += [nav, [button(context, "btn.faq_themes", lang, f"faq:r:{role}")]]
     await show(update, context, t(context, "faq.pick_question", lang, theme=t(context, f"theme.{theme}", lang),
-                                  page=page + 1, pages=pages), keyboard(rows), edit=_editable(update))
+                                  page=page + 1, pages=pages), keyboard(rows))
 
 
 async def feedback(update: Update, context: Context) -> None:
