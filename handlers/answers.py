@@ -13,7 +13,8 @@ from helpcenter.model import Entry
 from helpcenter.understand import Slots
 
 from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
-from .flow import MENU, SCREENS, current, way_back
+from .flow import MENU, SCREENS, current, stale_button, way_back
+from .handoff import request_human  # a question can be a request for a person
 
 HANDOFF_TOPIC = core.HANDOFF_TOPIC
 MISSES_BEFORE_HUMAN = 2
@@ -167,8 +168,6 @@ async def profile_button(update: Update, context: Context) -> None:
         await show(update, context, note, keyboard([[way_back(context, lang)]]))
         return
     if entry is None:
-        from .misc import stale_button
-
         await stale_button(update, context)
         return
     if action == "all":
@@ -186,8 +185,6 @@ async def profile_button(update: Update, context: Context) -> None:
         messages, rows = entry_view(context, entry, lang, qid)
         await show(update, context, messages, keyboard(rows), keep=True)  # the question becomes the answer
         return
-    from .misc import stale_button
-
     await stale_button(update, context)
 
 
@@ -205,7 +202,6 @@ def profile(context: Context) -> dict[str, str]:
 
 async def free_text(update: Update, context: Context) -> None:
     """Answer a typed question from the knowledge base; the conversation state is unchanged."""
-    from .handoff import request_human  # a question can be a request for a person
 
     question = update.effective_message.text or ""
     lang = lang_of(update, context)
@@ -277,8 +273,6 @@ async def answer_button(update: Update, context: Context) -> None:
     entry = services(context).center.kb.by_id.get(parts[1] if len(parts) > 1 else "")
     await update.callback_query.answer()
     if entry is None:  # an entry that content no longer has
-        from .misc import stale_button
-
         await stale_button(update, context)
         return
     context.user_data["misses"] = 0

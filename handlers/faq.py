@@ -20,6 +20,7 @@ from helpcenter.core import guess_lang
 from helpcenter.model import Entry
 from helpcenter.render import to_plain
 
+from .answers import suggestion_rows
 from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t, with_retry
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,6 @@ async def _questions(update: Update, context: Context, lang: str, role: str, the
 async def feedback(update: Update, context: Context) -> None:
     """fb:<question-id>:<up|down>: one vote per user per answer, shown by a ✓ on the pressed
     button (pressing the other one changes the vote). 👎 offers the other candidates, then a human."""
-    from .answers import suggestion_rows
-
     query = update.callback_query
     _, qid, value = ([*query.data.split(":"), "", ""])[:3]
     lang = lang_of(update, context)

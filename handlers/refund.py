@@ -26,7 +26,7 @@ from .common import (
     t,
     with_retry,
 )
-from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen
+from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen, stale_button, start
 
 log = logging.getLogger(__name__)
 REFUND_ENTRY = "refund-apply"
@@ -160,6 +160,7 @@ async def _update_buttons(update: Update, context: Context, rows: list[list[Inli
             log.info("could not update the result's buttons: %s", exc)
 
 
+@start(REF_CASE)
 async def begin(update: Update, context: Context) -> str:
     context.user_data["ref"] = {}
     return await goto(update, context, REF_CASE)
@@ -169,8 +170,6 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
     """/refund with the case (and market) already chosen: the next question is the one left."""
     kb = services(context).center.kb
     if case not in kb.glossary.cases:
-        from .misc import stale_button
-
         await stale_button(update, context)
         return None
     context.user_data["ref"] = {"case": case, **({"market": market} if market in kb.markets_for(case) else {})}
@@ -180,8 +179,6 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
 
 
 async def on_button(update: Update, context: Context) -> str | None:
-    from .misc import stale_button
-
     _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
     form = _form(context)
     kb = services(context).center.kb

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, Update
 
 from .answers import send_entry
 from .common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
-from .flow import SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen
+from .flow import MENU, SCREENS, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen, stale_button, start
 
 PREVENT_ENTRY = "seller-prevent-disputes"
 
@@ -20,9 +20,7 @@ def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:
 @screen(SEL)
 async def seller_menu(update: Update, context: Context) -> None:
     context.user_data["role"] = "seller"
-    from .menu import menu_screen
-
-    await menu_screen(update, context)
+    await SCREENS[MENU](update, context)
 
 
 @screen(SEL_WH)
@@ -53,6 +51,7 @@ async def case_screen(update: Update, context: Context) -> None:
     await show(update, context, t(context, "sel.pick_case", lang), keyboard(rows))
 
 
+@start(SEL)
 async def begin(update: Update, context: Context) -> str:
     context.user_data["role"] = "seller"
     return await goto(update, context, SEL)
@@ -60,8 +59,6 @@ async def begin(update: Update, context: Context) -> str:
 
 async def on_button(update: Update, context: Context) -> str | None:
     """sel:<action>[:<value>]; each result keeps the user in the seller menu's sub-state."""
-    from .misc import stale_button
-
     _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
     lang = lang_of(update, context)
     kb = services(context).center.kb
