@@ -66,9 +66,14 @@ async def pick_role(update: Update, context: Context) -> str:
     return await goto(update, context, MENU)
 
 
+def help_text(context: Context, lang: str) -> str:
+    """The command list; its /human line depends on whether this bot has live agents."""
+    return t(context, "help", lang, human=t(context, "help.human", lang))
+
+
 async def help_command(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    await show(update, context, t(context, "help", lang),
+    await show(update, context, help_text(context, lang),
                keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)
 
 
@@ -99,5 +104,5 @@ async def cancel(update: Update, context: Context) -> int:
 
 async def unknown_command(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    await show(update, context, t(context, "unknown_command", lang) + "\n\n" + t(context, "help", lang),
+    await show(update, context, t(context, "unknown_command", lang) + "\n\n" + help_text(context, lang),
                keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)
