@@ -140,6 +140,14 @@ def deep_link(context: Context, entry_id: str) -> str:
     return f"https://t.me/{context.bot.username}?start={entry_id}"
 
 
+def callback_fields(update: Update, count: int) -> list[str]:
+    """The count fields after the prefix of a button's data `prefix:a:b`: missing ones are "",
+    and the last keeps any colons beyond (ref:start:<case>:<market> gives "start", "<case>:<market>")."""
+    query = update.callback_query
+    fields = ((query.data if query else None) or "").split(":", count)[1:]
+    return [*fields, *[""] * (count - len(fields))]
+
+
 def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 

@@ -21,7 +21,19 @@ from helpcenter.model import Entry
 from helpcenter.render import to_plain
 
 from .answers import suggestion_rows
-from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t, with_retry
+from .common import (
+    Context,
+    button,
+    callback_fields,
+    deep_link,
+    keyboard,
+    lang_of,
+    renderer,
+    services,
+    show,
+    t,
+    with_retry,
+)
 
 log = logging.getLogger(__name__)
 PAGE = 6  # questions per page
@@ -76,7 +88,7 @@ async def feedback(update: Update, context: Context) -> None:
     """fb:<question-id>:<up|down>: one vote per user per answer, shown by a ✓ on the pressed
     button (pressing the other one changes the vote). 👎 offers the other candidates, then a human."""
     query = update.callback_query
-    _, qid, value = ([*query.data.split(":"), "", ""])[:3]
+    qid, value, _ = callback_fields(update, 3)
     lang = lang_of(update, context)
     svc = services(context)
     if not qid.isdigit() or value not in ("up", "down"):

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import ConversationHandler
 
 from .answers import market_label, send_entry
-from .common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import LANGS, Context, button, callback_fields, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, SCREENS, current, goto, screen
 
 
@@ -58,7 +58,7 @@ async def menu(update: Update, context: Context) -> str:
 
 
 async def pick_role(update: Update, context: Context) -> str:
-    choice = update.callback_query.data.split(":", 1)[1]
+    (choice,) = callback_fields(update, 1)
     if choice == "switch":
         context.user_data.pop("role", None)
     elif choice in ("buyer", "seller"):
@@ -85,7 +85,7 @@ async def lang_command(update: Update, context: Context) -> None:
 
 async def set_lang(update: Update, context: Context) -> None:
     """Switch language and show the current screen again in it (the state does not change)."""
-    choice = update.callback_query.data.split(":", 1)[1]
+    (choice,) = callback_fields(update, 1)
     if choice not in LANGS:
         choice = "en" if lang_of(update, context) == "zh" else "zh"
     context.user_data["lang"] = choice

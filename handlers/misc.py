@@ -11,7 +11,7 @@ import traceback
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
-from .common import Context, button, keyboard, lang_of, services, show, t, with_retry
+from .common import Context, button, callback_fields, keyboard, lang_of, services, show, t, with_retry
 from .flow import STARTS, goto, stale_button, way_back
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that nee
 
 async def go(update: Update, context: Context) -> str | None:
     """go:<state> buttons: menus and "back" links to a state whose screen needs no new data."""
-    target = update.callback_query.data.split(":", 1)[1]
+    (target,) = callback_fields(update, 1)
     if target in STARTS:
         return await STARTS[target](update, context)
     if target in PLAIN_TARGETS or (target == "ref_market" and context.user_data.get("ref", {}).get("case")):

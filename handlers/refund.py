@@ -17,6 +17,7 @@ from .common import (
     Context,
     Services,
     button,
+    callback_fields,
     case_rows,
     keyboard,
     lang_of,
@@ -179,7 +180,7 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
 
 
 async def on_button(update: Update, context: Context) -> str | None:
-    _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
+    action, value = callback_fields(update, 2)
     form = _form(context)
     kb = services(context).center.kb
     state = current(context)

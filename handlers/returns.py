@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from helpcenter import forms
 
 from .answers import free_text, more_markets_button, should_ask_market
-from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, callback_fields, keyboard, lang_of, renderer, services, show, t
 from .flow import (
     RET,
     RET_CARRIER,
@@ -155,8 +155,7 @@ async def begin(update: Update, context: Context) -> str:
 
 async def on_button(update: Update, context: Context) -> str | None:
     """ret:<action>[:<step>]; a step number that is not the current step means a stale button."""
-    parts = [*update.callback_query.data.split(":"), ""]
-    action, arg = parts[1], parts[2]
+    action, arg, _ = callback_fields(update, 3)
     form = _form(context)
     if action == "restart":
         context.user_data["ret"] = {"step": 1}

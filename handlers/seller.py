@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 
 from .answers import send_entry
-from .common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, callback_fields, case_rows, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, SCREENS, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen, stale_button, start
 
 PREVENT_ENTRY = "seller-prevent-disputes"
@@ -59,7 +59,7 @@ async def begin(update: Update, context: Context) -> str:
 
 async def on_button(update: Update, context: Context) -> str | None:
     """sel:<action>[:<value>]; each result keeps the user in the seller menu's sub-state."""
-    _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
+    action, value = callback_fields(update, 2)
     lang = lang_of(update, context)
     kb = services(context).center.kb
     state = current(context)
