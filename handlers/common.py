@@ -168,11 +168,6 @@ def _remember(context: Context, message: object, kept: bool) -> None:
         del shown[old]
 
 
-def keep_message(context: Context, message: object) -> None:
-    """Remember that a message holds something the user still needs: show() never edits it."""
-    _remember(context, message, True)
-
-
 def may_edit(context: Context, message: object) -> bool:
     """Only a screen show() put in the chat as replaceable (a menu, a picker, a question) is
     edited. A kept one is not, nor one it does not know (sent before /forget, or by other

@@ -347,11 +347,6 @@ class Store:
                                    " WHERE status='pending' ORDER BY id") as cursor:
             return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3]) for r in await cursor.fetchall()]
 
-    async def outbox_status(self, item_id: int) -> str | None:
-        async with self.db.execute("SELECT status FROM outbox WHERE id=?", (item_id,)) as cursor:
-            row = await cursor.fetchone()
-        return row[0] if row else None
-
     async def start_sending(self, item_id: int) -> None:
         await self.db.execute("UPDATE outbox SET status='sending' WHERE id=?", (item_id,))
         await self.db.commit()
