@@ -240,6 +240,16 @@ async def show(update: Update, context: Context, text: str | list[str],
     return message
 
 
+async def edit_buttons(update: Update, markup: InlineKeyboardMarkup) -> None:
+    """Change only the buttons of the pressed message: its text is what the user keeps. Pressing
+    twice leaves them as they are ("not modified" is no error)."""
+    try:
+        await with_retry(lambda: update.callback_query.edit_message_reply_markup(markup))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("could not update the buttons: %s", exc)
+
+
 SEND_TRIES = 3
 
 

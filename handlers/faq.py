@@ -13,7 +13,6 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from helpcenter.core import guess_lang
@@ -26,13 +25,13 @@ from .common import (
     button,
     callback_fields,
     deep_link,
+    edit_buttons,
     keyboard,
     lang_of,
     renderer,
     services,
     show,
     t,
-    with_retry,
 )
 
 log = logging.getLogger(__name__)
@@ -127,11 +126,7 @@ async def _mark_vote(update: Update, context: Context, lang: str, qid: str, valu
                 b = InlineKeyboardButton(t(context, labels[kind][kind == value], lang), callback_data=data)
             new_row.append(b)
         rows.append(new_row)
-    try:
-        await with_retry(lambda: update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup(rows)))
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("could not mark the vote: %s", exc)
+    await edit_buttons(update, InlineKeyboardMarkup(rows))
 
 
 async def inline_query(update: Update, context: Context) -> None:
