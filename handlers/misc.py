@@ -12,10 +12,10 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
 from .common import Context, button, callback_fields, keyboard, lang_of, services, show, t, with_retry
-from .flow import STARTS, goto, stale_button, way_back
+from .flow import MENU, REF_MARKET, SEL_CASE, SEL_HANDLE, SEL_WH, STARTS, goto, stale_button, way_back
 
 log = logging.getLogger(__name__)
-PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that need no data to show
+PLAIN_TARGETS = {SEL_WH, SEL_HANDLE, SEL_CASE, MENU}  # screens that need no data to show
 
 
 async def go(update: Update, context: Context) -> str | None:
@@ -23,7 +23,7 @@ async def go(update: Update, context: Context) -> str | None:
     (target,) = callback_fields(update, 1)
     if target in STARTS:
         return await STARTS[target](update, context)
-    if target in PLAIN_TARGETS or (target == "ref_market" and context.user_data.get("ref", {}).get("case")):
+    if target in PLAIN_TARGETS or (target == REF_MARKET and context.user_data.get("ref", {}).get("case")):
         return await goto(update, context, target)
     await stale_button(update, context)
     return None
