@@ -24,12 +24,19 @@ SUPPORT = -1005000
 TOKEN = "123456:emulated"
 
 
+def bot_env(emu: Emulator, data_dir: Path) -> dict[str, str]:
+    """The environment of a bot process under test: this emulator, this data dir, and the tests'
+    EMBEDDINGS setting (off by default: loading the model and embedding the phrasings afresh in
+    every new data dir takes longer on a busy machine than a test waits for a start)."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
+            "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900",
+            "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off")}
+
+
 @contextmanager
 def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
-           "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
-           "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900",
-           "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off")}
+    env = bot_env(emu, data_dir)
     started = len([c for c in emu.calls if c.method == "setMyCommands"])
     log = (data_dir / "bot.log").open("a")  # a file, not a pipe nobody reads while the bot runs
     proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -181,9 +188,7 @@ class Runner:
 
     def __init__(self, emu: Emulator, data_dir: Path) -> None:
         self.emu, self.data_dir, self.proc = emu, data_dir, None
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(data_dir), "TELEGRAM_BOT_TOKEN": TOKEN,
-                    "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(data_dir), "SUPPORT_CHAT_ID": str(SUPPORT),
-                    "BOT_TIMEZONE": "UTC", "RATE_LIMIT": "off", "AGENT_IDS": "900"}
+        self.env = bot_env(emu, data_dir)
         self.log = (data_dir / "bot.log").open("a")
 
     def start(self) -> None:
@@ -330,10 +335,8 @@ def test_sigkills_at_random_points_lose_nothing(tmp_path: Path) -> None:
 
 def test_a_second_process_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
     with Emulator() as emu, bot_process(emu, tmp_path) as first:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": TOKEN,
-               "TELEGRAM_API_BASE_URL": emu.url, "DATA_DIR": str(tmp_path)}
-        out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=60)
+        out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=bot_env(emu, tmp_path), capture_output=True,
+                             text=True, timeout=60)
         assert out.returncode == 1
         assert f"another bot process (pid {first.pid}) is already using DATA_DIR" in out.stderr
         assert first.poll() is None  # the first one goes on
