@@ -5,7 +5,7 @@
     python bot.py ask [--json] [--lang zh|en] QUESTION|-
     python bot.py check           validate content/ and templates/
     python bot.py eval FILE.tsv   score the matcher on labelled questions
-    python bot.py report          the editors' list of unanswered and unhelpful questions
+    python bot.py report          the editors' list of unanswered and unhelpful questions, service figures
 """
 
 from __future__ import annotations
@@ -114,6 +114,16 @@ def cmd_check(_: argparse.Namespace) -> int:
     wrapped = center.renderer.first_screens(PHONE_COLUMNS)
     print(f"  wrapped at {PHONE_COLUMNS} columns (a narrow phone): median"
           f" {statistics.median(s[2] for s in wrapped):g}, max {max(s[2] for s in wrapped)}")
+    from helpcenter.taught import DESK_FILE, check_overlay, load_overlay
+
+    overlay = Path(os.environ.get("DATA_DIR", "data")) / DESK_FILE
+    overlay_errors = check_overlay(overlay, center.kb)
+    for error in overlay_errors:
+        print(error)
+    if overlay_errors:
+        print(f"{len(overlay_errors)} error(s) in the taught phrasings")
+        return 1
+    print(f"taught phrasings OK: {len(load_overlay(overlay))} in {overlay}")
     from helpcenter.matcher import confusions
 
     for entry, question, winner, score in confusions(center.matcher):
@@ -143,7 +153,50 @@ def cmd_report(args: argparse.Namespace) -> int:
     (out / "report.csv").write_text(to_csv(groups), encoding="utf-8")
     (out / "report.md").write_text(to_markdown(groups), encoding="utf-8")
     print(f"{len(groups)} group(s) of questions to review: {out / 'report.csv'}, {out / 'report.md'}")
+    _report_desk(out)
     return 0
+
+
+def _report_desk(out: Path) -> None:
+    """The agents' desk part of the report: service figures (CSV + Markdown) and the phrasings
+    agents taught, for editors to move into content/."""
+    import asyncio
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpcenter import service_stats, taught
+    from helpcenter.content import CONTENT_DIR, load_content
+    from helpcenter.desk import Desk
+    from helpcenter.service_chart import svg_chart
+
+    data_dir = Path(os.environ.get("DATA_DIR", "data"))
+    tz = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Asia/Shanghai"))
+    days = 30
+
+    async def read() -> tuple[list[dict], list, dict[str, float]]:
+        desk = Desk(data_dir / taught.DESK_FILE, data_dir / "helpcenter.sqlite3")
+        await desk.open()
+        since = datetime.now(tz) - timedelta(days=days)
+        try:
+            return (await desk.service_rows(since), await desk.taught(), await desk.answer_rate_per_day(since, tz))
+        finally:
+            await desk.close()
+
+    rows, phrasings, rates = asyncio.run(read())
+    total, per_agent, per_day = service_stats.summarize(rows, tz, "(nobody)")
+    (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day), encoding="utf-8")
+    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days)
+                                    + "\n![Tickets and answer rate per day](service.svg)\n", encoding="utf-8")
+    tickets = {f.label: f.tickets for f in per_day}
+    chart = [(day, tickets.get(day, 0), rates.get(day)) for day in sorted(set(tickets) | set(rates))]
+    (out / "service.svg").write_text(svg_chart(chart), encoding="utf-8")
+    kb, _ = load_content(CONTENT_DIR)  # titles only: no matcher, no model to load
+    by_id = kb.by_id if kb is not None else {}
+    listed = [(p.entry_id, by_id[p.entry_id].texts["zh"].title if p.entry_id in by_id else "?", p.lang,
+               p.text, p.agent) for p in phrasings]
+    (out / "taught.md").write_text(taught.to_markdown(listed), encoding="utf-8")
+    print(f"service: {total.tickets} ticket(s) in {days} days: {out / 'service.csv'}, {out / 'service.md'};"
+          f" chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -248,10 +301,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="the question in Chinese or English, quoted; '-' reads one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print the match as JSON (entry id, topic, score)")
     ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed from the question)")
-    command("check", "check content/ and templates/ for errors (file:line), exit 1 on any")
+    command("check", "check content/, templates/ and the phrasings agents taught for errors (file:line), exit 1 on"
+                     " any")
     ev = command("eval", "score the answers on labelled questions (top-1, top-3, misses)")
     ev.add_argument("file", metavar="FILE.tsv", help="question<TAB>topics lines, e.g. shared/eval/dev_questions.tsv")
-    report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown)")
+    report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown); the agents'"
+                               " service figures, a chart and the phrasings they taught")
     report.add_argument("--out", default="reports", help="folder for report.csv and report.md (default: reports)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,

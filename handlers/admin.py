@@ -12,6 +12,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ConversationHandler
 
 from helpcenter.content import ContentError, InvalidContent
+from helpcenter.service_stats import service_block
 
 from .common import Context, Services, button, keyboard, lang_of, renderer, services, show, t
 
@@ -42,6 +43,9 @@ async def stats(update: Update, context: Context) -> None:
     topics = [(_topic_title(svc, topic, lang), n) for topic, n in s["topics"]]
     text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio,
                                     topics=topics)
+    if svc.desk is not None:  # the agents' service figures (helpcenter/service_stats.py)
+        rows = await svc.desk.service_rows(svc.now() - timedelta(days=STATS_DAYS))
+        text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.tz, STATS_DAYS)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -98,6 +102,8 @@ async def forget_button(update: Update, context: Context) -> int | None:
     user = update.effective_user
     svc = services(context)
     counts = await svc.store.forget(user.id)
+    if svc.desk is not None:  # the agents' desk keeps the ticket histories
+        await svc.desk.forget(user.id)
     for job in context.job_queue.jobs() if context.job_queue else ():
         if job.chat_id == user.id:
             job.schedule_removal()

@@ -4,6 +4,7 @@ that work outside it. bot.py and the tests both build the bot here."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import warnings
@@ -28,9 +29,12 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from helpcenter.core import HelpCenter
+from helpcenter.desk import Desk
 from helpcenter.store import Store
+from helpcenter.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
 
 from . import admin, answers, faq, flow, handoff, menu, misc, refund, returns, seller
+from . import agents as desk
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
 from .intake import DurableApplication, DurableQueue
@@ -99,9 +103,30 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
             CommandHandler("tickets", handoff.tickets_command, filters=agents),
             CommandHandler("ban", handoff.ban_command, filters=agents),
             CommandHandler("unban", handoff.unban_command, filters=agents),
+            # the agents' desk (handlers/agents.py)
+            CommandHandler("mine", desk.mine_command, filters=agents),
+            CommandHandler("kb", desk.kb_command, filters=agents),
+            CommandHandler("transcript", desk.transcript_command, filters=agents),
+            CommandHandler("teach", desk.teach_command, filters=agents),
+            CommandHandler("stats", desk.stats_command, filters=agents),
+            CallbackQueryHandler(desk.on_button, pattern=r"^dk:"),
             MessageHandler(agents & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_agent),
         ]
     return handlers
+
+
+def _desk_handlers(support_chat_id: int | None) -> list:
+    """Group -3, before the relays: the agents' desk keeps each ticket's history and stops `//`
+    notes so they are never relayed."""
+    if support_chat_id is None:
+        return []
+    group = filters.Chat(support_chat_id)
+    return [
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
+                       functools.partial(desk.on_private_message, hold_key=handoff.HOLD)),
+        MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, desk.on_group_message),
+        CommandHandler("close", desk.on_close, filters=group),
+    ]
 
 
 async def _human_button(update: Update, context: Context) -> None:
@@ -133,6 +158,9 @@ def conversation(timeout: float) -> ConversationHandler:
 async def _post_init(application: Application) -> None:
     svc: Services = application.services  # type: ignore[attr-defined]
     await svc.store.open()
+    if svc.desk is not None:
+        await svc.desk.open()
+        desk.start_jobs(application)
     interrupted = await svc.store.interrupted_sends()
     if interrupted:
         log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
@@ -152,6 +180,7 @@ async def _post_init(application: Application) -> None:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
+    await desk.set_group_commands(application)
 
 
 def _reload_on_sighup(application: Application) -> None:
@@ -166,6 +195,8 @@ def _reload_on_sighup(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     await application.services.store.close()  # type: ignore[attr-defined]
+    if application.services.desk is not None:  # type: ignore[attr-defined]
+        await application.services.desk.close()  # type: ignore[attr-defined]
 
 
 def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
@@ -188,10 +219,15 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app: HelpApplication = builder.build()  # type: ignore[assignment]
-    services = Services(center, Store(settings.data_dir / "helpcenter.sqlite3"), settings)
+    taught = settings.data_dir / DESK_FILE  # phrasings agents taught (/teach) join the matcher
+    services = Services(apply_overlay(center, load_overlay(taught)), Store(settings.data_dir / "helpcenter.sqlite3"),
+                        settings, desk=Desk(taught, settings.data_dir / "helpcenter.sqlite3"))
+    services.center_factory = lambda: with_overlay(HelpCenter, settings.data_dir)
+    services.is_agent = handoff.is_agent  # the agents-only check: the desk refuses others the same way
     if clock is not None:
         services.clock = clock
     app.services = services
+    app.add_handlers(_desk_handlers(settings.support_chat_id), group=-3)  # the desk watches first, stops only notes
     app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))

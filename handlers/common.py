@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from helpcenter.core import HelpCenter
+from helpcenter.desk import Desk
 from helpcenter.render import Renderer
 from helpcenter.store import Store
 
@@ -47,6 +48,8 @@ class Settings:
     support_days: str = "1-5"  # ISO weekdays of support_hours
     support_lang: str = "zh"  # language of the agents' group
     rate_limit: bool = True  # PTB's AIORateLimiter (Telegram's ~30 msg/s); off only against an emulator
+    sla_minutes: float = 10.0  # agents' desk: a ticket nobody took this long (support hours) is announced
+    note_prefix: str = "//"  # agents' desk: a message starting with this is an internal note
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,7 +71,17 @@ class Settings:
             support_days=env.get("SUPPORT_DAYS", "1-5").strip(),
             support_lang="en" if env.get("SUPPORT_LANG", "zh").strip().lower().startswith("en") else "zh",
             rate_limit=env.get("RATE_LIMIT", "on").strip().lower() not in ("off", "0", "false", "no"),
+            sla_minutes=_positive(env.get("SLA_MINUTES", ""), 10.0),
+            note_prefix=env.get("NOTE_PREFIX", "").strip() or "//",
         )
+
+
+def _positive(value: str, default: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        return default
+    return number if number > 0 else default
 
 
 @dataclass
@@ -79,6 +92,10 @@ class Services:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
     center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
+    desk: Desk | None = None  # the agents' desk (handlers/agents.py), opened with the store
+    # The agents-only check (AGENT_IDS or the group's admins) the desk applies to the person behind a
+    # message; app.py wires handoff's. None: everyone in the agents' group counts as an agent.
+    is_agent: Callable[[Any, Message], Awaitable[bool]] | None = None
 
     @property
     def tz(self) -> ZoneInfo:

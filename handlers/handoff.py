@@ -97,8 +97,10 @@ async def _queue_card(context: Context, ticket: Ticket, thread_id: int | None) -
     card = renderer(context).render("handoff_card.html.j2", svc.settings.support_lang, ticket=ticket,
                                     **_context_card(context, svc.settings.support_lang))
     await svc.store.enqueue(ticket.id, {"op": "send", "to_chat": svc.settings.support_chat_id, "thread": thread_id,
-                                        "text": card, "card": True, "from_chat": ticket.chat_id}, svc.now(),
-                            dedup=f"card:{ticket.id}")
+                                        "text": card, "card": True, "from_chat": ticket.chat_id,
+                                        "buttons": [[{"text": t(context, "desk.btn.take", svc.settings.support_lang),
+                                                      "callback_data": f"dk:take:{ticket.id}"}]]},  # agents' desk
+                            svc.now(), dedup=f"card:{ticket.id}")
 
 
 async def _topic_for(context: Context, ticket: Ticket) -> int | None:

@@ -7,6 +7,8 @@ Failures can be injected per method. Bounded by design: it only listens on loopb
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -141,6 +143,20 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
         return {}
     if content_type.startswith("application/json"):
         return json.loads(body)
+    if content_type.startswith("multipart/form-data"):  # uploads (sendDocument): files kept as bytes
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        out = {}
+        for part in message.iter_parts():
+            name, payload = part.get_param("name", header="content-disposition"), part.get_payload(decode=True)
+            if part.get_filename():
+                out[name] = {"filename": part.get_filename(), "content": payload}
+            else:
+                try:
+                    out[name] = json.loads(payload)
+                except ValueError:
+                    out[name] = payload.decode()
+        return out
     out: dict[str, Any] = {}
     for key, values in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items():
         value = values[-1]
