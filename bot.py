@@ -20,7 +20,7 @@ from pathlib import Path
 from telegram import Update
 
 from helpcenter.content import InvalidContent, display_path
-from helpcenter.core import HelpCenter, guess_lang
+from helpcenter.core import FIGURE, HelpCenter, guess_lang
 from helpcenter.db import DB_ERRORS, database, is_postgres, safe_url
 from helpcenter.evaluate import evaluate, format_report, read_questions
 from helpcenter.normalize import clean
@@ -86,8 +86,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(_as_json(center, question), flush=True)
             continue
-        reply = center.ask(question, args.lang or guess_lang(question))
-        print("\n\n".join(to_plain(m) for m in (*reply.messages, *reply.more)), flush=True)
+        lang = args.lang or guess_lang(question)
+        reply = center.ask(question, lang)
+        # A figure answer leads with one limit; the terminal also prints its whole entry (the bot's 📖 button).
+        more = center.renderer.answer(reply.entry, lang) if reply.kind == FIGURE and reply.entry else []
+        print("\n\n".join(to_plain(m) for m in (*reply.messages, *more)), flush=True)
     return 0
 
 

@@ -13,7 +13,8 @@ from helpcenter.model import Entry
 from helpcenter.understand import Slots
 
 from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
-from .flow import MENU, SCREENS, current, way_back
+from .flow import MENU, SCREENS, current, stale_button, way_back
+from .handoff import request_human  # a question can be a request for a person
 
 HANDOFF_TOPIC = core.HANDOFF_TOPIC
 MISSES_BEFORE_HUMAN = 2
@@ -27,15 +28,22 @@ def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[l
 
 
 def entry_view(context: Context, entry: Entry, lang: str, question_id: int | None, back: str | None = None,
-               all_markets: bool = False) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
-    """An answer and its buttons. With a saved market the entry names, only that market's
-    figures show and the others sit behind "other markets"; a dispute case offers its deadline.
-    question_id None: shown from a flow step, so there is no question to rate."""
+               all_markets: bool = False,
+               market: str | None = None) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """An answer and its buttons. With a market (named in the question, else the saved one) the
+    entry names, only that market's figures show and the others sit behind "other markets"; a
+    market an entry's time limits (a dispute case, a table by market) do not cover is said to be
+    unknown before the known ones. A dispute
+    case offers its deadline. question_id None: shown from a flow step, no question to rate."""
     svc, r = services(context), renderer(context)
-    market = context.user_data.get("market")
+    market = market or context.user_data.get("market")
     markets = r.entry_markets(entry)
     mine = not all_markets and len(markets) > 1 and market in markets
     messages = r.answer(entry, lang, show_related=False, markets=(market,) if mine else None)
+    if market and markets and market not in markets and not all_markets and (entry.dispute_case or entry.tables):
+        known = t(context, "und.list_sep", lang).join(dict.fromkeys(r.market_name(m, lang) for m in markets))
+        note = t(context, "und.unknown_market", lang, market=r.market_name(market, lang), known=known)
+        messages = [f"<i>{note}</i>\n\n{messages[0]}", *messages[1:]]
     rows = [[InlineKeyboardButton("➜ " + svc.center.kb.by_id[x].texts[lang].title, callback_data=f"ans:{x}")]
             for x in entry.related[:3]]
     action = []
@@ -71,7 +79,7 @@ def deadline_button(context: Context, lang: str, case: str) -> InlineKeyboardBut
 
 
 async def send_entry(update: Update, context: Context, entry: Entry, question_id: int | None = None,
-                     back: str | None = None) -> None:
+                     back: str | None = None, market: str | None = None) -> None:
     """The answer, with related questions, 👍/👎, a share link, and the way back; the first
     answer whose figures depend on the market asks for it (and the role, if unknown), once."""
     lang = lang_of(update, context)
@@ -79,7 +87,7 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
     if question_id is None:  # opened from a button or link: logged too, so feedback counts
         question_id = await svc.store.log_question(update.effective_chat.id, lang, "", entry.id, entry.topic,
                                                    1.0, svc.now(), source="button")
-    messages, rows = entry_view(context, entry, lang, question_id, back)
+    messages, rows = entry_view(context, entry, lang, question_id, back, market=market)
     await show(update, context, messages, keyboard(rows), edit=False, keep=True)
     await ask_profile(update, context, entry, question_id)
 
@@ -167,8 +175,6 @@ async def profile_button(update: Update, context: Context) -> None:
         await show(update, context, note, keyboard([[way_back(context, lang)]]))
         return
     if entry is None:
-        from .misc import stale_button
-
         await stale_button(update, context)
         return
     if action == "all":
@@ -186,8 +192,6 @@ async def profile_button(update: Update, context: Context) -> None:
         messages, rows = entry_view(context, entry, lang, qid)
         await show(update, context, messages, keyboard(rows), keep=True)  # the question becomes the answer
         return
-    from .misc import stale_button
-
     await stale_button(update, context)
 
 
@@ -205,7 +209,6 @@ def profile(context: Context) -> dict[str, str]:
 
 async def free_text(update: Update, context: Context) -> None:
     """Answer a typed question from the knowledge base; the conversation state is unchanged."""
-    from .handoff import request_human  # a question can be a request for a person
 
     question = update.effective_message.text or ""
     lang = lang_of(update, context)
@@ -223,8 +226,6 @@ async def free_text(update: Update, context: Context) -> None:
     remember(context, question, reply.entry.id if reply.entry else None)
     if reply.reading is not None and reply.kind in (core.ANSWER, core.FIGURE, core.GUESS):
         data["slots"] = reply.slots.as_dict()  # a follow-up ("那假货呢?") keeps the other slots
-        if reply.reading.stated.market:
-            data["market"] = reply.reading.stated.market
     best = match.answer or (match.candidates[0] if match.candidates else None)
     question_id = await svc.store.log_question(
         update.effective_chat.id, lang, match.normalized, reply.entry.id if reply.entry else None,
@@ -250,7 +251,8 @@ async def free_text(update: Update, context: Context) -> None:
         if reply.entry.topic == HANDOFF_TOPIC:
             await request_human(update, context)
             return
-        await send_entry(update, context, reply.entry, question_id=question_id)
+        stated = reply.reading.slots.market if reply.reading is not None else None
+        await send_entry(update, context, reply.entry, question_id=question_id, market=stated)
         return
     if reply.kind == core.GUESS and reply.answered is not None:
         rows = [[button(context, "und.btn.not_this", lang, f"fb:{question_id}:down")],
@@ -277,8 +279,6 @@ async def answer_button(update: Update, context: Context) -> None:
     entry = services(context).center.kb.by_id.get(parts[1] if len(parts) > 1 else "")
     await update.callback_query.answer()
     if entry is None:  # an entry that content no longer has
-        from .misc import stale_button
-
         await stale_button(update, context)
         return
     context.user_data["misses"] = 0

@@ -34,7 +34,7 @@ from helpcenter.desk import Desk
 from helpcenter.store import Store
 from helpcenter.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
 
-from . import admin, answers, faq, handoff, menu, misc, refund, returns, seller
+from . import admin, answers, faq, flow, handoff, menu, misc, refund, returns, seller
 from . import agents as desk
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
@@ -73,7 +73,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(menu.menu, pattern=r"^menu$"),
         CallbackQueryHandler(menu.cancel, pattern=r"^cancel$"),
         CallbackQueryHandler(misc.go, pattern=r"^go:"),
-        CallbackQueryHandler(misc.resume, pattern=r"^resume$"),
+        CallbackQueryHandler(flow.resume, pattern=r"^resume$"),
         CallbackQueryHandler(returns.on_button, pattern=r"^ret:"),
         CallbackQueryHandler(refund.on_button, pattern=r"^ref:"),
         CallbackQueryHandler(seller.on_button, pattern=r"^sel:"),
@@ -238,7 +238,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
-    app.add_handler(CallbackQueryHandler(misc.stale_button))  # buttons nothing else claims
+    app.add_handler(CallbackQueryHandler(flow.stale_button))  # buttons nothing else claims
     app.add_error_handler(misc.on_error)
     return app
 

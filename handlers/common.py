@@ -21,7 +21,6 @@ from telegram.warnings import PTBDeprecationWarning
 
 from helpcenter.core import HelpCenter
 from helpcenter.desk import Desk
-from helpcenter.ratelimit import RateLimiter
 from helpcenter.render import Renderer
 from helpcenter.store import Store
 
@@ -93,8 +92,6 @@ class Services:
     store: Store
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-    outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
     center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
     desk: Desk | None = None  # the agents' desk (handlers/agents.py), opened with the store
@@ -162,6 +159,14 @@ def deep_link(context: Context, entry_id: str) -> str:
     return f"https://t.me/{context.bot.username}?start={entry_id}"
 
 
+def callback_fields(update: Update, count: int) -> list[str]:
+    """The count fields after the prefix of a button's data `prefix:a:b`: missing ones are "",
+    and the last keeps any colons beyond (ref:start:<case>:<market> gives "start", "<case>:<market>")."""
+    query = update.callback_query
+    fields = ((query.data if query else None) or "").split(":", count)[1:]
+    return [*fields, *[""] * (count - len(fields))]
+
+
 def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
@@ -180,11 +185,6 @@ def _remember(context: Context, message: object, kept: bool) -> None:
     shown[message_id] = kept
     for old in list(shown)[:-SHOWN_MAX]:
         del shown[old]
-
-
-def keep_message(context: Context, message: object) -> None:
-    """Remember that a message holds something the user still needs: show() never edits it."""
-    _remember(context, message, True)
 
 
 def may_edit(context: Context, message: object) -> bool:
@@ -257,6 +257,16 @@ async def show(update: Update, context: Context, text: str | list[str],
             chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=buttons))
     _remember(context, message, keep)
     return message
+
+
+async def edit_buttons(update: Update, markup: InlineKeyboardMarkup) -> None:
+    """Change only the buttons of the pressed message: its text is what the user keeps. Pressing
+    twice leaves them as they are ("not modified" is no error)."""
+    try:
+        await with_retry(lambda: update.callback_query.edit_message_reply_markup(markup))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("could not update the buttons: %s", exc)
 
 
 SEND_TRIES = 3

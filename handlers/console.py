@@ -22,6 +22,7 @@ from helpcenter.render import to_plain
 
 from .app import build_application, serving
 from .common import Settings
+from .flow import MENU
 from .offline import EDITS, SENDS, Call, OfflineBotAPI, UpdateFactory
 
 log = logging.getLogger(__name__)
@@ -146,10 +147,23 @@ class Console:
         message = self.api.messages.get((button.chat_id, button.message_id))
         return message or {"message_id": button.message_id, "date": 0, "chat": self.factory.chat}
 
+    async def begin(self) -> None:
+        """A new chat starts at /start; a chat that was in a flow when the console last closed
+        (same DATA_DIR) goes on at the step it was on, as it would in Telegram, where nobody
+        sends /start again to come back."""
+        state = (self.app.user_data.get(USER_ID) or {}).get("state")
+        if state in (None, MENU):
+            await self.send("/start")
+            return
+        chat = self.factory.chat
+        raw = self.factory.click("resume", {"message_id": 0, "date": 0, "chat": chat})
+        await self.app.process_update(Update.de_json(raw, self.app.bot))
+        self._show_new()
+
     async def run(self, stdin: TextIO) -> None:
         self.out.write(BANNER + "\n")
         async with serving(self.app):
-            await self.send("/start")
+            await self.begin()
             loop = asyncio.get_running_loop()
             while True:
                 self.out.write("> ")

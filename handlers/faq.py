@@ -13,14 +13,26 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from helpcenter.core import guess_lang
 from helpcenter.model import Entry
 from helpcenter.render import to_plain
 
-from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t, with_retry
+from .answers import suggestion_rows
+from .common import (
+    Context,
+    button,
+    callback_fields,
+    deep_link,
+    edit_buttons,
+    keyboard,
+    lang_of,
+    renderer,
+    services,
+    show,
+    t,
+)
 
 log = logging.getLogger(__name__)
 PAGE = 6  # questions per page
@@ -35,17 +47,6 @@ def theme_of(entry: Entry) -> str:
 def _entries(context: Context, role: str, theme: str | None = None) -> list[Entry]:
     return [e for e in services(context).center.kb.entries
             if e.role in (role, "both") and (theme is None or theme_of(e) == theme)]
-
-
-def _editable(update: Update) -> bool:
-    """Edit the list in place, except over an answer (its keyboard has the 👍/👎 buttons):
-    the answer stays, the list comes as a new message."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return False
-    markup = query.message.reply_markup
-    rows = markup.inline_keyboard if markup else ()
-    return not any((b.callback_data or "").startswith("fb:") for row in rows for b in row)
 
 
 async def browse(update: Update, context: Context) -> None:
@@ -63,7 +64,7 @@ async def browse(update: Update, context: Context) -> None:
     rows.append([InlineKeyboardButton(t(context, "btn.other_role", lang, role=t(context, f"role.{other}", lang)),
                                       callback_data=f"faq:r:{other}"), button(context, "btn.menu", lang, "menu")])
     await show(update, context, t(context, "faq.pick_theme", lang, role=t(context, f"role.{role}", lang)),
-               keyboard(rows), edit=_editable(update))
+               keyboard(rows))
 
 
 async def _questions(update: Update, context: Context, lang: str, role: str, theme: str, page: int) -> None:
@@ -79,16 +80,14 @@ async def _questions(update: Update, context: Context, lang: str, role: str, the
         nav.append(button(context, "btn.next_page", lang, f"faq:t:{role}:{theme}:{page + 1}"))
     rows += [nav, [button(context, "btn.faq_themes", lang, f"faq:r:{role}")]]
     await show(update, context, t(context, "faq.pick_question", lang, theme=t(context, f"theme.{theme}", lang),
-                                  page=page + 1, pages=pages), keyboard(rows), edit=_editable(update))
+                                  page=page + 1, pages=pages), keyboard(rows))
 
 
 async def feedback(update: Update, context: Context) -> None:
     """fb:<question-id>:<up|down>: one vote per user per answer, shown by a ✓ on the pressed
     button (pressing the other one changes the vote). 👎 offers the other candidates, then a human."""
-    from .answers import suggestion_rows
-
     query = update.callback_query
-    _, qid, value = ([*query.data.split(":"), "", ""])[:3]
+    qid, value, _ = callback_fields(update, 3)
     lang = lang_of(update, context)
     svc = services(context)
     if not qid.isdigit() or value not in ("up", "down"):
@@ -127,11 +126,7 @@ async def _mark_vote(update: Update, context: Context, lang: str, qid: str, valu
                 b = InlineKeyboardButton(t(context, labels[kind][kind == value], lang), callback_data=data)
             new_row.append(b)
         rows.append(new_row)
-    try:
-        await with_retry(lambda: update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup(rows)))
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("could not mark the vote: %s", exc)
+    await edit_buttons(update, InlineKeyboardMarkup(rows))
 
 
 async def inline_query(update: Update, context: Context) -> None:

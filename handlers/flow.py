@@ -2,7 +2,8 @@
 
 One ConversationHandler runs every flow, so a user is only ever in one place; that place is
 also kept in user_data, so a detour (a free-text question, a stale button, a timeout) can lead
-straight back to it.
+straight back to it. What every flow shares sits here too (resume, stale_button, the @start
+registry behind go:<state>), so feature modules never import one another to reach it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, Update
 
-from .common import Context, button
+from .common import Context, answer_query, button, lang_of, send_below, t
 
 MENU = "menu"
 RET = "ret"
@@ -23,6 +24,8 @@ SEL, SEL_WH, SEL_HANDLE, SEL_CASE = "sel", "sel_wh", "sel_handle", "sel_case"
 
 Screen = Callable[[Update, Context], Awaitable[None]]
 SCREENS: dict[str, Screen] = {}
+Start = Callable[[Update, Context], Awaitable[str]]
+STARTS: dict[str, Start] = {}  # go:<state> targets that begin a flow (its data is reset or resumed)
 
 
 def screen(state: str) -> Callable[[Screen], Screen]:
@@ -30,6 +33,16 @@ def screen(state: str) -> Callable[[Screen], Screen]:
 
     def register(fn: Screen) -> Screen:
         SCREENS[state] = fn
+        return fn
+
+    return register
+
+
+def start(state: str) -> Callable[[Start], Start]:
+    """Register the function that begins a flow when a go:<state> button is pressed."""
+
+    def register(fn: Start) -> Start:
+        STARTS[state] = fn
         return fn
 
     return register
@@ -62,3 +75,19 @@ def way_back(context: Context, lang: str) -> InlineKeyboardButton:
     """Back to the step the user was on, or to the menu when they were in none."""
     key, data = way_back_of(context.user_data)
     return button(context, key, lang, data)
+
+
+async def resume(update: Update, context: Context) -> str:
+    """Show the screen of the state the user is in (after a detour, a stale button, a timeout).
+    The message with the button is usually an answer or a notice: kept messages (common.show)
+    stay, and the step comes as a new message."""
+    return await goto(update, context, current(context))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button from an old message, or one that no longer fits: say so and show where they are,
+    as a new message at the bottom of the chat; the old message stays as it was."""
+    lang = lang_of(update, context)
+    await answer_query(update, context, t(context, "stale", lang))
+    send_below(context)
+    await SCREENS[current(context)](update, context)

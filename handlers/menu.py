@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import ConversationHandler
 
 from .answers import market_label, send_entry
-from .common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import LANGS, Context, button, callback_fields, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, SCREENS, current, goto, screen
 
 
@@ -58,7 +58,7 @@ async def menu(update: Update, context: Context) -> str:
 
 
 async def pick_role(update: Update, context: Context) -> str:
-    choice = update.callback_query.data.split(":", 1)[1]
+    (choice,) = callback_fields(update, 1)
     if choice == "switch":
         context.user_data.pop("role", None)
     elif choice in ("buyer", "seller"):
@@ -66,9 +66,14 @@ async def pick_role(update: Update, context: Context) -> str:
     return await goto(update, context, MENU)
 
 
+def help_text(context: Context, lang: str) -> str:
+    """The command list; its /human line depends on whether this bot has live agents."""
+    return t(context, "help", lang, human=t(context, "help.human", lang))
+
+
 async def help_command(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    await show(update, context, t(context, "help", lang),
+    await show(update, context, help_text(context, lang),
                keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)
 
 
@@ -80,7 +85,7 @@ async def lang_command(update: Update, context: Context) -> None:
 
 async def set_lang(update: Update, context: Context) -> None:
     """Switch language and show the current screen again in it (the state does not change)."""
-    choice = update.callback_query.data.split(":", 1)[1]
+    (choice,) = callback_fields(update, 1)
     if choice not in LANGS:
         choice = "en" if lang_of(update, context) == "zh" else "zh"
     context.user_data["lang"] = choice
@@ -99,5 +104,5 @@ async def cancel(update: Update, context: Context) -> int:
 
 async def unknown_command(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    await show(update, context, t(context, "unknown_command", lang) + "\n\n" + t(context, "help", lang),
+    await show(update, context, t(context, "unknown_command", lang) + "\n\n" + help_text(context, lang),
                keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)

@@ -1,5 +1,6 @@
-"""Everything that is not a flow step: going back to a state, stale buttons, input we cannot
-read, timeouts and errors. Each gets a helpful reply, never silence or a crash."""
+"""Everything that is not a flow step: go: links, input we cannot read, timeouts and errors
+(stale buttons and resume live in flow.py, which every handler may import). Each gets a helpful
+reply, never silence or a crash."""
 
 from __future__ import annotations
 
@@ -10,41 +11,22 @@ import traceback
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
-from .common import Context, answer_query, button, keyboard, lang_of, send_below, services, show, t, with_retry
-from .flow import SCREENS, current, goto, way_back
+from .common import Context, button, callback_fields, keyboard, lang_of, services, show, t, with_retry
+from .flow import MENU, REF_MARKET, SEL_CASE, SEL_HANDLE, SEL_WH, STARTS, goto, stale_button, way_back
 
 log = logging.getLogger(__name__)
-PLAIN_TARGETS = {"sel_wh", "sel_handle", "sel_case", "menu"}  # screens that need no data to show
-
-
-async def resume(update: Update, context: Context) -> str:
-    """Show the screen of the state the user is in (after a detour, a stale button, a timeout).
-    The message with the button is usually an answer or a notice: kept messages (common.show)
-    stay, and the step comes as a new message."""
-    return await goto(update, context, current(context))
+PLAIN_TARGETS = {SEL_WH, SEL_HANDLE, SEL_CASE, MENU}  # screens that need no data to show
 
 
 async def go(update: Update, context: Context) -> str | None:
     """go:<state> buttons: menus and "back" links to a state whose screen needs no new data."""
-    from . import refund, returns, seller
-
-    starts = {"ret": returns.begin, "ref_case": refund.begin, "sel": seller.begin}
-    target = update.callback_query.data.split(":", 1)[1]
-    if target in starts:
-        return await starts[target](update, context)
-    if target in PLAIN_TARGETS or (target == "ref_market" and context.user_data.get("ref", {}).get("case")):
+    (target,) = callback_fields(update, 1)
+    if target in STARTS:
+        return await STARTS[target](update, context)
+    if target in PLAIN_TARGETS or (target == REF_MARKET and context.user_data.get("ref", {}).get("case")):
         return await goto(update, context, target)
     await stale_button(update, context)
     return None
-
-
-async def stale_button(update: Update, context: Context) -> None:
-    """A button from an old message, or one that no longer fits: say so and show where they are,
-    as a new message at the bottom of the chat; the old message stays as it was."""
-    lang = lang_of(update, context)
-    await answer_query(update, context, t(context, "stale", lang))
-    send_below(context)
-    await SCREENS[current(context)](update, context)
 
 
 async def non_text(update: Update, context: Context) -> None:

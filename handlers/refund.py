@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from helpcenter.deadlines import DateError, assess, parse_day
 from helpcenter.store import Reminder
@@ -17,16 +17,17 @@ from .common import (
     Context,
     Services,
     button,
+    callback_fields,
     case_rows,
+    edit_buttons,
     keyboard,
     lang_of,
     renderer,
     services,
     show,
     t,
-    with_retry,
 )
-from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen
+from .flow import REF_CASE, REF_DATE, REF_MARKET, REF_RESULT, REF_VARIANT, current, goto, screen, stale_button, start
 
 log = logging.getLogger(__name__)
 REFUND_ENTRY = "refund-apply"
@@ -151,15 +152,7 @@ def _result_rows(context: Context, lang: str, remindable: bool,
     return rows
 
 
-async def _update_buttons(update: Update, context: Context, rows: list[list[InlineKeyboardButton]]) -> None:
-    """Change only the buttons of the result: its text is what the user keeps."""
-    try:
-        await with_retry(lambda: update.callback_query.edit_message_reply_markup(keyboard(rows)))
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("could not update the result's buttons: %s", exc)
-
-
+@start(REF_CASE)
 async def begin(update: Update, context: Context) -> str:
     context.user_data["ref"] = {}
     return await goto(update, context, REF_CASE)
@@ -169,8 +162,6 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
     """/refund with the case (and market) already chosen: the next question is the one left."""
     kb = services(context).center.kb
     if case not in kb.glossary.cases:
-        from .misc import stale_button
-
         await stale_button(update, context)
         return None
     context.user_data["ref"] = {"case": case, **({"market": market} if market in kb.markets_for(case) else {})}
@@ -180,9 +171,7 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
 
 
 async def on_button(update: Update, context: Context) -> str | None:
-    from .misc import stale_button
-
-    _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
+    action, value = callback_fields(update, 2)
     form = _form(context)
     kb = services(context).center.kb
     state = current(context)
@@ -260,10 +249,10 @@ async def _remind(update: Update, context: Context) -> None:
     when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
     if existing is not None:  # a second tap: say so, change nothing
         await update.callback_query.answer(t(context, "ref.reminder_already", lang, when=when))
-        await _update_buttons(update, context, _result_rows(context, lang, True, reminder))
+        await edit_buttons(update, keyboard(_result_rows(context, lang, True, reminder)))
         return
     await update.callback_query.answer()
-    await _update_buttons(update, context, _result_rows(context, lang, True, reminder))
+    await edit_buttons(update, keyboard(_result_rows(context, lang, True, reminder)))
     await context.bot.send_message(chat_id, t(context, "ref.reminder_set", lang, when=when,
                                               deadline=last_day.isoformat()))
 
@@ -278,7 +267,7 @@ async def _reminder_button(update: Update, context: Context, action: str, remind
     reminder = await svc.store.pending_reminder(user_id, reminder_id=reminder_id)
     if reminder is None:
         await query.answer(t(context, "ref.reminder_gone", lang))
-        await _update_buttons(update, context, _result_rows(context, lang, False, None))
+        await edit_buttons(update, keyboard(_result_rows(context, lang, False, None)))
         return
     if action == "reminded":
         when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
@@ -288,7 +277,7 @@ async def _reminder_button(update: Update, context: Context, action: str, remind
     for job in context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}") if context.job_queue else ():
         job.schedule_removal()
     await query.answer(t(context, "ref.reminder_cancelled", lang))
-    await _update_buttons(update, context, _result_rows(context, lang, True, None))
+    await edit_buttons(update, keyboard(_result_rows(context, lang, True, None)))
 
 
 def schedule(application: object, reminder: Reminder) -> None:

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from helpcenter import forms
 
 from .answers import free_text, more_markets_button, should_ask_market
-from .common import Context, button, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, callback_fields, keyboard, lang_of, renderer, services, show, t
 from .flow import (
     RET,
     RET_CARRIER,
@@ -21,6 +21,8 @@ from .flow import (
     current,
     goto,
     screen,
+    stale_button,
+    start,
 )
 
 REQUEST_FIELDS = ("order", "product", "reason", "contact")  # step 4, from seed 001
@@ -135,6 +137,7 @@ for _state in PROMPTS:
     _register_field_screen(_state)
 
 
+@start(RET)
 async def begin(update: Update, context: Context) -> str:
     """/return or the menu button: resume a return in progress, or start at step 1."""
     form = context.user_data.get("ret")
@@ -152,10 +155,7 @@ async def begin(update: Update, context: Context) -> str:
 
 async def on_button(update: Update, context: Context) -> str | None:
     """ret:<action>[:<step>]; a step number that is not the current step means a stale button."""
-    from .misc import stale_button
-
-    parts = [*update.callback_query.data.split(":"), ""]
-    action, arg = parts[1], parts[2]
+    action, arg, _ = callback_fields(update, 3)
     form = _form(context)
     if action == "restart":
         context.user_data["ret"] = {"step": 1}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, Update
 
+from helpcenter.model import ViewOption
+
 from .answers import send_entry
-from .common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
-from .flow import SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen
+from .common import Context, button, callback_fields, case_rows, keyboard, lang_of, renderer, services, show, t
+from .flow import MENU, SCREENS, SEL, SEL_CASE, SEL_HANDLE, SEL_WH, current, goto, screen, stale_button, start
 
 PREVENT_ENTRY = "seller-prevent-disputes"
 
@@ -20,9 +22,7 @@ def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:
 @screen(SEL)
 async def seller_menu(update: Update, context: Context) -> None:
     context.user_data["role"] = "seller"
-    from .menu import menu_screen
-
-    await menu_screen(update, context)
+    await SCREENS[MENU](update, context)
 
 
 @screen(SEL_WH)
@@ -53,6 +53,7 @@ async def case_screen(update: Update, context: Context) -> None:
     await show(update, context, t(context, "sel.pick_case", lang), keyboard(rows))
 
 
+@start(SEL)
 async def begin(update: Update, context: Context) -> str:
     context.user_data["role"] = "seller"
     return await goto(update, context, SEL)
@@ -60,9 +61,7 @@ async def begin(update: Update, context: Context) -> str:
 
 async def on_button(update: Update, context: Context) -> str | None:
     """sel:<action>[:<value>]; each result keeps the user in the seller menu's sub-state."""
-    from .misc import stale_button
-
-    _, action, value = ([*update.callback_query.data.split(":", 2), "", ""])[:3]
+    action, value = callback_fields(update, 2)
     lang = lang_of(update, context)
     kb = services(context).center.kb
     state = current(context)
@@ -72,21 +71,12 @@ async def on_button(update: Update, context: Context) -> str | None:
         await update.callback_query.answer()
         await send_entry(update, context, kb.by_id[PREVENT_ENTRY])
         return SEL
-    if action == "wh" and state == SEL_WH:
-        option = next((o for o in kb.flows.warehouse_options if o.id == value), None)
-        if option is not None:
-            entry = kb.by_id[kb.flows.warehouse_entry]
-            text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
-                            figures=option.figures, sources=option.sources)
-            await show(update, context, text, keyboard([_back(context, lang, SEL_WH)]), keep=True)
-            return None
+    if action == "wh" and state == SEL_WH and await _show_option(
+            update, context, lang, kb.flows.warehouse_options, value, kb.flows.warehouse_entry, SEL_WH):
+        return None
     if action == "mkt" and state == SEL_HANDLE:
-        option = next((o for o in kb.flows.seller_response if o.id == value), None)
-        if option is not None:
-            entry = kb.by_id[kb.flows.seller_entry]
-            text = r.answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
-                            figures=option.figures, sources=option.sources)
-            await show(update, context, text, keyboard([_back(context, lang, SEL_HANDLE)]), keep=True)
+        if await _show_option(update, context, lang, kb.flows.seller_response, value, kb.flows.seller_entry,
+                              SEL_HANDLE):
             return None
         if value == "other":
             await show(update, context, t(context, "sel.unknown_market", lang),
@@ -100,3 +90,17 @@ async def on_button(update: Update, context: Context) -> str | None:
         return None
     await stale_button(update, context)
     return None
+
+
+async def _show_option(update: Update, context: Context, lang: str, options: tuple[ViewOption, ...], value: str,
+                       entry_id: str, back: str) -> bool:
+    """One option of a seller screen (a warehouse type, a market): the steps, notes, figures and
+    sources of entry_id that apply to it, kept, with the way back. False when value is no option."""
+    option = next((o for o in options if o.id == value), None)
+    if option is None:
+        return False
+    entry = services(context).center.kb.by_id[entry_id]
+    text = renderer(context).answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
+                                    figures=option.figures, sources=option.sources)
+    await show(update, context, text, keyboard([_back(context, lang, back)]), keep=True)
+    return True

@@ -45,7 +45,6 @@ class Reply:
     answered: Entry | None = None  # the entry answered or guessed (may differ from the matcher's)
     reading: Reading | None = None
     figure: FigureAnswer | None = None
-    more: tuple[str, ...] = ()  # the rest, on demand (a figure answer's whole entry)
 
     @property
     def entry(self) -> Entry | None:
@@ -100,8 +99,7 @@ class HelpCenter:
             entry = self.kb.by_id[figure.entry]
             if answer is not None and self._fits(answer, figure.case):
                 entry = answer  # the matcher's entry is about this case: it is the full answer
-            return Reply(match, [r.figure_first(figure, lang, entry.texts[lang].title)], FIGURE, entry, reading, figure,
-                         tuple(r.answer(entry, lang)))
+            return Reply(match, [r.figure_first(figure, lang, entry.texts[lang].title)], FIGURE, entry, reading, figure)
         case_entry = self._case_entry(reading.slots.case)
         if answer is not None:
             if case_entry is not None and answer.dispute_case not in (None, case_entry.dispute_case):

@@ -333,10 +333,6 @@ class Store:
                                       " WHERE status='pending' ORDER BY id")
         return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
-    async def outbox_status(self, item_id: int) -> str | None:
-        row = await self.db.fetchone("SELECT status FROM outbox WHERE id=?", (item_id,))
-        return row[0] if row else None
-
     async def start_sending(self, item_id: int) -> None:
         await self.db.execute("UPDATE outbox SET status='sending' WHERE id=?", (item_id,))
 

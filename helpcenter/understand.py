@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -307,17 +307,3 @@ class Understander:
         if slots.role == "seller" and slots.aspect in case.seller_figures:
             return case.seller_figures
         return case.figures
-
-    def slot_name(self, kind: str, value: str, lang: str) -> str:
-        """A market's or case's name for the user (market names from understanding, else glossary)."""
-        g = self.kb.glossary
-        if kind == "market":
-            if value in self.vocab.markets:
-                return self.vocab.markets[value].name[lang]
-            return g.markets.get(value, {}).get(lang, value)
-        return g.cases.get(value, {}).get(lang, value)
-
-
-def with_slots(reading: Reading, **changes: str | None) -> Reading:
-    """A reading with some slots replaced (used by tests and callers that know better)."""
-    return replace(reading, slots=replace(reading.slots, **changes))

@@ -60,6 +60,24 @@ async def test_help_lists_commands(tmp_path: Path, center: HelpCenter) -> None:
             assert command in ann.text
 
 
+
+async def test_help_names_the_hand_off_that_this_bot_has(tmp_path: Path, center: HelpCenter) -> None:
+    """One help text in i18n.yaml: only its /human line differs with and without live agents."""
+    async with running_bot(tmp_path, center, support_chat_id=-100) as (app, api):
+        ann, bob = chat(app, api), chat(app, api, user_id=2, language_code="en")
+        await ann.send("/help")
+        assert ann.text.startswith("我能做的事:\n/return 自行寄回退货(6 步)\n")
+        assert "\n/faq 常见问题\n/human 转人工客服\n/lang 切换语言\n" in ann.text
+        assert ann.text.endswith("也可以随时直接输入问题,例如“退款多久到账”。")
+        await bob.send("/nonsense")
+        assert "I do not know that command.\n\nWhat I can do:\n" in bob.text
+        assert "\n/human talk to a person\n/lang switch language\n" in bob.text
+    async with running_bot(tmp_path / "no-agents", center) as (app, api):
+        bob = chat(app, api, user_id=2, language_code="en")
+        await bob.send("/help")
+        assert "\n/human how to reach TikTok Shop's own customer service\n/lang switch language\n" in bob.text
+        assert "{human}" not in bob.text
+
 async def test_a_failing_command_menu_call_is_not_fatal(tmp_path: Path, center: HelpCenter) -> None:
     from handlers.app import build_application, serving
     from handlers.common import Settings

@@ -253,3 +253,21 @@ def test_a_line_cut_mid_character_gets_an_answer_not_a_traceback(tmp_path: Path)
     assert out.returncode == 0, text
     assert "Traceback" not in text and "console error" not in text
     assert "3–10 个工作日" in text  # the chat went on and answered the next question
+
+
+async def test_a_console_restarted_mid_flow_goes_on_at_the_same_field(tmp_path: Path, center: HelpCenter) -> None:
+    """Quit in the middle of the return form, start again on the same DATA_DIR: the chat is where
+    it was (the order number is still awaited), not back at the menu."""
+    async with console(tmp_path, center) as term:
+        await term.press("我是买家")
+        await term.press("自行寄回退货")
+        for _ in range(3):
+            await term.press("下一步")
+        assert "请输入订单号" in await term.press("下一步")
+    again = Console(center, Settings(data_dir=tmp_path), io.StringIO(), "zh")
+    async with serving(again.app):
+        await again.begin()
+        term = Term(again)
+        assert "请输入订单号" in term.transcript  # the screen it was on, shown again
+        assert "您好" not in term.transcript  # not the greeting and menu of a new chat
+        assert "要退的是哪件商品" in await term.type(ORDER)  # the order number is taken as the answer

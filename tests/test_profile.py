@@ -282,3 +282,19 @@ def test_role_prior_never_loses_a_right_answer_and_gains_some(center: HelpCenter
             gained.append(question)
     assert not lost, lost
     assert len(gained) >= 2, gained  # the tune split, with the calibrated fused matcher
+
+
+async def test_a_market_without_figures_is_said_to_be_unknown_and_a_question_does_not_change_the_profile(
+        tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=ZH)
+        await _as(ann, "buyer", ZH)
+        await ann.send("/market")
+        await ann.press("美国")
+        await ann.send("发错货了怎么办")  # the dispute cases have Indonesia's figures only
+        first = to_plain(ann.replies[0].text)
+        assert first.startswith("美国:未知,公开来源没有给出这个市场的时限。已知的市场:印度尼西亚。"), first
+        await ann.send("退货期限是多久 英国")  # a market named in the question: that answer, for that market
+        assert "英国" in ann.text and "美国:30 个自然日" not in ann.text
+        await ann.send("/menu")
+        assert "🌏 我的市场:美国" in ann.buttons  # the saved market is changed only by /market

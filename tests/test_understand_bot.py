@@ -213,3 +213,10 @@ async def test_a_guess_about_another_case_gives_way_to_the_case_named(tmp_path: 
         ann = chat(app, api)
         await ann.send("收到高仿了怎么办")
         assert ann.text.startswith("我猜您想问:假冒产品"), ann.text
+
+
+def test_seller_response_time_is_not_read_as_the_buyers_return_window(center) -> None:
+    reply = center.ask("卖家多久要回复退货申请", "zh", profile={"role": "seller"})
+    text = "\n".join(reply.messages)
+    assert "受理期" not in text and "30 个自然日" not in text
+    assert reply.entry is not None and reply.entry.id == "seller-handle-refund"
