@@ -3,6 +3,7 @@ flows, a question, a hand-off with an agent's reply; a SIGKILL in the middle los
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -230,6 +231,7 @@ class Runner:
         proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env={**self.env, "HEALTH_PORT": str(port)},
                                 stdout=self.log, stderr=subprocess.STDOUT)
         self.ports[proc.pid] = port
+        atexit.register(lambda: proc.poll() is None and proc.kill())  # a failed test leaves no standby behind
         return proc
 
     def wait_role(self, proc: subprocess.Popen, role: str, timeout: float = 30) -> None:
