@@ -76,7 +76,7 @@ async def on_button(update: Update, context: Context) -> str | None:
         return None
     if action == "mkt" and state == SEL_HANDLE:
         if await _show_option(update, context, lang, kb.flows.seller_response, value, kb.flows.seller_entry,
-                              SEL_HANDLE):
+                              SEL_HANDLE, lead=True):
             return None
         if value == "other":
             await show(update, context, t(context, "sel.unknown_market", lang),
@@ -93,14 +93,15 @@ async def on_button(update: Update, context: Context) -> str | None:
 
 
 async def _show_option(update: Update, context: Context, lang: str, options: tuple[ViewOption, ...], value: str,
-                       entry_id: str, back: str) -> bool:
+                       entry_id: str, back: str, lead: bool = False) -> bool:
     """One option of a seller screen (a warehouse type, a market): the steps, notes, figures and
-    sources of entry_id that apply to it, kept, with the way back. False when value is no option."""
+    sources of entry_id that apply to it, kept, with the way back. lead: the figures are the
+    answer (a market's response time), so they come first. False when value is no option."""
     option = next((o for o in options if o.id == value), None)
     if option is None:
         return False
     entry = services(context).center.kb.by_id[entry_id]
     text = renderer(context).answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
-                                    figures=option.figures, sources=option.sources)
+                                    figures=option.figures, sources=option.sources, lead=lead or None)
     await show(update, context, text, keyboard([_back(context, lang, back)]), keep=True)
     return True

@@ -89,8 +89,9 @@ class Renderer:
                checklist: bool = False, steps: tuple[int, ...] | None = None,
                notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
                markets: tuple[str, ...] | None = None,
-               sources: tuple[str, ...] | None = None) -> list[str]:
-        """An entry as one or more messages, each within Telegram's limit.
+               sources: tuple[str, ...] | None = None, lead: bool | None = None) -> list[str]:
+        """An entry as one or more messages, each within Telegram's limit. lead: its figures are
+        the direct answer and come first (by default: when shown for one market).
 
         steps/notes pick 1-based items (a flow shows only what applies); figures overrides the
         entry's figures; markets keeps only the rules, windows and figures of those markets;
@@ -118,6 +119,9 @@ class Renderer:
             notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
             advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
             related=[kb.by_id[r] for r in entry.related],
+            # Shown for one market, that market's figures are the direct answer: first screen.
+            lead=bool(shown) and (lead if lead is not None else
+                                  markets is not None and len(markets) == 1 and not rules and not windows),
         )
         return split_message(rendered)
 

@@ -195,3 +195,15 @@ def test_a_dispute_case_needs_its_seller_side(content_copy: Path) -> None:
     path.write_text(text[:start] + text[end:], encoding="utf-8")
     errors = "\n".join(str(e) for e in check(content_copy))
     assert "entry dispute-lost-package: an entry with a dispute_case needs a 'seller' side" in errors
+
+
+async def test_a_markets_response_time_is_the_first_thing_the_seller_reads(tmp_path: Path,
+                                                                          center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        sam = chat(app, api, user_id=7)
+        await sam.send("/seller")
+        await sam.press("处理退款/退货申请")
+        await sam.press("美国")
+        first_screen = sam.text.split("┆")[0]  # the console's and to_plain's mark of the folded part
+        assert "美国 · 卖家响应退货/退款申请的时限,超时自动同意:24 小时" in first_screen
+        assert "在卖家中心打开该订单" not in first_screen  # the steps are folded below it
