@@ -330,3 +330,38 @@ def database(url: str | None, sqlite_path: Path, name: str = "helpcenter") -> Da
         raise StoreError(f"DATABASE_URL must start with postgresql:// (got {url.split(':', 1)[0]}:…);"
                          " leave it empty for SQLite under DATA_DIR")
     return SqliteDatabase(sqlite_path)
+
+
+class Tables:
+    """A part's tables on a Database (the store, the desk): opened and brought to the current
+    schema once; used while closed, a clear error instead of a driver's."""
+
+    part = "tables"  # the name its schema steps are recorded under
+    steps: Sequence[Step] = ()
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._open = False
+
+    async def open(self) -> None:
+        try:
+            await self.database.open()
+            await self.upgrade()
+        except DB_ERRORS as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot use database {self.database.where}: {exc}") from exc
+        self._open = True
+
+    async def upgrade(self) -> None:
+        await self.database.upgrade(self.part, self.steps)
+
+    async def close(self) -> None:
+        self._open = False
+        await self.database.close()
+
+    @property
+    def db(self) -> Database:
+        if not self._open:
+            raise StoreError(f"{self.part} is not open")
+        return self.database

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from .db import DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tx
+from .db import DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tables, Tx
 
 SCHEMA_VERSION = 2  # 2: events.source
 SCHEMA = """
@@ -118,47 +118,32 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class Desk:
+class Desk(Tables):
     """Desk(path, tickets_db) on SQLite, as before; Desk(database) on any backend."""
+
+    part, steps = "desk", STEPS
 
     def __init__(self, where: Path | Database, tickets_db: Path | None = None) -> None:
         if isinstance(where, Path):
-            self.database: Database = SqliteDatabase(where, attach={"hc": tickets_db} if tickets_db else None)
+            super().__init__(SqliteDatabase(where, attach={"hc": tickets_db} if tickets_db else None))
             self.hc = "hc." if tickets_db is not None else ""  # the help center's tables, attached
         else:
-            self.database, self.hc = where, ""  # PostgreSQL: the same database
+            super().__init__(where)
+            self.hc = ""  # PostgreSQL: the same database
         self.path = where if isinstance(where, Path) else None
         self.tickets_db = tickets_db
-        self._open = False
         self._known: set[int] = set()  # tickets ensure() has seen: no query for them again
 
-    async def open(self) -> None:
-        try:
-            await self.database.open()
-            sqlite = self.database.dialect == "sqlite"
-            if sqlite:  # files of before schema_version kept their number here
-                version = (await self.database.fetchone("PRAGMA user_version"))[0]
-                if version > SCHEMA_VERSION:
-                    await self.close()
-                    raise StoreError(f"{self.path} has schema {version}, newer than this bot's {SCHEMA_VERSION}")
-            await self.database.upgrade("desk", STEPS)
-            if sqlite:
-                await self.database.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except DB_ERRORS as exc:
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"cannot use database {self.database.where}: {exc}") from exc
-        self._open = True
-
-    async def close(self) -> None:
-        self._open = False
-        await self.database.close()
-
-    @property
-    def db(self) -> Database:
-        if not self._open:
-            raise StoreError("desk is not open")
-        return self.database
+    async def upgrade(self) -> None:
+        sqlite = self.database.dialect == "sqlite"
+        if sqlite:  # files of before schema_version kept their number here
+            version = (await self.database.fetchone("PRAGMA user_version"))[0]
+            if version > SCHEMA_VERSION:
+                await self.close()
+                raise StoreError(f"{self.path} has schema {version}, newer than this bot's {SCHEMA_VERSION}")
+        await super().upgrade()
+        if sqlite:
+            await self.database.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     async def _rows(self, sql: str, args: tuple = ()) -> list[Any]:
         return await self.db.fetchall(sql, args)

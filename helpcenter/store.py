@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .db import BUSY_TIMEOUT, DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tx
+from .db import BUSY_TIMEOUT, DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tables, Tx
 from .forms import mask_personal
 
 __all__ = ["BUSY_TIMEOUT", "DB_ERRORS", "Store", "StoreError"]
@@ -194,33 +194,14 @@ STEPS = (
 TABLES = ("reminders", "tickets", "links", "outbox", "questions", "bans")  # what migrate copies
 
 
-class Store:
+class Store(Tables):
     """The records above, on either backend: Store(path) is SQLite, Store(database) any."""
 
+    part, steps = "store", STEPS
+
     def __init__(self, where: Path | Database) -> None:
-        self.database: Database = SqliteDatabase(where) if isinstance(where, Path) else where
+        super().__init__(SqliteDatabase(where) if isinstance(where, Path) else where)
         self.path = where if isinstance(where, Path) else None
-        self._open = False
-
-    async def open(self) -> None:
-        try:
-            await self.database.open()
-            await self.database.upgrade("store", STEPS)
-        except DB_ERRORS as exc:
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"cannot use database {self.database.where}: {exc}") from exc
-        self._open = True
-
-    async def close(self) -> None:
-        self._open = False
-        await self.database.close()
-
-    @property
-    def db(self) -> Database:
-        if not self._open:
-            raise StoreError("store is not open")
-        return self.database
 
     async def add_reminder(self, chat_id: int, user_id: int, due_at: datetime,
                            payload: dict[str, Any], now: datetime, request: str | None = None) -> int:
