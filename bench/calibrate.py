@@ -20,9 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpcenter import embedding, fusion  # noqa: E402
-from helpcenter.content import load_knowledge_base  # noqa: E402
-from helpcenter.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
+from helpcenter.knowledge.loader import load_knowledge_base  # noqa: E402
+from helpcenter.understanding import embedding, fusion  # noqa: E402
+from helpcenter.understanding.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
 
 # shared/ sits beside the main checkout; a worktree is one level deeper.
 SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared")

@@ -28,19 +28,41 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from handlers.answers import faq
+from handlers.answers import replies as answers
+from handlers.base import flow
+from handlers.base.common import (
+    Context,
+    HelpApplication,
+    Services,
+    Settings,
+)
+from handlers.base.flow import (
+    REF_DATE,
+    RET_CARRIER,
+    RET_CONTACT,
+    RET_ORDER,
+    RET_PRODUCT,
+    RET_REASON,
+    RET_TRACKING,
+    SCREENS,
+)
+from handlers.flows import admin, menu, misc, refund, returns, seller
+from handlers.runtime.intake import DurableApplication, DurableQueue
+from handlers.runtime.persistence import SqlPersistence
+from handlers.runtime.processing import PerChatUpdateProcessor
+from handlers.support import agents as desk
+from handlers.support import handoff
 from helpcenter.core import HelpCenter
-from helpcenter.db import database, is_postgres
-from helpcenter.desk import Desk
-from helpcenter.store import Store
-from helpcenter.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
-
-from . import admin, answers, faq, flow, handoff, menu, misc, refund, returns, seller
-from . import agents as desk
-from .common import Context, HelpApplication, Services, Settings
-from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
-from .intake import DurableApplication, DurableQueue
-from .persistence import SqlPersistence
-from .processing import PerChatUpdateProcessor
+from helpcenter.desk.taught import (
+    DESK_FILE,
+    apply_overlay,
+    load_overlay,
+    with_overlay,
+)
+from helpcenter.storage.db import database, is_postgres
+from helpcenter.storage.desk_records import Desk
+from helpcenter.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from handlers import agents as desk
-from handlers.common import Settings
-from handlers.offline import Call, OfflineBotAPI, UpdateFactory
+from handlers.base.common import Settings
+from handlers.offline.botapi import Call, OfflineBotAPI, UpdateFactory
+from handlers.support import agents as desk
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.desk import Desk
-from helpcenter.hours import WorkingHours
-from helpcenter.render import to_plain
-from helpcenter.service_stats import service_block, working_minutes
-from helpcenter.store import StoreError
-from helpcenter.taught import check_overlay, mask
+from helpcenter.desk.hours import WorkingHours
+from helpcenter.desk.taught import check_overlay, mask
+from helpcenter.reports.service_stats import service_block, working_minutes
+from helpcenter.storage.desk_records import Desk
+from helpcenter.storage.store import StoreError
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
 from .conftest import ROOT

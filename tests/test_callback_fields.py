@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from handlers.common import callback_fields
+from handlers.base.common import callback_fields
 
 
 def _press(data: str | None) -> SimpleNamespace:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpcenter.content import InvalidContent, load_knowledge_base
 from helpcenter.core import HelpCenter, check
+from helpcenter.knowledge.loader import InvalidContent, load_knowledge_base
 
 from .conftest import ROOT, SHARED
 

@@ -8,11 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpcenter import forms
-from helpcenter.content import load_knowledge_base
+from helpcenter.answers import forms
+from helpcenter.answers.deadlines import (
+    DateError,
+    add_months,
+    deadline,
+    parse_day,
+    window_end,
+)
 from helpcenter.core import check
-from helpcenter.deadlines import DateError, add_months, deadline, parse_day, window_end
-from helpcenter.model import Window
+from helpcenter.knowledge.loader import load_knowledge_base
+from helpcenter.knowledge.model import Window
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from telegram import Update
 
 from helpcenter.core import HelpCenter
-from helpcenter.report import group_questions, to_csv, to_markdown
+from helpcenter.reports.editors import group_questions, to_csv, to_markdown
 
 from .botkit import NOW, chat, running_bot
 from .conftest import ROOT
@@ -266,7 +266,7 @@ async def test_reload_keeps_old_content_on_errors_and_switches_on_success(tmp_pa
 
 
 def test_check_warns_about_confusing_phrasings(tmp_path: Path) -> None:
-    from helpcenter.matcher import confusions
+    from helpcenter.understanding.matcher import confusions
 
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)

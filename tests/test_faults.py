@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.offline import Failure, OfflineBotAPI
+from handlers.offline.botapi import Failure, OfflineBotAPI
 from helpcenter.core import HelpCenter
 
 from .botkit import chat, running_bot
@@ -107,8 +107,8 @@ async def test_an_update_received_but_not_handled_is_handled_after_a_restart(tmp
     from telegram import Update
 
     from handlers.app import build_application, serving
-    from handlers.common import Settings
-    from handlers.offline import UpdateFactory
+    from handlers.base.common import Settings
+    from handlers.offline.botapi import UpdateFactory
 
     from .botkit import NOW
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.offline import Call, OfflineBotAPI
+from handlers.offline.botapi import Call, OfflineBotAPI
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import to_plain
 
 from .botkit import Chat, chat, running_bot
 

@@ -1,0 +1,114 @@
+"""The conversation's states, and how each state's screen is shown again.
+
+One ConversationHandler runs every flow, so a user is only ever in one place; that place is
+also kept in user_data, so a detour (a free-text question, a stale button, a timeout) can lead
+straight back to it. What every flow shares sits here too (resume, stale_button, the @start
+registry behind go:<state>), so feature modules never import one another to reach it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardButton, Update
+
+from handlers.base.common import (
+    Context,
+    answer_query,
+    button,
+    lang_of,
+    send_below,
+    t,
+)
+
+MENU = "menu"
+RET = "ret"
+RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT = "ret_order", "ret_product", "ret_reason", "ret_contact"
+RET_CARRIER, RET_TRACKING = "ret_carrier", "ret_tracking"
+REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT = (
+    "ref_case", "ref_variant", "ref_market", "ref_date", "ref_result")
+SEL, SEL_WH, SEL_HANDLE, SEL_CASE = "sel", "sel_wh", "sel_handle", "sel_case"
+
+Screen = Callable[[Update, Context], Awaitable[None]]
+SCREENS: dict[str, Screen] = {}
+Start = Callable[[Update, Context], Awaitable[str]]
+STARTS: dict[str, Start] = {}  # go:<state> targets that begin a flow (its data is reset or resumed)
+Action = Callable[[Update, Context], Awaitable[None]]
+ACTIONS: dict[str, Action] = {}  # what a handler may ask another room to do, without importing it
+HUMAN = "human"  # hand the user to a person (handlers/support/handoff.py registers it)
+
+
+def screen(state: str) -> Callable[[Screen], Screen]:
+    """Register the function that shows a state's message and buttons."""
+
+    def register(fn: Screen) -> Screen:
+        SCREENS[state] = fn
+        return fn
+
+    return register
+
+
+def start(state: str) -> Callable[[Start], Start]:
+    """Register the function that begins a flow when a go:<state> button is pressed."""
+
+    def register(fn: Start) -> Start:
+        STARTS[state] = fn
+        return fn
+
+    return register
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    """Register the function another room calls by name (a question asking for a person runs
+    support's hand-off, though answers never import support)."""
+
+    def register(fn: Action) -> Action:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+async def goto(update: Update, context: Context, state: str) -> str:
+    """Move to state: remember it, show its screen, and hand it to the ConversationHandler."""
+    context.user_data["state"] = state
+    await SCREENS[state](update, context)
+    return state
+
+
+def current(context: Context) -> str:
+    return state_of(context.user_data)
+
+
+def state_of(data: dict | None) -> str:
+    """The flow state kept in a user's data (MENU when none)."""
+    state = (data or {}).get("state", MENU)
+    return state if state in SCREENS else MENU
+
+
+def way_back_of(data: dict | None) -> tuple[str, str]:
+    """(label key, callback data) of the way back for a user's data; also for a message sent
+    on another update's behalf (an agent closing a ticket)."""
+    return ("btn.resume", "resume") if state_of(data) != MENU else ("btn.menu", "menu")
+
+
+def way_back(context: Context, lang: str) -> InlineKeyboardButton:
+    """Back to the step the user was on, or to the menu when they were in none."""
+    key, data = way_back_of(context.user_data)
+    return button(context, key, lang, data)
+
+
+async def resume(update: Update, context: Context) -> str:
+    """Show the screen of the state the user is in (after a detour, a stale button, a timeout).
+    The message with the button is usually an answer or a notice: kept messages (common.show)
+    stay, and the step comes as a new message."""
+    return await goto(update, context, current(context))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button from an old message, or one that no longer fits: say so and show where they are,
+    as a new message at the bottom of the chat; the old message stays as it was."""
+    lang = lang_of(update, context)
+    await answer_query(update, context, t(context, "stale", lang))
+    send_below(context)
+    await SCREENS[current(context)](update, context)

@@ -1,0 +1,129 @@
+"""Seller flows of seed 000: return warehouse by kind of seller, handling a request by market,
+each dispute case from the seller's side, and the prevention checklist."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, Update
+
+from handlers.answers.replies import send_entry
+from handlers.base.common import (
+    Context,
+    button,
+    callback_fields,
+    case_rows,
+    keyboard,
+    lang_of,
+    renderer,
+    services,
+    show,
+    t,
+)
+from handlers.base.flow import (
+    MENU,
+    SCREENS,
+    SEL,
+    SEL_CASE,
+    SEL_HANDLE,
+    SEL_WH,
+    current,
+    goto,
+    screen,
+    stale_button,
+    start,
+)
+from helpcenter.knowledge.model import ViewOption
+
+PREVENT_ENTRY = "seller-prevent-disputes"
+
+
+def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:
+    return [button(context, "btn.back", lang, f"go:{to}"), button(context, "btn.human", lang, "human"),
+            button(context, "btn.menu", lang, "menu")]
+
+
+@screen(SEL)
+async def seller_menu(update: Update, context: Context) -> None:
+    context.user_data["role"] = "seller"
+    await SCREENS[MENU](update, context)
+
+
+@screen(SEL_WH)
+async def warehouse_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    options = services(context).center.kb.flows.warehouse_options
+    rows = [[InlineKeyboardButton(o.label[lang], callback_data=f"sel:wh:{o.id}")] for o in options]
+    rows.append(_back(context, lang, SEL))
+    await show(update, context, t(context, "sel.pick_type", lang), keyboard(rows))
+
+
+@screen(SEL_HANDLE)
+async def handle_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    kb = services(context).center.kb
+    rows = [[InlineKeyboardButton(o.label[lang], callback_data=f"sel:mkt:{o.id}")]
+            for o in kb.flows.seller_response]
+    rows.append([button(context, "btn.other_market", lang, "sel:mkt:other")])
+    rows.append(_back(context, lang, SEL))
+    await show(update, context, t(context, "sel.pick_market", lang), keyboard(rows))
+
+
+@screen(SEL_CASE)
+async def case_screen(update: Update, context: Context) -> None:
+    lang = lang_of(update, context)
+    rows = case_rows(context, lang, "sel")
+    rows.append(_back(context, lang, SEL))
+    await show(update, context, t(context, "sel.pick_case", lang), keyboard(rows))
+
+
+@start(SEL)
+async def begin(update: Update, context: Context) -> str:
+    context.user_data["role"] = "seller"
+    return await goto(update, context, SEL)
+
+
+async def on_button(update: Update, context: Context) -> str | None:
+    """sel:<action>[:<value>]; each result keeps the user in the seller menu's sub-state."""
+    action, value = callback_fields(update, 2)
+    lang = lang_of(update, context)
+    kb = services(context).center.kb
+    state = current(context)
+    r = renderer(context)
+    if action == "prevent":
+        context.user_data["state"] = SEL
+        await update.callback_query.answer()
+        await send_entry(update, context, kb.by_id[PREVENT_ENTRY])
+        return SEL
+    if action == "wh" and state == SEL_WH and await _show_option(
+            update, context, lang, kb.flows.warehouse_options, value, kb.flows.warehouse_entry, SEL_WH):
+        return None
+    if action == "mkt" and state == SEL_HANDLE:
+        if await _show_option(update, context, lang, kb.flows.seller_response, value, kb.flows.seller_entry,
+                              SEL_HANDLE, lead=True):
+            return None
+        if value == "other":
+            await show(update, context, t(context, "sel.unknown_market", lang),
+                       keyboard([_back(context, lang, SEL_HANDLE)]), keep=True)
+            return None
+    if action == "case" and state == SEL_CASE and value in kb.glossary.cases:
+        # the seller's side of the case: what to submit and by when, not the buyer's steps
+        entry = next(e for e in kb.entries if e.dispute_case == value and e.seller is not None)
+        text = r.seller_case(entry, lang)
+        await show(update, context, text, keyboard([_back(context, lang, SEL_CASE)]), keep=True)
+        return None
+    await stale_button(update, context)
+    return None
+
+
+async def _show_option(update: Update, context: Context, lang: str, options: tuple[ViewOption, ...], value: str,
+                       entry_id: str, back: str, lead: bool = False) -> bool:
+    """One option of a seller screen (a warehouse type, a market): the steps, notes, figures and
+    sources of entry_id that apply to it, kept, with the way back. lead: the figures are the
+    answer (a market's response time), so they come first. False when value is no option."""
+    option = next((o for o in options if o.id == value), None)
+    if option is None:
+        return False
+    entry = services(context).center.kb.by_id[entry_id]
+    text = renderer(context).answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
+                                    figures=option.figures, sources=option.sources, lead=lead or None)
+    await show(update, context, text, keyboard([_back(context, lang, back)]), keep=True)
+    return True
