@@ -4,7 +4,6 @@ that work outside it. bot.py and the tests both build the bot here."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import signal
 import warnings
@@ -51,8 +50,8 @@ from handlers.flows import admin, menu, misc, refund, returns, seller
 from handlers.runtime.intake import DurableApplication, DurableQueue
 from handlers.runtime.persistence import SqlPersistence
 from handlers.runtime.processing import PerChatUpdateProcessor
-from handlers.support import agents as desk
-from handlers.support import handoff
+from handlers.support import agents, customer, outbox, ticket_buttons
+from handlers.support.desk import figures, history, knowledge, setup, take, transcript
 from helpcenter.core import HelpCenter
 from helpcenter.desk.taught import (
     DESK_FILE,
@@ -84,7 +83,7 @@ def _common_handlers() -> list:
         CommandHandler("cancel", menu.cancel, filters=PRIVATE),
         CommandHandler("help", menu.help_command, filters=PRIVATE),
         CommandHandler("lang", menu.lang_command, filters=PRIVATE),
-        CommandHandler("human", handoff.request_human, filters=PRIVATE),
+        CommandHandler("human", customer.request_human, filters=PRIVATE),
         CommandHandler("faq", faq.browse, filters=PRIVATE),
         CommandHandler("forget", admin.forget, filters=PRIVATE),
         CommandHandler("market", answers.market_command, filters=PRIVATE),
@@ -114,26 +113,26 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
     """Group -1: relays while a ticket is open, and the agents' group. They stop the update
     (ApplicationHandlerStop) when they took it, so the bot does not answer it as well."""
     handlers: list = [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_user),
-        MessageHandler(filters.UpdateType.EDITED_MESSAGE, handoff.on_edit),
-        CallbackQueryHandler(handoff.on_ticket_button, pattern=r"^tk:"),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, customer.from_user),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, agents.on_edit),
+        CallbackQueryHandler(ticket_buttons.on_ticket_button, pattern=r"^tk:"),
         CallbackQueryHandler(faq.feedback, pattern=r"^fb:"),
     ]
     if support_chat_id is not None:
-        agents = filters.Chat(support_chat_id)
+        group = filters.Chat(support_chat_id)
         handlers += [
-            CommandHandler("close", handoff.close_command, filters=agents),
-            CommandHandler("tickets", handoff.tickets_command, filters=agents),
-            CommandHandler("ban", handoff.ban_command, filters=agents),
-            CommandHandler("unban", handoff.unban_command, filters=agents),
-            # the agents' desk (handlers/agents.py)
-            CommandHandler("mine", desk.mine_command, filters=agents),
-            CommandHandler("kb", desk.kb_command, filters=agents),
-            CommandHandler("transcript", desk.transcript_command, filters=agents),
-            CommandHandler("teach", desk.teach_command, filters=agents),
-            CommandHandler("stats", desk.stats_command, filters=agents),
-            CallbackQueryHandler(desk.on_button, pattern=r"^dk:"),
-            MessageHandler(agents & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_agent),
+            CommandHandler("close", agents.close_command, filters=group),
+            CommandHandler("tickets", agents.tickets_command, filters=group),
+            CommandHandler("ban", agents.ban_command, filters=group),
+            CommandHandler("unban", agents.unban_command, filters=group),
+            # the agents' desk (handlers/support/desk/)
+            CommandHandler("mine", take.mine_command, filters=group),
+            CommandHandler("kb", knowledge.kb_command, filters=group),
+            CommandHandler("transcript", transcript.transcript_command, filters=group),
+            CommandHandler("teach", knowledge.teach_command, filters=group),
+            CommandHandler("stats", figures.stats_command, filters=group),
+            CallbackQueryHandler(setup.on_button, pattern=r"^dk:"),
+            MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, agents.from_agent),
         ]
     return handlers
 
@@ -146,15 +145,15 @@ def _desk_handlers(support_chat_id: int | None) -> list:
     group = filters.Chat(support_chat_id)
     return [
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
-                       functools.partial(desk.on_private_message, hold_key=handoff.HOLD)),
-        MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, desk.on_group_message),
-        CommandHandler("close", desk.on_close, filters=group),
+                       history.on_private_message),
+        MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, history.on_group_message),
+        CommandHandler("close", history.on_close, filters=group),
     ]
 
 
 async def _human_button(update: Update, context: Context) -> None:
     await update.callback_query.answer()
-    await handoff.request_human(update, context)
+    await customer.request_human(update, context)
 
 
 def conversation(timeout: float) -> ConversationHandler:
@@ -183,7 +182,7 @@ async def _post_init(application: Application) -> None:
     await svc.store.open()
     if svc.desk is not None:
         await svc.desk.open()
-        desk.start_jobs(application)
+        setup.start_jobs(application)
     interrupted = await svc.store.interrupted_sends()
     if interrupted:
         log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
@@ -195,7 +194,7 @@ async def _post_init(application: Application) -> None:
     log.info("restored %d pending reminder(s)", restored)
     _reload_on_sighup(application)
     if application.job_queue is not None:  # relays left pending by the last run
-        application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
+        application.job_queue.run_once(outbox.flush_job, when=0, name="outbox-restore")
     wording = svc.center.renderer.for_agents(svc.settings.support_chat_id is not None)
     for lang in ("zh", "en"):
         commands = [BotCommand(c, wording.t(f"cmd.{c}", lang)) for c in COMMANDS]
@@ -203,7 +202,7 @@ async def _post_init(application: Application) -> None:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
-    await desk.set_group_commands(application)
+    await setup.set_group_commands(application)
 
 
 def _reload_on_sighup(application: Application) -> None:
@@ -216,7 +215,7 @@ def _reload_on_sighup(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
+    await outbox.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     await application.services.store.close()  # type: ignore[attr-defined]
     if application.services.desk is not None:  # type: ignore[attr-defined]
         await application.services.desk.close()  # type: ignore[attr-defined]
@@ -251,12 +250,11 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
                    else Desk(taught, settings.data_dir / "helpcenter.sqlite3"))
     services = Services(apply_overlay(center, load_overlay(taught, url)), store, settings, desk=agents_desk)
     services.center_factory = lambda: with_overlay(HelpCenter, settings.data_dir, url)
-    services.is_agent = handoff.is_agent  # the agents-only check: the desk refuses others the same way
     if clock is not None:
         services.clock = clock
     app.services = services
     app.add_handlers(_desk_handlers(settings.support_chat_id), group=-3)  # the desk watches first, stops only notes
-    app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
+    app.add_handler(TypeHandler(Update, customer.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))

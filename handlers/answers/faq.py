@@ -16,10 +16,10 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.answers.replies import suggestion_rows
+from handlers.base.callbacks import CallbackData, callback_data, callback_fields
 from handlers.base.common import (
     Context,
     button,
-    callback_fields,
     deep_link,
     edit_buttons,
     keyboard,
@@ -51,8 +51,7 @@ def _entries(context: Context, role: str, theme: str | None = None) -> list[Entr
 async def browse(update: Update, context: Context) -> None:
     """faq / faq:r:<role> → themes; faq:t:<role>:<theme>:<page> → questions of a theme."""
     lang = lang_of(update, context)
-    data = update.callback_query.data if update.callback_query else "faq"
-    parts = data.split(":")
+    parts = callback_data(update).parts
     role = parts[2] if len(parts) > 2 and parts[2] in ("buyer", "seller") else context.user_data.get("role", "buyer")
     if len(parts) >= 5 and parts[1] == "t" and parts[3] in THEMES:
         await _questions(update, context, lang, role, parts[3], int(parts[4]) if parts[4].isdigit() else 0)
@@ -120,7 +119,7 @@ async def _mark_vote(update: Update, context: Context, lang: str, qid: str, valu
         new_row = []
         for b in row:
             data = b.callback_data or ""
-            kind = data.rsplit(":", 1)[-1]
+            kind = CallbackData(data).parts[-1]
             if data.startswith(f"fb:{qid}:") and kind in labels:
                 b = InlineKeyboardButton(t(context, labels[kind][kind == value], lang), callback_data=data)
             new_row.append(b)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, Update
 
+from handlers.base.callbacks import callback_data
 from handlers.base.common import (
     Context,
     button,
@@ -164,7 +165,7 @@ async def market_command(update: Update, context: Context) -> None:
 async def profile_button(update: Update, context: Context) -> None:
     """prof:set:<market|->  (/market), prof:mkt|role:<value>:<entry>:<question> (the one-time
     question under an answer), prof:all:<entry>:<question> (the other markets of an answer)."""
-    parts = update.callback_query.data.split(":")
+    parts = callback_data(update).parts
     action, value = [*parts, "", ""][1:3]
     svc = services(context)
     lang = lang_of(update, context)
@@ -291,7 +292,7 @@ async def free_text(update: Update, context: Context) -> None:
 
 async def answer_button(update: Update, context: Context) -> None:
     """ans:<entry-id>[:<role>:<theme>:<page>] from related, suggestion and FAQ buttons."""
-    parts = update.callback_query.data.split(":")
+    parts = callback_data(update).parts
     entry = services(context).center.kb.by_id.get(parts[1] if len(parts) > 1 else "")
     await update.callback_query.answer()
     if entry is None:  # an entry that content no longer has

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -94,10 +94,7 @@ class Services:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
     center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
-    desk: Desk | None = None  # the agents' desk (handlers/agents.py), opened with the store
-    # The agents-only check (AGENT_IDS or the group's admins) the desk applies to the person behind a
-    # message; app.py wires handoff's. None: everyone in the agents' group counts as an agent.
-    is_agent: Callable[[Any, Message], Awaitable[bool]] | None = None
+    desk: Desk | None = None  # the agents' desk (handlers/support/desk/), opened with the store
 
     @property
     def tz(self) -> ZoneInfo:
@@ -116,8 +113,18 @@ class HelpApplication(Application):
 Context = CallbackContext[ExtBot, dict, dict, dict]
 
 
+def services_of(app: Application) -> Services:
+    """The services of an Application built by handlers/app.py (jobs and workers have no update)."""
+    return app.services  # type: ignore[attr-defined]
+
+
 def services(context: Context) -> Services:
-    return context.application.services  # type: ignore[attr-defined]
+    return services_of(context.application)
+
+
+def display_name(user: User) -> str:
+    """How a user is named to agents and in tickets: Telegram's full name, else the id."""
+    return user.full_name or str(user.id)
 
 
 def renderer(context: Context) -> Renderer:
@@ -157,14 +164,6 @@ def case_rows(context: Context, lang: str, prefix: str) -> list[list[InlineKeybo
 def deep_link(context: Context, entry_id: str) -> str:
     """The shareable link that opens an answer directly (/start <entry-id>)."""
     return f"https://t.me/{context.bot.username}?start={entry_id}"
-
-
-def callback_fields(update: Update, count: int) -> list[str]:
-    """The count fields after the prefix of a button's data `prefix:a:b`: missing ones are "",
-    and the last keeps any colons beyond (ref:start:<case>:<market> gives "start", "<case>:<market>")."""
-    query = update.callback_query
-    fields = ((query.data if query else None) or "").split(":", count)[1:]
-    return [*fields, *[""] * (count - len(fields))]
 
 
 def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:

@@ -8,7 +8,8 @@ registry behind go:<state>), so feature modules never import one another to reac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, Update
 
@@ -56,6 +57,53 @@ def start(state: str) -> Callable[[Start], Start]:
         return fn
 
     return register
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What a flow puts on the agents' ticket card, in the agents' language: where the user is
+    in it (asked only of the flow the user is in) and what they answered in it."""
+
+    where: str = ""
+    answers: tuple[tuple[str, str], ...] = ()
+
+
+CardView = Callable[[Context, str, bool], CardFacts]  # (the customer's context, agents' language, here)
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    order: int  # the card lists flows' answers in this order
+    states: frozenset[str]
+    view: CardView
+
+
+CARDS: list[TicketCard] = []
+
+
+def ticket_card(states: Iterable[str], order: int) -> Callable[[CardView], CardView]:
+    """Register what a flow shows on an agents' ticket card (beside @screen): support asks every
+    flow through this, instead of reading the flows' data itself."""
+
+    def register(fn: CardView) -> CardView:
+        CARDS.append(TicketCard(order, frozenset(states), fn))
+        return fn
+
+    return register
+
+
+def card_facts(context: Context, lang: str) -> tuple[str, list[tuple[str, str]]]:
+    """Where the user is (the flow's own words, else the state's name; nothing on the menu) and
+    what they answered in every flow, for the ticket card."""
+    state = current(context)
+    where, answers = "", []
+    for card in sorted(CARDS, key=lambda c: c.order):
+        facts = card.view(context, lang, state in card.states)
+        where = where or facts.where
+        answers += facts.answers
+    if not where and state != MENU:
+        where = state
+    return where, answers
 
 
 def action(name: str) -> Callable[[Action], Action]:

@@ -6,11 +6,11 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import ConversationHandler
 
 from handlers.answers.replies import market_label, send_entry
+from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     LANGS,
     Context,
     button,
-    callback_fields,
     keyboard,
     lang_of,
     renderer,

@@ -11,10 +11,10 @@ import traceback
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
+from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     Context,
     button,
-    callback_fields,
     keyboard,
     lang_of,
     services,

@@ -10,11 +10,11 @@ from telegram import InlineKeyboardButton, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 
+from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     Context,
     Services,
     button,
-    callback_fields,
     case_rows,
     edit_buttons,
     keyboard,
@@ -30,13 +30,16 @@ from handlers.base.flow import (
     REF_MARKET,
     REF_RESULT,
     REF_VARIANT,
+    CardFacts,
     current,
     goto,
     screen,
     stale_button,
     start,
+    ticket_card,
 )
-from helpcenter.answers.deadlines import DateError, assess, parse_day
+from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
+from helpcenter.knowledge.model import DisputeRule
 from helpcenter.storage.store import Reminder
 
 log = logging.getLogger(__name__)
@@ -53,15 +56,48 @@ def _form(context: Context) -> dict:
     return context.user_data.setdefault("ref", {})
 
 
-def _rule(context: Context):  # noqa: ANN202 - DisputeRule | None
+def _rule(context: Context) -> DisputeRule | None:
     form = _form(context)
-    kb = services(context).center.kb
-    return next((r for r in kb.rules_for(form.get("case", "")) if r.market == form.get("market")), None)
+    return services(context).center.kb.rule_for(form.get("case"), form.get("market"))
 
 
 def _variants(context: Context, case: str) -> list[str]:
     rules = services(context).center.kb.rules_for(case)
     return list(dict.fromkeys(w.when for r in rules for w in r.limits["acceptance"] if w.when))
+
+
+@ticket_card((REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT), order=2)
+def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
+    """For the agents: the case, variant, market and day the user chose, and the last day to file
+    that the result showed them."""
+    r = renderer(context)
+    names = services(context).center.kb.glossary
+    ref = context.user_data.get("ref") or {}
+    answers = []
+    for key, table in (("case", names.cases), ("variant", names.conditions), ("market", names.markets)):
+        if ref.get(key):
+            answers.append((r.t(f"card.{key}", lang), table.get(ref[key], {}).get(lang, str(ref[key]))))
+    if ref.get("day"):
+        answers.append((r.t("card.day", lang), str(ref["day"])))
+        last = _acceptance_deadline(context, ref)
+        if last is not None:
+            key = "card.closed" if not last.open else "card.today" if last.days_left == 0 else "card.open"
+            answers.append((r.t("card.deadline", lang), r.t(key, lang, date=last.last_day, n=last.days_left)))
+    return CardFacts(r.t("btn.refund", lang) if here else "", tuple(answers))
+
+
+def _acceptance_deadline(context: Context, ref: dict) -> Deadline | None:
+    """The last day to file that the refund result showed the user, computed the same way (days
+    left are counted from now, when the agents read it)."""
+    svc = services(context)
+    rule = svc.center.kb.rule_for(ref.get("case"), ref.get("market"))
+    try:
+        day = date.fromisoformat(str(ref["day"]))
+    except ValueError:
+        return None
+    if rule is None:
+        return None
+    return acceptance_deadline(assess(rule.limits, ref.get("variant"), day, svc.now()))
 
 
 @screen(REF_CASE)
@@ -134,7 +170,7 @@ async def result_screen(update: Update, context: Context) -> None:
                     limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs, closed=closed,
                     closed_sources=CLOSED_SOURCES,
                     hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
-    acceptance = next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
+    acceptance = acceptance_deadline(limits)
     remindable = acceptance is not None and acceptance.days_left >= 1
     reminder = await svc.store.pending_reminder(update.effective_chat.id, _request(context)) if remindable else None
     await show(update, context, text, keyboard(_result_rows(context, lang, remindable, reminder)), keep=True)
@@ -239,7 +275,8 @@ async def _remind(update: Update, context: Context) -> None:
     form = _form(context)
     rule = _rule(context)
     limits = assess(rule.limits, form.get("variant"), date.fromisoformat(form["day"]), svc.now())
-    last_day = next((lim.deadline.last_day for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
+    last = acceptance_deadline(limits)
+    last_day = last.last_day if last else None
     now = svc.now()
     due = datetime.combine(last_day - timedelta(days=1), REMIND_AT, svc.tz) if last_day else None
     if due is None or due <= now:

@@ -7,10 +7,10 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.answers.replies import free_text, more_markets_button, should_ask_market
+from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     Context,
     button,
-    callback_fields,
     keyboard,
     lang_of,
     renderer,
@@ -26,11 +26,13 @@ from handlers.base.flow import (
     RET_PRODUCT,
     RET_REASON,
     RET_TRACKING,
+    CardFacts,
     current,
     goto,
     screen,
     stale_button,
     start,
+    ticket_card,
 )
 from helpcenter.answers import forms
 
@@ -68,6 +70,17 @@ def _summary(context: Context, lang: str, intro: str = "", keep: bool = False) -
     flows = services(context).center.kb.flows
     return renderer(context).render("return_summary.html.j2", lang, intro=intro, fields=fields,
                                     keep=flows.return_keep[lang] if keep else [])
+
+
+@ticket_card((RET, *PROMPTS), order=1)
+def return_card(context: Context, lang: str, here: bool) -> CardFacts:
+    """For the agents: the step the user is on, and what they filled in."""
+    r = renderer(context)
+    form = context.user_data.get("ret") or {}
+    where = r.t("btn.return", lang) + " · " + r.t("step_of", lang, n=form.get("step", 1),
+                                                   total=len(_steps(context))) if here else ""
+    return CardFacts(where, tuple((r.t(f"field.{k}", lang), str(form[k]))
+                                  for k in (*REQUEST_FIELDS, *SHIPPING_FIELDS) if form.get(k)))
 
 
 @screen(RET)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 
 from handlers.answers.replies import send_entry
+from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     Context,
     button,
-    callback_fields,
     case_rows,
     keyboard,
     lang_of,
@@ -25,20 +25,30 @@ from handlers.base.flow import (
     SEL_CASE,
     SEL_HANDLE,
     SEL_WH,
+    CardFacts,
     current,
     goto,
     screen,
     stale_button,
     start,
+    ticket_card,
 )
 from helpcenter.knowledge.model import ViewOption
 
 PREVENT_ENTRY = "seller-prevent-disputes"
+# The seller flow's screens, named for the agents' card by the label of the button that opens them.
+CARD_NAMES = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
 
 
 def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:
     return [button(context, "btn.back", lang, f"go:{to}"), button(context, "btn.human", lang, "human"),
             button(context, "btn.menu", lang, "menu")]
+
+
+@ticket_card(CARD_NAMES, order=3)
+def seller_card(context: Context, lang: str, here: bool) -> CardFacts:
+    """For the agents: which seller screen the user is on (the seller views ask nothing)."""
+    return CardFacts(renderer(context).t(CARD_NAMES[current(context)], lang) if here else "")
 
 
 @screen(SEL)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from telegram import Update
 
 from handlers.app import build_application, serving
+from handlers.base.callbacks import CallbackData
 from handlers.base.common import Settings
 from handlers.base.flow import MENU
 from handlers.offline.botapi import (
@@ -134,7 +135,7 @@ class Console:
         or the one a language button (lang:en, lang:zh, lang:toggle) switches to."""
         lang = self._lang()
         if data is not None and data.startswith("lang:"):
-            choice = data.split(":", 1)[1]
+            (choice,) = CallbackData(data).fields(1)
             lang = choice if choice in NAMES else ("en" if lang == "zh" else "zh")
         return NAMES[lang]
 

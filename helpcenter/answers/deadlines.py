@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -238,6 +239,12 @@ class Limit:
     kind: str
     window: Window
     deadline: Deadline | None  # None: unknown, or not a date (counts from a later event)
+
+
+def acceptance_deadline(limits: Iterable[Limit]) -> Deadline | None:
+    """The last day to file: the acceptance window's deadline (the refund result, its reminder and
+    the agents' card read it here)."""
+    return next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
 
 
 def assess(limits: dict[str, tuple[Window, ...]], variant: str | None, event_day: date,

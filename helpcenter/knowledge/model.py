@@ -244,6 +244,11 @@ class KnowledgeBase:
     def rules_for(self, case: str) -> tuple[DisputeRule, ...]:
         return tuple(rule for rule in self.dispute_rules if rule.case == case)
 
+    def rule_for(self, case: str | None, market: str | None) -> DisputeRule | None:
+        """The time limits of one case in one market (the refund result and the agents' card
+        read the same rule); None when content has none."""
+        return next((rule for rule in self.rules_for(case or "") if rule.market == market), None)
+
     def flow_steps(self) -> tuple[Entry, ...]:
         """The entries of the guided self-ship return, in step order."""
         return tuple(sorted((e for e in self.entries if e.step), key=lambda e: e.step or 0))
