@@ -40,7 +40,7 @@ from handlers.base.flow import (
 )
 from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
 from helpcenter.knowledge.model import DisputeRule
-from helpcenter.storage.store import Reminder
+from helpcenter.storage.reminders import Reminder
 
 log = logging.getLogger(__name__)
 REFUND_ENTRY = "refund-apply"

@@ -19,7 +19,7 @@ from handlers.base.flow import HUMAN, action, card_facts, way_back
 from handlers.support.outbox import flush_outbox, forum_lock
 from handlers.support.tickets import HOLD, end_markup
 from helpcenter.desk.hours import WorkingHours
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
 

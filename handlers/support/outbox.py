@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from handlers.base.common import Context, retry_seconds, services_of
-from helpcenter.storage.store import OutboxItem
+from helpcenter.storage.tickets import OutboxItem
 
 log = logging.getLogger(__name__)
 

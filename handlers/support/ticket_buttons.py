@@ -13,7 +13,7 @@ from handlers.base.callbacks import callback_data, record_id
 from handlers.base.common import Context, lang_of, services, t
 from handlers.base.flow import way_back
 from handlers.support.tickets import HOLD, REOPEN_MINUTES, close_ticket, closed_rows, end_markup, to_agents
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
 

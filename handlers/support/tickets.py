@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from handlers.base.common import Context, services, t
 from handlers.base.flow import way_back_of
 from handlers.support.outbox import flush_outbox
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 REOPEN_MINUTES = 30  # how long after an agent's /close the closed message's "Reopen" button works
 HOLD = "handoff_hold"  # user_data: the open ticket whose relay a bot command or button put on hold

@@ -2,7 +2,7 @@
 
 People answer a prompt with a sentence as often as with the bare value ("订单号 5768…", "单号是
 SF123…", "my e-mail is ann@example.com"), so each reader accepts the value alone or the one value
-found in a sentence; two candidates are ambiguous and refused. mask_personal() keeps such values
+found in a sentence; two candidates are ambiguous and refused. privacy.mask_personal() keeps such values
 out of anything logged or reported.
 """
 
@@ -21,8 +21,8 @@ MAX_FIELD = 200
 
 _DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\d+(?:[ -]\d+)*(?![A-Za-z0-9])")
 _CODE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_USERNAME = re.compile(r"(?<![A-Za-z0-9_@])@[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9](?![A-Za-z0-9_])")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+USERNAME = re.compile(r"(?<![A-Za-z0-9_@])@[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9](?![A-Za-z0-9_])")
 _PHONE = re.compile(r"(?<![A-Za-z0-9+])\+?\(?\d[\d ().-]*\d(?![A-Za-z0-9])")
 
 
@@ -79,11 +79,11 @@ def tracking_number(text: str) -> str | None:
 def contact(text: str) -> str | None:
     """A phone number, an e-mail address or a Telegram @username, alone or in a sentence."""
     cleaned = _clean(text)
-    found = [m.group() for m in _EMAIL.finditer(cleaned)]
-    rest = _EMAIL.sub(" ", cleaned)
-    found += [m.group() for m in _USERNAME.finditer(rest)]
+    found = [m.group() for m in EMAIL.finditer(cleaned)]
+    rest = EMAIL.sub(" ", cleaned)
+    found += [m.group() for m in USERNAME.finditer(rest)]
     lo, hi = PHONE_DIGITS
-    for m in _PHONE.finditer(_USERNAME.sub(" ", rest)):
+    for m in _PHONE.finditer(USERNAME.sub(" ", rest)):
         digits = sum(ch.isdigit() for ch in m.group())
         if lo <= digits <= hi:
             found.append(" ".join(m.group().split()))
@@ -141,27 +141,3 @@ def looks_like_question(text: str, words: dict[str, tuple[str, ...]]) -> bool:
         elif word in folded:
             return True
     return False
-
-
-# --- masking ------------------------------------------------------------------------------
-
-_MASKS = (
-    (_EMAIL, "[email]"),
-    # An address whose @ and dots were folded to spaces by the normaliser: "ann example com".
-    (re.compile(r"(?<![a-z0-9])[a-z0-9._%+-]+(?: [a-z0-9-]+){1,3} (?:com|net|org|edu|gov|cn)"
-                r"(?![a-z0-9])"), "[email]"),
-    (_USERNAME, "[user]"),
-    (re.compile(r"\+\s?\d(?:[\s().-]*\d){6,14}"), "[phone]"),
-    (re.compile(r"(?<![0-9])1[3-9]\d(?:[ -]?\d){8}(?![0-9])"), "[phone]"),  # mainland China mobile
-    (re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)(?=(?:[A-Za-z-]*\d){6})[A-Za-z0-9-]{8,40}(?![A-Za-z0-9])"),
-     "[number]"),  # tracking numbers and other codes with many digits
-    (re.compile(r"(?<![0-9])\d(?:[ -]?\d){6,}(?![0-9])"), "[number]"),  # order numbers, other phones
-)
-
-
-def mask_personal(text: str) -> str:
-    """Text with phone numbers, e-mail addresses, Telegram usernames, order and tracking numbers
-    replaced by placeholders, so a question log or report never holds them."""
-    for pattern, placeholder in _MASKS:
-        text = pattern.sub(placeholder, text)
-    return text

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from helpcenter.answers.forms import mask_personal
+from helpcenter.answers.privacy import mask_personal, without_placeholders
 from helpcenter.core import HelpCenter
 from helpcenter.knowledge.model import LANGS, KnowledgeBase
 from helpcenter.storage.db import is_postgres, safe_url
@@ -20,22 +20,13 @@ from helpcenter.understanding.matcher import Matcher
 DESK_FILE = "desk.sqlite3"
 MAX_LENGTH = 200
 
-_LINK = re.compile(r"https?://\S+|www\.\S+")
 _LEFT = re.compile(r"\d{6,}|[\w.+-]+@[\w-]+\.\w+")  # what must never survive masking
 
 
 def mask(text: str) -> str:
     """The question with links, e-mails, handles, phone, order and tracking numbers replaced by
-    placeholders (forms.mask_personal, as the question log does), on one line."""
-    return " ".join(mask_personal(_LINK.sub("[link]", text)).split())[:MAX_LENGTH]
-
-
-_PLACEHOLDER = re.compile(r"\[(?:email|link|user|phone|number)\]")
-
-
-def without_placeholders(text: str) -> str:
-    """What the matcher should read of a masked question: the words around the masks."""
-    return " ".join(_PLACEHOLDER.sub(" ", text).split())
+    placeholders (privacy.mask_personal, as the question log does), on one line."""
+    return " ".join(mask_personal(text).split())[:MAX_LENGTH]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +331,11 @@ def database(url: str | None, sqlite_path: Path, name: str = "helpcenter") -> Da
         raise StoreError(f"DATABASE_URL must start with postgresql:// (got {url.split(':', 1)[0]}:…);"
                          " leave it empty for SQLite under DATA_DIR")
     return SqliteDatabase(sqlite_path)
+
+
+def iso(moment: datetime) -> str:
+    """How every table stores a moment: ISO 8601 in UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class Tables:

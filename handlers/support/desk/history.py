@@ -10,7 +10,7 @@ from handlers.base.common import Context, Services, display_name, services, t
 from handlers.support.desk.shared import agent, agents_lang, content_of, desk_of, ensure, source_of
 from handlers.support.desk.take import take
 from handlers.support.tickets import HOLD, ticket_for
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 
 async def on_private_message(update: Update, context: Context) -> None:

@@ -12,9 +12,10 @@ from handlers.base.common import Context, Services, display_name, services, t, w
 from handlers.support.desk.shared import agents_lang, desk_of, ensure, post, refuse
 from handlers.support.desk.take import take
 from handlers.support.tickets import ticket_for
+from helpcenter.answers.privacy import without_placeholders
 from helpcenter.answers.render import escape
 from helpcenter.core import guess_lang
-from helpcenter.desk.taught import mask, without_placeholders
+from helpcenter.desk.taught import mask
 
 KB_SHOWN = 3
 PREVIEW = 60  # characters of an entry shown by /kb

@@ -10,7 +10,7 @@ from telegram.ext import Application
 from handlers.base.common import Context, Services, services, services_of, t, with_retry
 from handlers.support.agents import is_agent
 from helpcenter.storage.desk_records import Desk
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 
 def desk_of(svc: Services) -> Desk:

@@ -13,7 +13,7 @@ from handlers.support.desk.shared import agents_lang, desk_of, ensure, post, ref
 from helpcenter.answers.render import escape
 from helpcenter.desk.hours import WorkingHours
 from helpcenter.reports.service_stats import working_minutes
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
 

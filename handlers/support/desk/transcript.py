@@ -10,7 +10,7 @@ from handlers.base.callbacks import record_id
 from handlers.base.common import Context, Services, services, t, with_retry
 from handlers.support.desk.shared import agents_lang, desk_of, ensure, refuse
 from handlers.support.tickets import ticket_for
-from helpcenter.storage.store import Ticket
+from helpcenter.storage.tickets import Ticket
 
 
 async def _ticket_arg(update: Update, context: Context) -> Ticket | None:
