@@ -31,6 +31,7 @@ from handlers.answers import faq
 from handlers.answers import replies as answers
 from handlers.base import flow
 from handlers.base.common import (
+    CONTEXT_TYPES,
     Context,
     HelpApplication,
     Services,
@@ -46,6 +47,7 @@ from handlers.base.flow import (
     RET_TRACKING,
     SCREENS,
 )
+from handlers.base.userdata import UserData
 from handlers.flows import admin, menu, misc, refund, returns, seller
 from handlers.runtime.intake import DurableApplication, DurableQueue
 from handlers.runtime.persistence import SqlPersistence
@@ -226,10 +228,10 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     queue = DurableQueue()
     # SQLite files under DATA_DIR, or one PostgreSQL database (DATABASE_URL) for both
     persistence = SqlPersistence(database(settings.database_url, settings.data_dir / "state.sqlite3",
-                                          "helpcenter-state"))
+                                          "helpcenter-state"), user_data=UserData.from_dict)
     queue.persistence = persistence
     builder = (Application.builder().application_class(DurableApplication)
-               .token(settings.token or "0:offline").update_queue(queue)
+               .token(settings.token or "0:offline").update_queue(queue).context_types(CONTEXT_TYPES)
                .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
                .persistence(persistence)
                .post_init(_post_init).post_shutdown(_post_shutdown))

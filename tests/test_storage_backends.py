@@ -230,7 +230,7 @@ async def test_migrate_copies_a_data_dir_into_postgresql(tmp_path: Path, pg_url:
     assert pg.rows("SELECT user_id, status FROM tickets") == [(2, "open")]
     async with running_bot(tmp_path / "unused", center, database_url=pg_url, support_chat_id=-1005000) as (app, api):
         ann = chat(app, api)
-        assert app.user_data[1]["ret"]["step"] == 2  # the conversation state came along
+        assert app.user_data[1].ret.step == 2  # the conversation state came along
         screen = Call("sendMessage", {}, result={"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}})
         await ann.press_data("ret:next:2", screen)  # the step-2 screen's Next, pressed after the move
         assert "步骤 3/6" in ann.text

@@ -52,7 +52,7 @@ async def browse(update: Update, context: Context) -> None:
     """faq / faq:r:<role> → themes; faq:t:<role>:<theme>:<page> → questions of a theme."""
     lang = lang_of(update, context)
     parts = callback_data(update).parts
-    role = parts[2] if len(parts) > 2 and parts[2] in ("buyer", "seller") else context.user_data.get("role", "buyer")
+    role = parts[2] if len(parts) > 2 and parts[2] in ("buyer", "seller") else context.user_data.role or "buyer"
     if len(parts) >= 5 and parts[1] == "t" and parts[3] in THEMES:
         await _questions(update, context, lang, role, parts[3], int(parts[4]) if parts[4].isdigit() else 0)
         return
@@ -101,8 +101,8 @@ async def feedback(update: Update, context: Context) -> None:
     await query.answer(t(context, "feedback.thanks", lang))
     await _mark_vote(update, context, lang, qid, value)
     if value == "down":
-        last = context.user_data.get("last_match", {})
-        rows = suggestion_rows(context, lang, [e for e in last.get("others", []) if e in svc.center.kb.by_id])
+        others = context.user_data.suggested
+        rows = suggestion_rows(context, lang, [e for e in others if e in svc.center.kb.by_id])
         rows.append([button(context, "btn.human", lang, "human")])
         await show(update, context, t(context, "feedback.sorry", lang), keyboard(rows), edit=False)
     raise ApplicationHandlerStop

@@ -29,6 +29,7 @@ from handlers.base.flow import (
     stale_button,
     way_back,
 )
+from handlers.base.userdata import Asked
 from helpcenter import core
 from helpcenter.knowledge.model import Entry
 from helpcenter.understanding.slots import Slots
@@ -53,7 +54,7 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int | Non
     unknown before the known ones. A dispute
     case offers its deadline. question_id None: shown from a flow step, no question to rate."""
     svc, r = services(context), renderer(context)
-    market = market or context.user_data.get("market")
+    market = market or context.user_data.market
     markets = r.entry_markets(entry)
     mine = not all_markets and len(markets) > 1 and market in markets
     messages = r.answer(entry, lang, show_related=False, markets=(market,) if mine else None)
@@ -90,7 +91,7 @@ def _qid(question_id: int | None) -> str:
 
 def deadline_button(context: Context, lang: str, case: str) -> InlineKeyboardButton:
     """⏰ opens /refund with the case (and the saved market, if that case has it) chosen."""
-    market = context.user_data.get("market")
+    market = context.user_data.market
     known = market in services(context).center.kb.markets_for(case)
     return button(context, "btn.calc_deadline", lang, f"ref:start:{case}" + (f":{market}" if known else ""))
 
@@ -122,9 +123,9 @@ def should_ask_market(context: Context, entry: Entry) -> bool:
     """True once: the first time an entry whose figures differ by market meets a user with no
     saved market (the caller then asks: a prompt under an answer, a button on a flow step)."""
     data = context.user_data
-    if data.get("market") or data.get("asked_market") or len(renderer(context).entry_markets(entry)) < 2:
+    if data.market or data.asked_market or len(renderer(context).entry_markets(entry)) < 2:
         return False
-    data["asked_market"] = True
+    data.asked_market = True
     return True
 
 
@@ -132,7 +133,7 @@ def profile_prompt(context: Context, lang: str, entry_id: str, question_id: int 
     text = t(context, "prof.ask_market", lang)
     question_id = _qid(question_id)
     rows = market_rows(context, lang, f"prof:mkt:{{}}:{entry_id}:{question_id}")
-    if context.user_data.get("role") not in ("buyer", "seller"):
+    if context.user_data.role not in ("buyer", "seller"):
         text += "\n" + t(context, "prof.ask_role", lang)
         rows.append([button(context, "btn.buyer", lang, f"prof:role:buyer:{entry_id}:{question_id}"),
                      button(context, "btn.seller", lang, f"prof:role:seller:{entry_id}:{question_id}")])
@@ -180,10 +181,10 @@ async def profile_button(update: Update, context: Context) -> None:
         return
     if action == "set" and (value in known or value == "-"):
         if value == "-":
-            data.pop("market", None)
+            data.market = None
             note = t(context, "prof.market_cleared", lang)
         else:
-            data["market"] = value
+            data.market = value
             note = t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang))
         await query.answer(note)
         if current(context) != MENU:  # picked from a flow step: that step again, for this market
@@ -199,12 +200,12 @@ async def profile_button(update: Update, context: Context) -> None:
         await show(update, context, messages, keyboard(rows), edit=False, keep=True)  # the answer above stays
         return
     if action == "role" and value in ("buyer", "seller"):
-        data["role"] = value
+        data.role = value
         await query.answer(t(context, "prof.role_set", lang, role=t(context, f"prof.role.{value}", lang)))
         await show(update, context, *profile_prompt(context, lang, entry.id, qid))
         return
     if action == "mkt" and value in known:
-        data["market"] = value
+        data.market = value
         await query.answer(t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang)))
         messages, rows = entry_view(context, entry, lang, qid)
         await show(update, context, messages, keyboard(rows), keep=True)  # the question becomes the answer
@@ -213,15 +214,15 @@ async def profile_button(update: Update, context: Context) -> None:
 
 
 def remember(context: Context, question: str, answer: str | None) -> None:
-    recent = context.user_data.setdefault("recent", [])
-    recent.append({"q": question[:300], "a": answer})
+    recent = context.user_data.recent
+    recent.append(Asked(question[:300], answer))
     del recent[:-RECENT]
 
 
 def profile(context: Context) -> dict[str, str]:
     """What the bot knows about the user beyond this question: role, and the last market named."""
     data = context.user_data
-    return {k: data[k] for k in ("role", "market") if isinstance(data.get(k), str)}
+    return {k: v for k, v in (("role", data.role), ("market", data.market)) if isinstance(v, str)}
 
 
 async def free_text(update: Update, context: Context) -> None:
@@ -231,7 +232,7 @@ async def free_text(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     svc = services(context)
     data = context.user_data
-    reply = svc.center.ask(question, lang, profile=profile(context), previous=Slots.from_dict(data.get("slots")))
+    reply = svc.center.ask(question, lang, profile=profile(context), previous=Slots.from_dict(data.slots))
     match = reply.match
     if reply.kind == core.SOCIAL:  # small talk: a friendly word and the menu, not a miss
         if current(context) == MENU:
@@ -242,15 +243,15 @@ async def free_text(update: Update, context: Context) -> None:
         return
     remember(context, question, reply.entry.id if reply.entry else None)
     if reply.reading is not None and reply.kind in (core.ANSWER, core.FIGURE, core.GUESS):
-        data["slots"] = reply.slots.as_dict()  # a follow-up ("那假货呢?") keeps the other slots
+        data.slots = reply.slots.as_dict()  # a follow-up ("那假货呢?") keeps the other slots
     best = match.answer or (match.candidates[0] if match.candidates else None)
     question_id = await svc.store.log_question(
         update.effective_chat.id, lang, match.normalized, reply.entry.id if reply.entry else None,
         reply.entry.topic if reply.entry else None, round(best.score, 4) if best else 0.0, svc.now())
     shown = reply.answered.id if reply.answered else None
-    data["last_match"] = {"others": [c.entry.id for c in match.suggestions if c.entry.id != shown]}
+    data.suggested = [c.entry.id for c in match.suggestions if c.entry.id != shown]
     if reply.kind == core.FIGURE and reply.entry is not None:
-        data["misses"] = 0
+        data.misses = 0
         more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")]
         if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases:
             more.append(deadline_button(context, lang, reply.figure.case))
@@ -264,7 +265,7 @@ async def free_text(update: Update, context: Context) -> None:
             await ask_profile(update, context, reply.entry, question_id)
         return
     if reply.entry is not None:
-        data["misses"] = 0
+        data.misses = 0
         if reply.entry.topic == HANDOFF_TOPIC:
             await ACTIONS[HUMAN](update, context)  # a question can be a request for a person
             return
@@ -280,8 +281,8 @@ async def free_text(update: Update, context: Context) -> None:
         rows = [[way_back(context, lang), button(context, "btn.human", lang, "human")]]
         await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
         return
-    misses = data.get("misses", 0) + 1
-    data["misses"] = misses
+    misses = data.misses + 1
+    data.misses = misses
     rows = suggestion_rows(context, lang, [c.entry.id for c in match.suggestions])
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:
@@ -298,7 +299,7 @@ async def answer_button(update: Update, context: Context) -> None:
     if entry is None:  # an entry that content no longer has
         await stale_button(update, context)
         return
-    context.user_data["misses"] = 0
-    context.user_data["last_match"] = {"others": list(entry.related)}
+    context.user_data.misses = 0
+    context.user_data.suggested = list(entry.related)
     back = f"faq:t:{parts[2]}:{parts[3]}:{parts[4]}" if len(parts) == 5 else None
     await send_entry(update, context, entry, back=back)

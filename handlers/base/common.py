@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from handlers.base.userdata import UserData
 from helpcenter.answers.render import Renderer
 from helpcenter.core import HelpCenter
 from helpcenter.storage.desk_records import Desk
@@ -110,7 +111,23 @@ class HelpApplication(Application):
     services: Services
 
 
-Context = CallbackContext[ExtBot, dict, dict, dict]
+class Context(CallbackContext[ExtBot, UserData, dict, dict]):
+    """The handlers' context (PTB's examples/contexttypesbot.py): the user's data typed, and two
+    flags that live for one update."""
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.answered = False  # the button was answered (a second answer is an error at Telegram)
+        self.send_below = False  # show() sends screens as new messages for the rest of this update
+
+    @property
+    def user_data(self) -> UserData:
+        """The user's data; an update without a user gets a blank one that is not kept."""
+        data = super().user_data
+        return data if data is not None else UserData()
+
+
+CONTEXT_TYPES = ContextTypes(context=Context, user_data=UserData)
 
 
 def services_of(app: Application) -> Services:
@@ -137,12 +154,12 @@ def lang_of(update: Update | None, context: Context) -> str:
     """The user's choice (/lang), else English for English Telegram clients, else Chinese.
     The first guess is remembered, so later screens agree even on updates without a user."""
     data = context.user_data
-    if data is not None and data.get("lang") in LANGS:
-        return data["lang"]
+    if data.lang in LANGS:
+        return data.lang
     user = update.effective_user if update else None
     guess = "en" if user and not user.is_bot and (user.language_code or "").lower().startswith("en") else "zh"
-    if data is not None and user is not None and not user.is_bot:
-        data["lang"] = guess
+    if user is not None and not user.is_bot:
+        data.lang = guess
     return guess
 
 
@@ -199,16 +216,16 @@ def may_edit(context: Context, message: object) -> bool:
 def send_below(context: Context) -> None:
     """For the rest of this update, show() sends screens as new messages (a stale button: the
     current screen belongs at the bottom of the chat, not in an old message)."""
-    context.hc_send_below = True  # type: ignore[attr-defined]
+    context.send_below = True
 
 
 async def answer_query(update: Update, context: Context, text: str | None = None, alert: bool = False) -> None:
     """Answer the button once per update (a second answer is an error at Telegram); a query too
     old to answer is not worth failing for."""
     query = update.callback_query
-    if query is None or getattr(context, "hc_answered", False):
+    if query is None or context.answered:
         return
-    context.hc_answered = True  # type: ignore[attr-defined]
+    context.answered = True
     try:
         await query.answer(text, show_alert=alert)
     except TelegramError as exc:
@@ -232,7 +249,7 @@ async def show(update: Update, context: Context, text: str | list[str],
         await answer_query(update, context)
         target = query.message
         if (edit and len(parts) == 1 and target is not None and may_edit(context, target)
-                and not getattr(context, "hc_send_below", False)):
+                and not context.send_below):
             try:
                 edited = await with_retry(lambda: query.edit_message_text(
                     parts[0], parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True))

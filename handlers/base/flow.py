@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from telegram import InlineKeyboardButton, Update
 
@@ -21,14 +22,28 @@ from handlers.base.common import (
     send_below,
     t,
 )
+from handlers.base.userdata import UserData
 
-MENU = "menu"
-RET = "ret"
-RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT = "ret_order", "ret_product", "ret_reason", "ret_contact"
-RET_CARRIER, RET_TRACKING = "ret_carrier", "ret_tracking"
+
+class State(StrEnum):
+    """The conversation's states. The values are what is persisted (conversation rows and
+    user_data's "state"): never change one, only add."""
+
+    MENU = "menu"
+    RET = "ret"  # a step of the self-ship return
+    RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT = "ret_order", "ret_product", "ret_reason", "ret_contact"
+    RET_CARRIER, RET_TRACKING = "ret_carrier", "ret_tracking"
+    REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT = (
+        "ref_case", "ref_variant", "ref_market", "ref_date", "ref_result")
+    SEL, SEL_WH, SEL_HANDLE, SEL_CASE = "sel", "sel_wh", "sel_handle", "sel_case"
+
+
+MENU, RET = State.MENU, State.RET
+RET_ORDER, RET_PRODUCT, RET_REASON = State.RET_ORDER, State.RET_PRODUCT, State.RET_REASON
+RET_CONTACT, RET_CARRIER, RET_TRACKING = State.RET_CONTACT, State.RET_CARRIER, State.RET_TRACKING
 REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT = (
-    "ref_case", "ref_variant", "ref_market", "ref_date", "ref_result")
-SEL, SEL_WH, SEL_HANDLE, SEL_CASE = "sel", "sel_wh", "sel_handle", "sel_case"
+    State.REF_CASE, State.REF_VARIANT, State.REF_MARKET, State.REF_DATE, State.REF_RESULT)
+SEL, SEL_WH, SEL_HANDLE, SEL_CASE = State.SEL, State.SEL_WH, State.SEL_HANDLE, State.SEL_CASE
 
 Screen = Callable[[Update, Context], Awaitable[None]]
 SCREENS: dict[str, Screen] = {}
@@ -36,7 +51,7 @@ Start = Callable[[Update, Context], Awaitable[str]]
 STARTS: dict[str, Start] = {}  # go:<state> targets that begin a flow (its data is reset or resumed)
 Action = Callable[[Update, Context], Awaitable[None]]
 ACTIONS: dict[str, Action] = {}  # what a handler may ask another room to do, without importing it
-HUMAN = "human"  # hand the user to a person (handlers/support/handoff.py registers it)
+HUMAN = "human"  # hand the user to a person (handlers/support/customer.py registers it)
 
 
 def screen(state: str) -> Callable[[Screen], Screen]:
@@ -118,23 +133,24 @@ def action(name: str) -> Callable[[Action], Action]:
 
 
 async def goto(update: Update, context: Context, state: str) -> str:
-    """Move to state: remember it, show its screen, and hand it to the ConversationHandler."""
-    context.user_data["state"] = state
+    """Move to state: remember it, show its screen, and hand it to the ConversationHandler (as a
+    plain string: what PTB persists must not depend on this module's classes)."""
+    context.user_data.state = str(state)
     await SCREENS[state](update, context)
-    return state
+    return str(state)
 
 
 def current(context: Context) -> str:
     return state_of(context.user_data)
 
 
-def state_of(data: dict | None) -> str:
+def state_of(data: UserData | None) -> str:
     """The flow state kept in a user's data (MENU when none)."""
-    state = (data or {}).get("state", MENU)
+    state = data.state if data is not None and data.state else MENU
     return state if state in SCREENS else MENU
 
 
-def way_back_of(data: dict | None) -> tuple[str, str]:
+def way_back_of(data: UserData | None) -> tuple[str, str]:
     """(label key, callback data) of the way back for a user's data; also for a message sent
     on another update's behalf (an agent closing a ticket)."""
     return ("btn.resume", "resume") if state_of(data) != MENU else ("btn.menu", "menu")

@@ -25,12 +25,13 @@ from handlers.base.flow import (
     goto,
     screen,
 )
+from handlers.base.userdata import RefundForm, ReturnForm
 
 
 @screen(MENU)
 async def menu_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
-    role = context.user_data.get("role")
+    role = context.user_data.role
     if role is None:
         name = update.effective_user.first_name if update.effective_user else ""
         await show(update, context, renderer(context).render("greeting.html.j2", lang, name=name),
@@ -48,7 +49,7 @@ async def menu_screen(update: Update, context: Context) -> None:
         rows = [[button(context, "btn.return", lang, "go:ret")],
                 [button(context, "btn.refund", lang, "go:ref_case")]]
         text = t(context, "menu_buyer", lang)
-    market = context.user_data.get("market")
+    market = context.user_data.market
     label = (t(context, "btn.market", lang, market=market_label(context, market, lang)) if market
              else t(context, "btn.market_none", lang))
     rows.append([InlineKeyboardButton(label, callback_data="prof:pick")])
@@ -63,9 +64,10 @@ async def start(update: Update, context: Context) -> str:
     payload = context.args[0] if context.args else ""
     entry = services(context).center.kb.by_id.get(payload)  # deep link: t.me/<bot>?start=<entry-id>
     if entry is not None:
-        context.user_data.setdefault("role", "seller" if entry.role == "seller" else "buyer")
+        data = context.user_data
+        data.role = data.role or ("seller" if entry.role == "seller" else "buyer")
         await send_entry(update, context, entry)
-        context.user_data["state"] = MENU
+        context.user_data.state = MENU
         return MENU
     return await goto(update, context, MENU)
 
@@ -77,9 +79,9 @@ async def menu(update: Update, context: Context) -> str:
 async def pick_role(update: Update, context: Context) -> str:
     (choice,) = callback_fields(update, 1)
     if choice == "switch":
-        context.user_data.pop("role", None)
+        context.user_data.role = None
     elif choice in ("buyer", "seller"):
-        context.user_data["role"] = choice
+        context.user_data.role = choice
     return await goto(update, context, MENU)
 
 
@@ -105,15 +107,15 @@ async def set_lang(update: Update, context: Context) -> None:
     (choice,) = callback_fields(update, 1)
     if choice not in LANGS:
         choice = "en" if lang_of(update, context) == "zh" else "zh"
-    context.user_data["lang"] = choice
+    context.user_data.lang = choice
     await update.callback_query.answer(t(context, "lang_set", choice))
     await SCREENS[current(context)](update, context)
 
 
 async def cancel(update: Update, context: Context) -> int:
     lang = lang_of(update, context)
-    for key in ("ret", "ref", "state"):
-        context.user_data.pop(key, None)
+    data = context.user_data
+    data.ret, data.ref, data.state = ReturnForm(), RefundForm(), None
     await show(update, context, t(context, "cancelled", lang),
                keyboard([[button(context, "btn.menu", lang, "menu")]]), edit=False)
     return ConversationHandler.END

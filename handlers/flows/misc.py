@@ -43,7 +43,7 @@ async def go(update: Update, context: Context) -> str | None:
     (target,) = callback_fields(update, 1)
     if target in STARTS:
         return await STARTS[target](update, context)
-    if target in PLAIN_TARGETS or (target == REF_MARKET and context.user_data.get("ref", {}).get("case")):
+    if target in PLAIN_TARGETS or (target == REF_MARKET and context.user_data.ref.case):
         return await goto(update, context, target)
     await stale_button(update, context)
     return None

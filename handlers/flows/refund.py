@@ -38,6 +38,7 @@ from handlers.base.flow import (
     start,
     ticket_card,
 )
+from handlers.base.userdata import RefundForm
 from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
 from helpcenter.knowledge.model import DisputeRule
 from helpcenter.storage.reminders import Reminder
@@ -52,13 +53,13 @@ REMIND_AT = time(10, 0)  # local time of day reminders are sent
 CLOSED_SOURCES = ("id-dispute-guidelines", "seed-001")
 
 
-def _form(context: Context) -> dict:
-    return context.user_data.setdefault("ref", {})
+def _form(context: Context) -> RefundForm:
+    return context.user_data.ref
 
 
 def _rule(context: Context) -> DisputeRule | None:
     form = _form(context)
-    return services(context).center.kb.rule_for(form.get("case"), form.get("market"))
+    return services(context).center.kb.rule_for(form.case, form.market)
 
 
 def _variants(context: Context, case: str) -> list[str]:
@@ -72,13 +73,14 @@ def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
     that the result showed them."""
     r = renderer(context)
     names = services(context).center.kb.glossary
-    ref = context.user_data.get("ref") or {}
+    ref = context.user_data.ref
     answers = []
-    for key, table in (("case", names.cases), ("variant", names.conditions), ("market", names.markets)):
-        if ref.get(key):
-            answers.append((r.t(f"card.{key}", lang), table.get(ref[key], {}).get(lang, str(ref[key]))))
-    if ref.get("day"):
-        answers.append((r.t("card.day", lang), str(ref["day"])))
+    for key, value, table in (("case", ref.case, names.cases), ("variant", ref.variant, names.conditions),
+                              ("market", ref.market, names.markets)):
+        if value:
+            answers.append((r.t(f"card.{key}", lang), table.get(value, {}).get(lang, value)))
+    if ref.day:
+        answers.append((r.t("card.day", lang), ref.day))
         last = _acceptance_deadline(context, ref)
         if last is not None:
             key = "card.closed" if not last.open else "card.today" if last.days_left == 0 else "card.open"
@@ -86,18 +88,18 @@ def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
     return CardFacts(r.t("btn.refund", lang) if here else "", tuple(answers))
 
 
-def _acceptance_deadline(context: Context, ref: dict) -> Deadline | None:
+def _acceptance_deadline(context: Context, ref: RefundForm) -> Deadline | None:
     """The last day to file that the refund result showed the user, computed the same way (days
     left are counted from now, when the agents read it)."""
     svc = services(context)
-    rule = svc.center.kb.rule_for(ref.get("case"), ref.get("market"))
+    rule = svc.center.kb.rule_for(ref.case, ref.market)
     try:
-        day = date.fromisoformat(str(ref["day"]))
+        day = date.fromisoformat(str(ref.day))
     except ValueError:
         return None
     if rule is None:
         return None
-    return acceptance_deadline(assess(rule.limits, ref.get("variant"), day, svc.now()))
+    return acceptance_deadline(assess(rule.limits, ref.variant, day, svc.now()))
 
 
 @screen(REF_CASE)
@@ -113,7 +115,7 @@ async def variant_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     conditions = services(context).center.kb.glossary.conditions
     rows = [[InlineKeyboardButton(conditions[v][lang], callback_data=f"ref:var:{v}")]
-            for v in _variants(context, _form(context)["case"])]
+            for v in _variants(context, _form(context).case or "")]
     rows.append([button(context, "btn.back", lang, "go:ref_case")])
     await show(update, context, t(context, "ref.pick_variant", lang), keyboard(rows))
 
@@ -123,7 +125,7 @@ async def market_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     kb = services(context).center.kb
     rows = [[InlineKeyboardButton(kb.glossary.markets[m][lang], callback_data=f"ref:mkt:{m}")]
-            for m in kb.markets_for(_form(context)["case"])]
+            for m in kb.markets_for(_form(context).case or "")]
     rows.append([button(context, "btn.other_market", lang, "ref:mkt:other")])
     rows.append([button(context, "btn.back", lang, "go:ref_case")])
     await show(update, context, t(context, "ref.pick_market", lang), keyboard(rows))
@@ -155,8 +157,8 @@ async def result_screen(update: Update, context: Context) -> None:
     rule = _rule(context)
     svc = services(context)
     kb = svc.center.kb
-    event_day = date.fromisoformat(form["day"])
-    limits = assess(rule.limits, form.get("variant"), event_day, svc.now())
+    event_day = date.fromisoformat(str(form.day))
+    limits = assess(rule.limits, form.variant, event_day, svc.now())
     entry = kb.by_id[REFUND_ENTRY]
     r = renderer(context)
     windows = [lim for lim in limits if lim.kind == "acceptance"]
@@ -179,7 +181,7 @@ async def result_screen(update: Update, context: Context) -> None:
 def _request(context: Context) -> str:
     """What a reminder is for: the case, market, variant and day of this result."""
     form = _form(context)
-    return ":".join(str(form.get(k) or "-") for k in ("case", "market", "variant", "day"))
+    return ":".join(str(v or "-") for v in (form.case, form.market, form.variant, form.day))
 
 
 def _result_rows(context: Context, lang: str, remindable: bool,
@@ -200,7 +202,7 @@ def _result_rows(context: Context, lang: str, remindable: bool,
 
 @start(REF_CASE)
 async def begin(update: Update, context: Context) -> str:
-    context.user_data["ref"] = {}
+    context.user_data.ref = RefundForm()
     return await goto(update, context, REF_CASE)
 
 
@@ -210,10 +212,10 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
     if case not in kb.glossary.cases:
         await stale_button(update, context)
         return None
-    context.user_data["ref"] = {"case": case, **({"market": market} if market in kb.markets_for(case) else {})}
+    context.user_data.ref = RefundForm(case=case, market=market if market in kb.markets_for(case) else None)
     form = _form(context)
     return await goto(update, context, REF_VARIANT if _variants(context, case) else
-                      REF_DATE if form.get("market") else REF_MARKET)
+                      REF_DATE if form.market else REF_MARKET)
 
 
 async def on_button(update: Update, context: Context) -> str | None:
@@ -222,16 +224,16 @@ async def on_button(update: Update, context: Context) -> str | None:
     kb = services(context).center.kb
     state = current(context)
     if action == "case" and value in kb.glossary.cases and state in (REF_CASE, REF_RESULT):
-        context.user_data["ref"] = {"case": value}
+        context.user_data.ref = RefundForm(case=value)
         return await goto(update, context, REF_VARIANT if _variants(context, value) else REF_MARKET)
     if action == "start":  # from an answer: ref:start:<case>[:<market>], in any state
         return await start_with(update, context, *value.split(":", 1))
-    if action == "var" and state == REF_VARIANT and value in _variants(context, form.get("case", "")):
-        form["variant"] = value
-        return await goto(update, context, REF_DATE if form.get("market") else REF_MARKET)
+    if action == "var" and state == REF_VARIANT and value in _variants(context, form.case or ""):
+        form.variant = value
+        return await goto(update, context, REF_DATE if form.market else REF_MARKET)
     if action == "mkt" and state == REF_MARKET:
-        if value in kb.markets_for(form.get("case", "")):
-            form["market"] = value
+        if value in kb.markets_for(form.case or ""):
+            form.market = value
             return await goto(update, context, REF_DATE)
         lang = lang_of(update, context)
         await show(update, context, t(context, "ref.unknown_market", lang),
@@ -264,7 +266,7 @@ async def _set_day(update: Update, context: Context, text: str) -> str | None:
                    keyboard([[button(context, "btn.back", lang, "go:ref_market"),
                               button(context, "btn.cancel", lang, "cancel")]]), edit=False)
         return None
-    _form(context)["day"] = day.isoformat()
+    _form(context).day = day.isoformat()
     return await goto(update, context, REF_RESULT)
 
 
@@ -274,7 +276,7 @@ async def _remind(update: Update, context: Context) -> None:
     svc = services(context)
     form = _form(context)
     rule = _rule(context)
-    limits = assess(rule.limits, form.get("variant"), date.fromisoformat(form["day"]), svc.now())
+    limits = assess(rule.limits, form.variant, date.fromisoformat(str(form.day)), svc.now())
     last = acceptance_deadline(limits)
     last_day = last.last_day if last else None
     now = svc.now()

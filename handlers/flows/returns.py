@@ -34,6 +34,7 @@ from handlers.base.flow import (
     start,
     ticket_card,
 )
+from handlers.base.userdata import ReturnForm
 from helpcenter.answers import forms
 
 REQUEST_FIELDS = ("order", "product", "reason", "contact")  # step 4, from seed 001
@@ -48,16 +49,16 @@ STEP_OF_FIELD = {**dict.fromkeys(REQUEST_FIELDS, 4), **dict.fromkeys(SHIPPING_FI
 CHECKLIST_STEP = 3
 
 
-def _form(context: Context) -> dict:
-    return context.user_data.setdefault("ret", {"step": 1})
+def _form(context: Context) -> ReturnForm:
+    return context.user_data.ret
 
 
 def _steps(context: Context) -> tuple:
     return services(context).center.kb.flow_steps()
 
 
-def _missing(form: dict, fields: tuple[str, ...]) -> str | None:
-    return next((f for f in fields if not form.get(f)), None)
+def _missing(form: ReturnForm, fields: tuple[str, ...]) -> str | None:
+    return next((f for f in fields if not form.value(f)), None)
 
 
 def _group(field: str) -> tuple[str, ...]:
@@ -66,7 +67,7 @@ def _group(field: str) -> tuple[str, ...]:
 
 def _summary(context: Context, lang: str, intro: str = "", keep: bool = False) -> str:
     form = _form(context)
-    fields = [(f, form[f]) for f in (*REQUEST_FIELDS, *SHIPPING_FIELDS) if form.get(f)]
+    fields = [(f, form.value(f)) for f in (*REQUEST_FIELDS, *SHIPPING_FIELDS) if form.value(f)]
     flows = services(context).center.kb.flows
     return renderer(context).render("return_summary.html.j2", lang, intro=intro, fields=fields,
                                     keep=flows.return_keep[lang] if keep else [])
@@ -76,11 +77,11 @@ def _summary(context: Context, lang: str, intro: str = "", keep: bool = False) -
 def return_card(context: Context, lang: str, here: bool) -> CardFacts:
     """For the agents: the step the user is on, and what they filled in."""
     r = renderer(context)
-    form = context.user_data.get("ret") or {}
-    where = r.t("btn.return", lang) + " · " + r.t("step_of", lang, n=form.get("step", 1),
+    form = context.user_data.ret
+    where = r.t("btn.return", lang) + " · " + r.t("step_of", lang, n=form.step,
                                                    total=len(_steps(context))) if here else ""
-    return CardFacts(where, tuple((r.t(f"field.{k}", lang), str(form[k]))
-                                  for k in (*REQUEST_FIELDS, *SHIPPING_FIELDS) if form.get(k)))
+    return CardFacts(where, tuple((r.t(f"field.{k}", lang), form.value(k))
+                                  for k in (*REQUEST_FIELDS, *SHIPPING_FIELDS) if form.value(k)))
 
 
 @screen(RET)
@@ -89,11 +90,11 @@ async def step_screen(update: Update, context: Context) -> None:
     instructions and summaries stay in the chat while the user answers below them."""
     lang = lang_of(update, context)
     form = _form(context)
-    form.pop("asking", None)
+    form.asking = False
     steps = _steps(context)
-    n = form["step"]
+    n = form.step
     progress = t(context, "step_of", lang, n=n, total=len(steps))
-    market = context.user_data.get("market")  # the saved market's figures only (issue 11)
+    market = context.user_data.market  # the saved market's figures only (issue 11)
     mine = market in renderer(context).entry_markets(steps[n - 1])
     messages = renderer(context).answer(steps[n - 1], lang, progress=progress, show_related=False,
                                         checklist=n == CHECKLIST_STEP, markets=(market,) if mine else None)
@@ -133,8 +134,8 @@ def _field_screen(context: Context, lang: str, state: str, body: str) -> tuple[s
     if state == RET_REASON:
         reasons = services(context).center.kb.flows.return_reasons[lang]
         rows += [[InlineKeyboardButton(r, callback_data=f"ret:reason:{i}")] for i, r in enumerate(reasons)]
-    if form.get(field):
-        lines.append(t(context, "ret.current", lang, value=html.escape(form[field])))
+    if form.value(field):
+        lines.append(t(context, "ret.current", lang, value=html.escape(form.value(field))))
         rows.append([button(context, "btn.keep_value", lang, f"ret:keep:{field}")])
     rows += [[button(context, "btn.back", lang, "ret:fback"), button(context, "btn.ask", lang, f"ret:ask:{step}")],
              [button(context, "btn.human", lang, "human"), button(context, "btn.cancel", lang, "cancel")]]
@@ -148,7 +149,7 @@ def _prompt_text(context: Context, lang: str, state: str) -> str:
 def _register_field_screen(state: str) -> None:
     async def show_prompt(update: Update, context: Context) -> None:
         lang = lang_of(update, context)
-        _form(context).pop("asking", None)  # back at the question: text is an answer again
+        _form(context).asking = False  # back at the question: text is an answer again
         text, markup = _field_screen(context, lang, state, _prompt_text(context, lang, state))
         await show(update, context, text, markup)
 
@@ -162,16 +163,16 @@ for _state in PROMPTS:
 @start(RET)
 async def begin(update: Update, context: Context) -> str:
     """/return or the menu button: resume a return in progress, or start at step 1."""
-    form = context.user_data.get("ret")
-    if form and (form.get("step", 1) > 1 or any(form.get(f) for f in FIELD_STATE)):
+    form = context.user_data.ret
+    if form.started():
         lang = lang_of(update, context)
-        where = t(context, "step_of", lang, n=form.get("step", 1), total=len(_steps(context)))
+        where = t(context, "step_of", lang, n=form.step, total=len(_steps(context)))
         await show(update, context, t(context, "ret.resume_or_restart", lang, step=where),
                    keyboard([[button(context, "btn.continue", lang, "ret:continue"),
                               button(context, "btn.restart", lang, "ret:restart")]]))
-        context.user_data["state"] = RET
-        return RET
-    context.user_data["ret"] = {"step": 1}
+        context.user_data.state = RET
+        return str(RET)
+    context.user_data.ret = ReturnForm()
     return await goto(update, context, RET)
 
 
@@ -180,16 +181,16 @@ async def on_button(update: Update, context: Context) -> str | None:
     action, arg, _ = callback_fields(update, 3)
     form = _form(context)
     if action == "restart":
-        context.user_data["ret"] = {"step": 1}
+        context.user_data.ret = ReturnForm()
         return await goto(update, context, RET)
     if action == "continue":
         return await goto(update, context, _resume_state(form))
     if action == "fback":
         return await _field_back(update, context)
-    if action == "keep" and STATE_FIELD.get(current(context)) == arg and form.get(arg):
-        return await _store(update, context, arg, form[arg])
-    if action == "ask" and current(context) in STATE_FIELD and arg == str(form["step"]):
-        form["asking"] = True  # the next text is a question, not this field's value
+    if action == "keep" and STATE_FIELD.get(current(context)) == arg and form.value(arg):
+        return await _store(update, context, arg, form.value(arg))
+    if action == "ask" and current(context) in STATE_FIELD and arg == str(form.step):
+        form.asking = True  # the next text is a question, not this field's value
         lang = lang_of(update, context)
         await show(update, context, t(context, "ask_prompt", lang),
                    keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False)
@@ -200,7 +201,7 @@ async def on_button(update: Update, context: Context) -> str | None:
         if 0 <= index < len(reasons):
             return await _store(update, context, "reason", reasons[index])
     step = int(arg) if arg.isdigit() else None
-    if current(context) != RET or step != form["step"]:
+    if current(context) != RET or step != form.step:
         await stale_button(update, context)
         return None
     if action == "ask":
@@ -209,23 +210,23 @@ async def on_button(update: Update, context: Context) -> str | None:
                    keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False)
         return None
     if action == "back" and step > 1:
-        form["step"] = step - 1
+        form.step = step - 1
         return await goto(update, context, RET)
     if action == "next" and step < len(_steps(context)):
         missing = _missing(form, FORM_STEPS.get(step, ()))
         if missing:
             return await goto(update, context, FIELD_STATE[missing])
-        form["step"] = step + 1
+        form.step = step + 1
         return await goto(update, context, RET)
     await stale_button(update, context)
     return None
 
 
-def _resume_state(form: dict) -> str:
+def _resume_state(form: ReturnForm) -> str:
     """Where a paused return continues: the step screen, or the field it was waiting for."""
-    step = form.get("step", 1)
+    step = form.step
     needed = FORM_STEPS.get(step, ())
-    started = any(form.get(f) for f in needed)
+    started = any(form.value(f) for f in needed)
     missing = _missing(form, needed)
     return FIELD_STATE[missing] if started and missing else RET
 
@@ -246,9 +247,9 @@ async def _store(update: Update, context: Context, field: str, value: str) -> st
     (the user went back to change an earlier one) shows that value with a button to keep it, so
     no question is skipped unseen. After the last one, the step with its summary."""
     form = _form(context)
-    form[field] = value
+    form.fill(field, value)
     group = _group(field)
-    form["step"] = STEP_OF_FIELD[field]
+    form.step = STEP_OF_FIELD[field]
     later = group[group.index(field) + 1:]
     return await goto(update, context, FIELD_STATE[later[0]] if later else RET)
 
@@ -281,7 +282,8 @@ async def on_text(update: Update, context: Context) -> str | None:
     text = update.effective_message.text or ""
     lang = lang_of(update, context)
     value = validate(text)
-    if form.pop("asking", False) and (state in FREE_TEXT or value is None or forms.question_mark(text)):
+    asking, form.asking = form.asking, False
+    if asking and (state in FREE_TEXT or value is None or forms.question_mark(text)):
         await free_text(update, context)  # one question; its answer leads back to this field
         return None
     question = forms.looks_like_question(text, services(context).center.kb.flows.question_words)

@@ -53,7 +53,7 @@ def seller_card(context: Context, lang: str, here: bool) -> CardFacts:
 
 @screen(SEL)
 async def seller_menu(update: Update, context: Context) -> None:
-    context.user_data["role"] = "seller"
+    context.user_data.role = "seller"
     await SCREENS[MENU](update, context)
 
 
@@ -87,7 +87,7 @@ async def case_screen(update: Update, context: Context) -> None:
 
 @start(SEL)
 async def begin(update: Update, context: Context) -> str:
-    context.user_data["role"] = "seller"
+    context.user_data.role = "seller"
     return await goto(update, context, SEL)
 
 
@@ -99,7 +99,7 @@ async def on_button(update: Update, context: Context) -> str | None:
     state = current(context)
     r = renderer(context)
     if action == "prevent":
-        context.user_data["state"] = SEL
+        context.user_data.state = SEL
         await update.callback_query.answer()
         await send_entry(update, context, kb.by_id[PREVENT_ENTRY])
         return SEL

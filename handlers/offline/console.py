@@ -127,8 +127,8 @@ class Console:
     # --- the user's side -----------------------------------------------------------------------
 
     def _lang(self) -> str:
-        data = self.app.user_data.get(USER_ID) or {}
-        return data["lang"] if data.get("lang") in NAMES else self.lang
+        data = self.app.user_data.get(USER_ID)
+        return data.lang if data is not None and data.lang in NAMES else self.lang
 
     def _name(self, data: str | None) -> str:
         """The user's name in the language of the screen this update brings: the language now,
@@ -157,7 +157,8 @@ class Console:
         """A new chat starts at /start; a chat that was in a flow when the console last closed
         (same DATA_DIR) goes on at the step it was on, as it would in Telegram, where nobody
         sends /start again to come back."""
-        state = (self.app.user_data.get(USER_ID) or {}).get("state")
+        data = self.app.user_data.get(USER_ID)
+        state = data.state if data is not None else None
         if state in (None, MENU):
             await self.send("/start")
             return

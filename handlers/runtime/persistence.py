@@ -13,6 +13,7 @@ import json
 import logging
 import pickle
 import time
+from collections.abc import Callable
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,13 @@ PUT = "INSERT INTO kv(kind, key, value) VALUES (?,?,?) ON CONFLICT (kind, key) D
 DROP = "DELETE FROM kv WHERE kind=? AND key=?"
 
 
-class SqlPersistence(BasePersistence[dict, dict, dict]):
-    """On SQLite (a Path: DATA_DIR/state.sqlite3) or PostgreSQL (a Database)."""
+class SqlPersistence(BasePersistence[Any, dict, dict]):
+    """On SQLite (a Path: DATA_DIR/state.sqlite3) or PostgreSQL (a Database). User data is kept as
+    a plain dict: a type with to_dict/from_dict (handlers/base/userdata.py) is converted at the
+    door, so a row never depends on a class's module path and old rows load."""
 
-    def __init__(self, where: Path | Database, update_interval: float = 10**7) -> None:
+    def __init__(self, where: Path | Database, update_interval: float = 10**7,
+                 user_data: Callable[[Any], Any] | None = None) -> None:
         # No periodic save: every update saves what it changed (save_update); a timed save could
         # commit one update's state without its done mark.
         super().__init__(store_data=PersistenceInput(callback_data=False, bot_data=False),
@@ -74,6 +78,7 @@ class SqlPersistence(BasePersistence[dict, dict, dict]):
         self._tx: Tx | None = None  # the open save_update transaction, which takes every write
         self._pending: list[tuple[str, tuple]] = []  # writes outside one: committed with the next save
         self._commits = 0
+        self._user_data = user_data  # from_dict of the application's user data type, if any
 
     async def _conn(self) -> Database:
         if not self._ready:
@@ -165,8 +170,9 @@ class SqlPersistence(BasePersistence[dict, dict, dict]):
         if self._commits % PRUNE_EVERY == 0:
             await self.inbox_prune()
 
-    async def get_user_data(self) -> dict[int, dict]:
-        return {int(k): v for k, v in (await self._load("user_data")).items()}
+    async def get_user_data(self) -> dict[int, Any]:
+        load = self._user_data or (lambda raw: raw)
+        return {int(k): load(v) for k, v in (await self._load("user_data")).items()}
 
     async def get_chat_data(self) -> dict[int, dict]:
         return {int(k): v for k, v in (await self._load("chat_data")).items()}
@@ -185,10 +191,11 @@ class SqlPersistence(BasePersistence[dict, dict, dict]):
         if new_state is None:
             await self._drop(f"conv:{name}", row)
         else:
-            await self._put(f"conv:{name}", row, new_state)
+            # a state that is a str subclass (an enum member) is kept as the plain string
+            await self._put(f"conv:{name}", row, str(new_state) if isinstance(new_state, str) else new_state)
 
-    async def update_user_data(self, user_id: int, data: dict) -> None:
-        await self._put("user_data", str(user_id), deepcopy(data))
+    async def update_user_data(self, user_id: int, data: Any) -> None:
+        await self._put("user_data", str(user_id), data.to_dict() if hasattr(data, "to_dict") else deepcopy(data))
 
     async def update_chat_data(self, chat_id: int, data: dict) -> None:
         await self._put("chat_data", str(chat_id), deepcopy(data))
@@ -205,7 +212,7 @@ class SqlPersistence(BasePersistence[dict, dict, dict]):
     async def drop_user_data(self, user_id: int) -> None:
         await self._drop("user_data", str(user_id))
 
-    async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
+    async def refresh_user_data(self, user_id: int, user_data: Any) -> None:
         return None
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict) -> None:

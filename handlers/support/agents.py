@@ -19,7 +19,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 
 from handlers.base.common import Context, services, t
 from handlers.support.outbox import flush_outbox, in_flight
-from handlers.support.tickets import HOLD, close_ticket, ticket_for
+from handlers.support.tickets import close_ticket, ticket_for
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,8 @@ async def from_agent(update: Update, context: Context) -> None:
     else:
         payload = {"op": "copy", "from_chat": message.chat_id, "msg": message.message_id,
                    "to_chat": ticket.chat_id, "to_user": True}
-        if (context.application.user_data.get(ticket.user_id) or {}).get(HOLD) == ticket.id:
+        customer = context.application.user_data.get(ticket.user_id)
+        if customer is not None and customer.hold == ticket.id:
             # The user is using the bot: one tap (or a reply to this message) answers the agent.
             payload["buttons"] = [[{"text": t(context, "btn.back_to_agent", ticket.lang),
                                     "callback_data": "tk:resume"}]]

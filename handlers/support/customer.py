@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 from handlers.base.common import Context, display_name, keyboard, lang_of, renderer, services, show, t
 from handlers.base.flow import HUMAN, action, card_facts, way_back
 from handlers.support.outbox import flush_outbox, forum_lock
-from handlers.support.tickets import HOLD, end_markup
+from handlers.support.tickets import end_markup
 from helpcenter.desk.hours import WorkingHours
 from helpcenter.storage.tickets import Ticket
 
@@ -45,7 +45,7 @@ async def request_human(update: Update, context: Context) -> None:
         await update.callback_query.answer()
     ticket = await svc.store.latest_ticket(user.id)
     end = [[InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]
-    context.user_data.pop(HOLD, None)  # /human (or its button): what they send goes to the agent
+    context.user_data.hold = None  # /human (or its button): what they send goes to the agent
     if ticket is not None and ticket.open:
         if ticket.card_msg is None:  # a crash between opening and queueing the card: queue it now
             await _queue_card(context, ticket, ticket.thread_id)
@@ -55,7 +55,7 @@ async def request_human(update: Update, context: Context) -> None:
     now = svc.now()
     name = display_name(user)
     ticket = await svc.store.open_ticket(user.id, update.effective_chat.id, name, lang,
-                                         context.user_data.get("role", "buyer"), now)
+                                         context.user_data.role or "buyer", now)
     thread_id = await _topic_for(context, ticket)
     if thread_id:
         await svc.store.update_ticket(ticket.id, now, thread_id=thread_id)
@@ -102,8 +102,8 @@ def _context_card(context: Context, lang: str) -> dict[str, Any]:
     @ticket_card), and what they last asked, in the agents' language."""
     kb = services(context).center.kb
     where, answers = card_facts(context, lang)
-    recent = [{"q": item["q"], "a": kb.by_id[item["a"]].texts[lang].title if item.get("a") in kb.by_id else None}
-              for item in context.user_data.get("recent", [])]
+    recent = [{"q": item.q, "a": kb.by_id[item.a].texts[lang].title if item.a in kb.by_id else None}
+              for item in context.user_data.recent]
     return {"where": where, "answers": answers, "recent": recent}
 
 
@@ -119,11 +119,11 @@ async def from_user(update: Update, context: Context) -> None:
     if ticket is None or not ticket.open or await svc.store.is_banned(user.id):
         return  # the bot answers it: a closed ticket reopens only by its button (on_ticket_button)
     now = svc.now()
-    if context.user_data.get(HOLD) == ticket.id:
+    if context.user_data.hold == ticket.id:
         reply = message.reply_to_message
         if reply is None or await svc.store.ticket_of_message(message.chat_id, reply.message_id) != ticket.id:
             return  # on hold: the bot answers it (the hold notice said so)
-        context.user_data.pop(HOLD, None)  # a reply to the agent's message goes to the agent, and so on
+        context.user_data.hold = None  # a reply to the agent's message goes to the agent, and so on
         await context.bot.send_message(user.id, t(context, "handoff.resumed", ticket.lang, id=ticket.id),
                                        reply_markup=end_markup(context, ticket.lang))
     if _service_message(message):
@@ -153,9 +153,9 @@ async def hold_on_bot_action(update: Update, context: Context) -> None:
         return
     data = context.user_data
     ticket = await svc.store.latest_ticket(user.id)
-    if data is None or ticket is None or not ticket.open or data.get(HOLD) == ticket.id:
+    if ticket is None or not ticket.open or data.hold == ticket.id:
         return
-    data[HOLD] = ticket.id
+    data.hold = ticket.id
     lang = lang_of(update, context)
     rows = [[InlineKeyboardButton(t(context, "btn.back_to_agent", lang), callback_data="tk:resume")],
             [InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]

@@ -12,7 +12,8 @@ from telegram.ext import ApplicationHandlerStop
 from handlers.base.callbacks import callback_data, record_id
 from handlers.base.common import Context, lang_of, services, t
 from handlers.base.flow import way_back
-from handlers.support.tickets import HOLD, REOPEN_MINUTES, close_ticket, closed_rows, end_markup, to_agents
+from handlers.base.userdata import UserData
+from handlers.support.tickets import REOPEN_MINUTES, close_ticket, closed_rows, end_markup, to_agents
 from helpcenter.storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def _ticket_button(update: Update, context: Context) -> None:
     if parts[1] in ("end", "resume"):
         ticket = await svc.store.latest_ticket(user.id)
         await query.edit_message_reply_markup(None)
-        context.user_data.pop(HOLD, None)
+        context.user_data.hold = None
         if ticket is None or not ticket.open:  # an old button: say where the user is, never nothing
             await _tell(context, user.id, t(context, "handoff.not_open", lang, id=ticket.id if ticket else "?"),
                         [[way_back(context, lang)]])
@@ -98,7 +99,7 @@ async def _reopen(update: Update, context: Context, ticket: Ticket, lang: str) -
                                                minutes=REOPEN_MINUTES), [[way_back(context, lang)]])
         return
     await svc.store.update_ticket(ticket.id, svc.now(), status="open")
-    context.user_data.pop(HOLD, None)
+    context.user_data.hold = None
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(ticket.chat_id, t(context, "handoff.reopened", lang, id=ticket.id),
                                    reply_markup=end_markup(context, lang))
@@ -107,7 +108,7 @@ async def _reopen(update: Update, context: Context, ticket: Ticket, lang: str) -
 
 
 def _closed_markup(context: Context, ticket: Ticket, lang: str, stars: bool, reopen: bool,
-                   data: dict | None) -> InlineKeyboardMarkup:
+                   data: UserData | None) -> InlineKeyboardMarkup:
     """The closed message's buttons: the rating, "Reopen" while it can, and the way back."""
     rows = closed_rows(context, ticket, lang, stars, reopen, data)
     return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]

@@ -10,11 +10,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from handlers.base.common import Context, services, t
 from handlers.base.flow import way_back_of
+from handlers.base.userdata import UserData
 from handlers.support.outbox import flush_outbox
 from helpcenter.storage.tickets import Ticket
 
 REOPEN_MINUTES = 30  # how long after an agent's /close the closed message's "Reopen" button works
-HOLD = "handoff_hold"  # user_data: the open ticket whose relay a bot command or button put on hold
 CARD_MARK = re.compile(r"🎫 #(\d{1,18}) ")  # the first line of handoff_card.html.j2, as plain text
 
 
@@ -70,7 +70,7 @@ def end_markup(context: Context, lang: str) -> InlineKeyboardMarkup:
 
 
 def closed_rows(context: Context, ticket: Ticket, lang: str, stars: bool, reopen: bool,
-                 data: dict | None) -> list[list[dict[str, str]]]:
+                data: UserData | None) -> list[list[dict[str, str]]]:
     rows = []
     if stars:
         rows.append([{"text": "⭐" * n, "callback_data": f"tk:rate:{ticket.id}:{n}"} for n in range(1, 6)])

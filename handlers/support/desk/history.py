@@ -9,7 +9,7 @@ from telegram.ext import ApplicationHandlerStop
 from handlers.base.common import Context, Services, display_name, services, t
 from handlers.support.desk.shared import agent, agents_lang, content_of, desk_of, ensure, source_of
 from handlers.support.desk.take import take
-from handlers.support.tickets import HOLD, ticket_for
+from handlers.support.tickets import ticket_for
 from helpcenter.storage.tickets import Ticket
 
 
@@ -24,7 +24,7 @@ async def on_private_message(update: Update, context: Context) -> None:
     ticket = await svc.store.latest_ticket(user.id)
     if ticket is None or not ticket.open:
         return
-    if (context.user_data or {}).get(HOLD) == ticket.id:
+    if context.user_data.hold == ticket.id:
         reply = message.reply_to_message
         if reply is None or await svc.store.ticket_of_message(message.chat_id, reply.message_id) != ticket.id:
             return  # on hold: the bot answers it

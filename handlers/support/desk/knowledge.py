@@ -63,7 +63,8 @@ async def kb_button(update: Update, context: Context, ticket_id: int, entry_id: 
     if await svc.store.is_banned(ticket.user_id):
         await query.answer(t(context, "agent.not_sent_banned", lang), show_alert=True)
         return
-    market = ((context.application.user_data.get(ticket.user_id) or {}).get("ref") or {}).get("market")
+    customer = context.application.user_data.get(ticket.user_id)
+    market = customer.ref.market if customer is not None else None
     parts = svc.center.renderer.answer(entry, ticket.lang, show_related=False,
                                        markets=(market,) if market else None)
     for part in parts:

@@ -43,11 +43,11 @@ async def refuse(update: Update, context: Context) -> bool:
 async def ensure(app: Application, ticket: Ticket) -> None:
     """First sighting of a ticket: keep the bot's answers that came before the hand-off."""
     svc = services_of(app)
-    data = app.user_data.get(ticket.user_id) or {}
+    data = app.user_data.get(ticket.user_id)
     before: list[tuple[str, str]] = []
-    for item in data.get("recent", []):
-        entry = svc.center.kb.by_id.get(item.get("a") or "")
-        before += [("bot_q", str(item.get("q", ""))), ("bot_a", entry.texts[ticket.lang].title if entry else "—")]
+    for item in data.recent if data is not None else ():
+        entry = svc.center.kb.by_id.get(item.a or "")
+        before += [("bot_q", item.q), ("bot_a", entry.texts[ticket.lang].title if entry else "—")]
     await desk_of(svc).ensure(ticket.id, ticket.user_id, svc.now(), before)
 
 
