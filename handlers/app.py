@@ -10,12 +10,15 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -36,6 +39,7 @@ from handlers.base.common import (
     HelpApplication,
     Services,
     Settings,
+    services_of,
 )
 from handlers.base.flow import (
     REF_DATE,
@@ -159,19 +163,20 @@ async def _human_button(update: Update, context: Context) -> None:
 
 
 def conversation(timeout: float) -> ConversationHandler:
-    field_text = [MessageHandler(TEXT, returns.on_text)]
+    field_text: list[BaseHandler[Update, Context, Any]] = [MessageHandler(TEXT, returns.on_text)]
     with warnings.catch_warnings():
         # per_message=False is deliberate: one conversation per user, buttons checked by our own state.
         warnings.simplefilter("ignore", PTBUserWarning)
+        states: dict[object, list[BaseHandler[Update, Context, Any]]] = {
+            **{state: [] for state in SCREENS},  # button-driven states: the common handlers serve
+            **{state: field_text for state in (RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT, RET_CARRIER,
+                                               RET_TRACKING)},
+            REF_DATE: [MessageHandler(TEXT, refund.on_text)],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, misc.timed_out)],
+        }
         return ConversationHandler(
             entry_points=_common_handlers(),
-            states={
-                **{state: [] for state in SCREENS},  # button-driven states: the common handlers serve
-                **{state: field_text for state in (RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT, RET_CARRIER,
-                                                   RET_TRACKING)},
-                REF_DATE: [MessageHandler(TEXT, refund.on_text)],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, misc.timed_out)],
-            },
+            states=states,
             fallbacks=_common_handlers(),
             name="main",
             persistent=True,
@@ -180,7 +185,7 @@ def conversation(timeout: float) -> ConversationHandler:
 
 
 async def _post_init(application: Application) -> None:
-    svc: Services = application.services  # type: ignore[attr-defined]
+    svc = services_of(application)
     await svc.store.open()
     if svc.desk is not None:
         await svc.desk.open()
@@ -189,7 +194,9 @@ async def _post_init(application: Application) -> None:
     if interrupted:
         log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
                     interrupted)
-    replayed = await application.update_queue.replay(application)  # type: ignore[attr-defined]
+    queue = application.update_queue
+    assert isinstance(queue, DurableQueue) and isinstance(application, HelpApplication)
+    replayed = await queue.replay(application)
     if replayed:
         log.info("replaying %d update(s) the last run received but did not finish", replayed)
     restored = await refund.restore_reminders(application)
@@ -218,9 +225,10 @@ def _reload_on_sighup(application: Application) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     await outbox.stop_delivery(application)  # unsent relays stay in the outbox for the next start
-    await application.services.store.close()  # type: ignore[attr-defined]
-    if application.services.desk is not None:  # type: ignore[attr-defined]
-        await application.services.desk.close()  # type: ignore[attr-defined]
+    svc = services_of(application)
+    await svc.store.close()
+    if svc.desk is not None:
+        await svc.desk.close()
 
 
 def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
@@ -230,7 +238,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     persistence = SqlPersistence(database(settings.database_url, settings.data_dir / "state.sqlite3",
                                           "helpcenter-state"), user_data=UserData.from_dict)
     queue.persistence = persistence
-    builder = (Application.builder().application_class(DurableApplication)
+    builder: ApplicationBuilder = (Application.builder().application_class(DurableApplication)
                .token(settings.token or "0:offline").update_queue(queue).context_types(CONTEXT_TYPES)
                .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
                .persistence(persistence)
@@ -244,7 +252,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
         builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(30.0)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    app: HelpApplication = builder.build()  # type: ignore[assignment]
+    app = builder.build()
+    assert isinstance(app, HelpApplication)
     url = settings.database_url  # PostgreSQL for everything, or SQLite files under DATA_DIR
     store = Store(database(url, settings.data_dir / "helpcenter.sqlite3", "helpcenter-store"))
     taught = settings.data_dir / DESK_FILE  # phrasings agents taught (/teach) join the matcher

@@ -6,7 +6,7 @@ Every answer is logged (normalised text, language, entry, score) and carries ðŸ‘
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.base.callbacks import callback_data
 from handlers.base.common import (
@@ -57,7 +57,7 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int | Non
     market = market or context.user_data.market
     markets = r.entry_markets(entry)
     mine = not all_markets and len(markets) > 1 and market in markets
-    messages = r.answer(entry, lang, show_related=False, markets=(market,) if mine else None)
+    messages = r.answer(entry, lang, show_related=False, markets=(market,) if mine and market else None)
     if market and markets and market not in markets and not all_markets and (entry.dispute_case or entry.tables):
         known = t(context, "und.list_sep", lang).join(dict.fromkeys(r.market_name(m, lang) for m in markets))
         note = t(context, "und.unknown_market", lang, market=r.market_name(market, lang), known=known)
@@ -129,14 +129,15 @@ def should_ask_market(context: Context, entry: Entry) -> bool:
     return True
 
 
-def profile_prompt(context: Context, lang: str, entry_id: str, question_id: int | None) -> tuple[str, object]:
+def profile_prompt(context: Context, lang: str, entry_id: str,
+                   question_id: int | None) -> tuple[str, InlineKeyboardMarkup]:
     text = t(context, "prof.ask_market", lang)
-    question_id = _qid(question_id)
-    rows = market_rows(context, lang, f"prof:mkt:{{}}:{entry_id}:{question_id}")
+    qid = _qid(question_id)
+    rows = market_rows(context, lang, f"prof:mkt:{{}}:{entry_id}:{qid}")
     if context.user_data.role not in ("buyer", "seller"):
         text += "\n" + t(context, "prof.ask_role", lang)
-        rows.append([button(context, "btn.buyer", lang, f"prof:role:buyer:{entry_id}:{question_id}"),
-                     button(context, "btn.seller", lang, f"prof:role:seller:{entry_id}:{question_id}")])
+        rows.append([button(context, "btn.buyer", lang, f"prof:role:buyer:{entry_id}:{qid}"),
+                     button(context, "btn.seller", lang, f"prof:role:seller:{entry_id}:{qid}")])
     return text, keyboard(rows)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import warnings
@@ -126,17 +127,38 @@ class Context(CallbackContext[ExtBot, UserData, dict, dict]):
         data = super().user_data
         return data if data is not None else UserData()
 
+    @user_data.setter
+    def user_data(self, _: object) -> None:
+        raise AttributeError("user_data is the user's own object: change its fields instead")
+
 
 CONTEXT_TYPES = ContextTypes(context=Context, user_data=UserData)
 
 
+
+
 def services_of(app: Application) -> Services:
     """The services of an Application built by handlers/app.py (jobs and workers have no update)."""
-    return app.services  # type: ignore[attr-defined]
+    assert isinstance(app, HelpApplication), "built by handlers/app.py"
+    return app.services
 
 
 def services(context: Context) -> Services:
     return services_of(context.application)
+
+
+def message_of(update: Update) -> Message:
+    """The message of an update a handler was registered for (PTB types it optional)."""
+    message = update.effective_message
+    assert message is not None, "a handler for messages got an update without one"
+    return message
+
+
+def user_of(update: Update) -> User:
+    """The user behind an update a handler was registered for (PTB types it optional)."""
+    user = update.effective_user
+    assert user is not None, "a handler for users got an update without one"
+    return user
 
 
 def display_name(user: User) -> str:
@@ -269,8 +291,9 @@ async def show(update: Update, context: Context, text: str | list[str],
     message = None
     for i, part in enumerate(parts):
         buttons = markup if i == len(parts) - 1 else None
-        message = await with_retry(lambda part=part, buttons=buttons: context.bot.send_message(
-            chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=buttons))
+        message = await with_retry(functools.partial(
+            context.bot.send_message, chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+            reply_markup=buttons))
     _remember(context, message, keep)
     return message
 

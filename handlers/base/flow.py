@@ -8,9 +8,10 @@ registry behind go:<state>), so feature modules never import one another to reac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from telegram import InlineKeyboardButton, Update
 
@@ -45,11 +46,11 @@ REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT = (
     State.REF_CASE, State.REF_VARIANT, State.REF_MARKET, State.REF_DATE, State.REF_RESULT)
 SEL, SEL_WH, SEL_HANDLE, SEL_CASE = State.SEL, State.SEL_WH, State.SEL_HANDLE, State.SEL_CASE
 
-Screen = Callable[[Update, Context], Awaitable[None]]
+Screen = Callable[[Update, Context], Coroutine[Any, Any, None]]
 SCREENS: dict[str, Screen] = {}
-Start = Callable[[Update, Context], Awaitable[str]]
+Start = Callable[[Update, Context], Coroutine[Any, Any, str]]
 STARTS: dict[str, Start] = {}  # go:<state> targets that begin a flow (its data is reset or resumed)
-Action = Callable[[Update, Context], Awaitable[None]]
+Action = Callable[[Update, Context], Coroutine[Any, Any, None]]
 ACTIONS: dict[str, Action] = {}  # what a handler may ask another room to do, without importing it
 HUMAN = "human"  # hand the user to a person (handlers/support/customer.py registers it)
 
@@ -111,7 +112,7 @@ def card_facts(context: Context, lang: str) -> tuple[str, list[tuple[str, str]]]
     """Where the user is (the flow's own words, else the state's name; nothing on the menu) and
     what they answered in every flow, for the ticket card."""
     state = current(context)
-    where, answers = "", []
+    where, answers = "", list[tuple[str, str]]()
     for card in sorted(CARDS, key=lambda c: c.order):
         facts = card.view(context, lang, state in card.states)
         where = where or facts.where

@@ -19,6 +19,7 @@ from handlers.base.common import (
     lang_of,
     renderer,
     services,
+    services_of,
     show,
     t,
 )
@@ -66,7 +67,7 @@ def _topic_title(svc: Services, topic: str, lang: str) -> str:
 
 async def reload_content(app: Application) -> list[ContentError]:
     """Load content/ and templates/ afresh; switch only if all of it is valid."""
-    svc: Services = app.services  # type: ignore[attr-defined]
+    svc = services_of(app)
     try:
         center = await asyncio.to_thread(svc.center_factory)
     except InvalidContent as exc:

@@ -9,11 +9,11 @@ from datetime import date, datetime, time, timedelta
 from telegram import InlineKeyboardButton, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application
 
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     Context,
-    Services,
     button,
     case_rows,
     edit_buttons,
@@ -21,6 +21,7 @@ from handlers.base.common import (
     lang_of,
     renderer,
     services,
+    services_of,
     show,
     t,
 )
@@ -329,18 +330,21 @@ async def _reminder_button(update: Update, context: Context, action: str, remind
     await edit_buttons(update, keyboard(_result_rows(context, lang, True, None)))
 
 
-def schedule(application: object, reminder: Reminder) -> None:
-    """Put a stored reminder on the JobQueue; at start-up every pending one is scheduled again.
-    One that fell due while the bot was down is sent at once."""
-    svc: Services = application.services  # type: ignore[attr-defined]
-    delay = max(0.0, (reminder.due_at - svc.now()).total_seconds())
-    application.job_queue.run_once(send_reminder, when=delay, data=reminder,  # type: ignore[attr-defined]
+def schedule(application: Application, reminder: Reminder, delay: float | None = None) -> None:
+    """Put a stored reminder on the JobQueue (in delay seconds, else when due); at start-up every
+    pending one is scheduled again. One that fell due while the bot was down is sent at once."""
+    svc = services_of(application)
+    if delay is None:
+        delay = max(0.0, (reminder.due_at - svc.now()).total_seconds())
+    assert application.job_queue is not None, "the job-queue extra is installed"
+    application.job_queue.run_once(send_reminder, when=delay, data=reminder,
                                    name=f"reminder-{reminder.id}", chat_id=reminder.chat_id)
 
 
 async def send_reminder(context: Context) -> None:
-    reminder: Reminder = context.job.data
-    svc: Services = context.application.services  # type: ignore[attr-defined]
+    reminder = context.job.data
+    assert isinstance(reminder, Reminder)
+    svc = services(context)
     if await svc.store.reminder_status(reminder.id) != "pending":  # cancelled (or forgotten) meanwhile
         return
     p = reminder.payload
@@ -353,15 +357,14 @@ async def send_reminder(context: Context) -> None:
         return
     except TelegramError:
         log.exception("reminder %s failed; retrying in 5 minutes", reminder.id)
-        context.job_queue.run_once(send_reminder, when=300, data=reminder, name=f"reminder-{reminder.id}",
-                                   chat_id=reminder.chat_id)
+        schedule(context.application, reminder, delay=300)
         return
     await svc.store.set_reminder_status(reminder.id, "sent")
 
 
-async def restore_reminders(application: object) -> int:
+async def restore_reminders(application: Application) -> int:
     """Schedule again every reminder still pending (a past one is sent at once)."""
-    svc: Services = application.services  # type: ignore[attr-defined]
+    svc = services_of(application)
     pending = await svc.store.pending_reminders()
     for reminder in pending:
         schedule(application, reminder)

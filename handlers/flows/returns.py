@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -40,10 +41,10 @@ from helpcenter.answers import forms
 REQUEST_FIELDS = ("order", "product", "reason", "contact")  # step 4, from seed 001
 SHIPPING_FIELDS = ("carrier", "tracking")  # step 5
 FORM_STEPS = {4: REQUEST_FIELDS, 5: SHIPPING_FIELDS}
-FIELD_STATE = {"order": RET_ORDER, "product": RET_PRODUCT, "reason": RET_REASON, "contact": RET_CONTACT,
+FIELD_STATE: dict[str, str] = {"order": RET_ORDER, "product": RET_PRODUCT, "reason": RET_REASON, "contact": RET_CONTACT,
                "carrier": RET_CARRIER, "tracking": RET_TRACKING}
-STATE_FIELD = {state: field for field, state in FIELD_STATE.items()}
-PROMPTS = {RET_ORDER: "ret.ask_order", RET_PRODUCT: "ret.ask_product", RET_REASON: "ret.ask_reason",
+STATE_FIELD: dict[str, str] = {state: field for field, state in FIELD_STATE.items()}
+PROMPTS: dict[str, str] = {RET_ORDER: "ret.ask_order", RET_PRODUCT: "ret.ask_product", RET_REASON: "ret.ask_reason",
            RET_CONTACT: "ret.ask_contact", RET_CARRIER: "ret.ask_carrier", RET_TRACKING: "ret.ask_tracking"}
 STEP_OF_FIELD = {**dict.fromkeys(REQUEST_FIELDS, 4), **dict.fromkeys(SHIPPING_FIELDS, 5)}
 CHECKLIST_STEP = 3
@@ -97,7 +98,7 @@ async def step_screen(update: Update, context: Context) -> None:
     market = context.user_data.market  # the saved market's figures only (issue 11)
     mine = market in renderer(context).entry_markets(steps[n - 1])
     messages = renderer(context).answer(steps[n - 1], lang, progress=progress, show_related=False,
-                                        checklist=n == CHECKLIST_STEP, markets=(market,) if mine else None)
+                                        checklist=n == CHECKLIST_STEP, markets=(market,) if mine and market else None)
     if n == 4 and not _missing(form, REQUEST_FIELDS):
         messages.append(_summary(context, lang, t(context, "ret.request_ready", lang)))
     if n == 5 and not _missing(form, SHIPPING_FIELDS):
@@ -254,7 +255,7 @@ async def _store(update: Update, context: Context, field: str, value: str) -> st
     return await goto(update, context, FIELD_STATE[later[0]] if later else RET)
 
 
-VALIDATORS = {
+VALIDATORS: dict[str, tuple[str, Callable[[str], str | None], str]] = {
     RET_ORDER: ("order", forms.order_number, "ret.bad_order"),
     RET_PRODUCT: ("product", forms.product, "ret.bad_product"),
     RET_REASON: ("reason", forms.reason, "ret.bad_reason"),

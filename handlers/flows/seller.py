@@ -37,7 +37,7 @@ from helpcenter.knowledge.model import ViewOption
 
 PREVENT_ENTRY = "seller-prevent-disputes"
 # The seller flow's screens, named for the agents' card by the label of the button that opens them.
-CARD_NAMES = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
+CARD_NAMES: dict[str, str] = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
 
 
 def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:

@@ -128,9 +128,9 @@ class OfflineBotAPI(BaseRequest):
         if method in SENDS:
             message = {"message_id": next(self._ids), "date": int(time.time()),
                        "chat": self._chat(params["chat_id"]), "from": BOT_USER}
-            for key in ("text", "caption", "reply_markup", "message_thread_id"):
-                if key in params:
-                    message[key] = params[key]
+            for name in ("text", "caption", "reply_markup", "message_thread_id"):
+                if name in params:
+                    message[name] = params[name]
             if method == "copyMessage":
                 return {"message_id": message["message_id"]}
             self.messages[(int(params["chat_id"]), message["message_id"])] = message

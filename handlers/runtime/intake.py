@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Update
 
 from handlers.base.common import HelpApplication
+from handlers.runtime.persistence import SqlPersistence
 from helpcenter.storage.db import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,10 @@ class DurableApplication(HelpApplication):
             return
         await super().process_update(update)
         chat, user = update.effective_chat, update.effective_user
+        persistence = self.persistence
+        assert isinstance(persistence, SqlPersistence)
         try:
-            await self.persistence.save_update(self, update.update_id,  # type: ignore[attr-defined]
-                                               chat.id if chat else None, user.id if user else None)
+            await persistence.save_update(self, update.update_id, chat.id if chat else None,
+                                          user.id if user else None)
         except DB_ERRORS as exc:  # kept for the next commit; the user is told
-            await self.process_error(update, exc)
+            await self.process_error(update, exc if isinstance(exc, Exception) else RuntimeError(exc))

@@ -9,7 +9,7 @@ import functools
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Message, Update
@@ -17,7 +17,7 @@ from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
-from handlers.base.common import Context, services, t
+from handlers.base.common import Context, message_of, services, t
 from handlers.support.outbox import flush_outbox, in_flight
 from handlers.support.tickets import close_ticket, ticket_for
 
@@ -56,12 +56,15 @@ async def is_agent(context: Context, message: Message) -> bool:
     return verdict
 
 
-def agents_only(handler: Callable[[Update, Context], Awaitable[None]]) -> Callable[[Update, Context], Awaitable[None]]:
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def agents_only(handler: Handler) -> Handler:
     """Agents' commands: anyone else in the group gets a clear refusal and nothing happens."""
     @functools.wraps(handler)
     async def guarded(update: Update, context: Context) -> None:
-        if not await is_agent(context, update.effective_message):
-            await agent_notice(context, update.effective_message, "agent.not_agent")
+        if not await is_agent(context, message_of(update)):
+            await agent_notice(context, message_of(update), "agent.not_agent")
             return
         await handler(update, context)
     return guarded
@@ -82,7 +85,7 @@ async def agent_notice(context: Context, message: Message, key: str, **values: A
 async def from_agent(update: Update, context: Context) -> None:
     """An agent's message in a ticket's topic, or a reply to a ticket's message: relay it."""
     svc = services(context)
-    message = update.effective_message
+    message = message_of(update)
     ticket = await ticket_for(context, message)
     if ticket is None and _answers_the_bot(context, message):
         # The card (or a relay) it answers may still be on its way: Telegram has it, but our link
@@ -140,12 +143,12 @@ async def on_edit(update: Update, context: Context) -> None:
 
 @agents_only
 async def close_command(update: Update, context: Context) -> None:
-    ticket = await ticket_for(context, update.effective_message)
+    ticket = await ticket_for(context, message_of(update))
     if ticket is None or not ticket.open:
-        await agent_notice(context, update.effective_message, "agent.no_ticket")
+        await agent_notice(context, message_of(update), "agent.no_ticket")
         return
     await close_ticket(context, ticket, by_user=False, key=f"close:{update.update_id}")
-    await agent_notice(context, update.effective_message, "agent.closed", id=ticket.id)
+    await agent_notice(context, message_of(update), "agent.closed", id=ticket.id)
 
 
 @agents_only
@@ -155,7 +158,7 @@ async def tickets_command(update: Update, context: Context) -> None:
     lang = svc.settings.support_lang
     tickets = await svc.store.open_tickets()
     if not tickets:
-        await update.effective_message.reply_text(t(context, "agent.no_tickets", lang))
+        await message_of(update).reply_text(t(context, "agent.no_tickets", lang))
         return
     pages = (len(tickets) + TICKETS_PER_PAGE - 1) // TICKETS_PER_PAGE
     arg = context.args[0] if context.args else "1"
@@ -165,20 +168,20 @@ async def tickets_command(update: Update, context: Context) -> None:
               for tk in tickets[(page - 1) * TICKETS_PER_PAGE:page * TICKETS_PER_PAGE]]
     if pages > 1:
         lines.append(t(context, "agent.tickets_more", lang, page=page, pages=pages, next=page % pages + 1))
-    await update.effective_message.reply_text("\n".join(lines)[:MessageLimit.MAX_TEXT_LENGTH])
+    await message_of(update).reply_text("\n".join(lines)[:MessageLimit.MAX_TEXT_LENGTH])
 
 
 @agents_only
 async def ban_command(update: Update, context: Context) -> None:
     svc = services(context)
-    ticket = await ticket_for(context, update.effective_message)
+    ticket = await ticket_for(context, message_of(update))
     if ticket is None:
-        await agent_notice(context, update.effective_message, "agent.no_ticket")
+        await agent_notice(context, message_of(update), "agent.no_ticket")
         return
     await svc.store.ban(ticket.user_id, svc.now())
     if ticket.open:
         await svc.store.update_ticket(ticket.id, svc.now(), status="closed")
-    await agent_notice(context, update.effective_message, "agent.banned", user=ticket.user_id)
+    await agent_notice(context, message_of(update), "agent.banned", user=ticket.user_id)
 
 
 @agents_only
@@ -187,12 +190,12 @@ async def unban_command(update: Update, context: Context) -> None:
     arg = context.args[0] if context.args else ""
     user_id = int(arg) if arg.isdigit() and len(arg) <= 15 else None
     if user_id is None:
-        ticket = await ticket_for(context, update.effective_message)
+        ticket = await ticket_for(context, message_of(update))
         user_id = ticket.user_id if ticket else None
     if user_id is None:
-        await agent_notice(context, update.effective_message, "agent.unban_usage")
+        await agent_notice(context, message_of(update), "agent.unban_usage")
         return
     await svc.store.unban(user_id)
-    await agent_notice(context, update.effective_message, "agent.unbanned", user=user_id)
+    await agent_notice(context, message_of(update), "agent.unbanned", user=user_id)
 
 

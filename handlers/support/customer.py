@@ -84,6 +84,7 @@ async def _topic_for(context: Context, ticket: Ticket) -> int | None:
     """A forum topic of its own when the agents' group is a forum; None otherwise."""
     svc = services(context)
     support = svc.settings.support_chat_id
+    assert support is not None, "tickets are opened only with an agents' group"
     try:
         async with forum_lock(context.application):  # one getChat, not one per ticket
             if svc.support_is_forum is None:

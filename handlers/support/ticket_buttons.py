@@ -54,7 +54,7 @@ async def _ticket_button(update: Update, context: Context) -> None:
     number = record_id(parts[2]) if len(parts) >= 3 else None
     ticket = await svc.store.ticket(number) if number is not None else None
     if ticket is None or ticket.user_id != user.id:
-        log.info("ignored a ticket button that is not the user's: %r", query.data[:80])
+        log.info("ignored a ticket button that is not the user's: %r", callback_data(update).raw[:80])
         return
     if parts[1] == "reopen" and len(parts) == 3:
         await _reopen(update, context, ticket, lang)
@@ -67,7 +67,7 @@ async def _ticket_button(update: Update, context: Context) -> None:
         await to_agents(context, ticket, t(context, "agent.rated", svc.settings.support_lang,
                                             id=ticket.id, n=parts[3]), f"rated:{ticket.id}")
     else:
-        log.info("ignored a malformed ticket button: %r", query.data[:80])
+        log.info("ignored a malformed ticket button: %r", callback_data(update).raw[:80])
 
 
 async def _tell(context: Context, chat_id: int, text: str, rows: list[list[InlineKeyboardButton]]) -> None:

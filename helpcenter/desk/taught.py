@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -117,9 +118,9 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
     return taught
 
 
-def with_overlay(factory: type[HelpCenter] | object, data_dir: Path, url: str = "") -> HelpCenter:
+def with_overlay(factory: Callable[[], HelpCenter], data_dir: Path, url: str = "") -> HelpCenter:
     """factory() (content/) plus the taught phrasings (DATA_DIR's, or DATABASE_URL's): what /reload loads."""
-    center = factory()  # type: ignore[operator]
+    center = factory()
     return apply_overlay(center, load_overlay(data_dir / DESK_FILE, url))
 
 

@@ -270,13 +270,13 @@ class _Builder:
                 continue
             what = f"{what_all} option {spec.get('id')}"
             self.r.check_keys(spec, OPTION_KEYS, {"id", "steps", "sources"}, what)
-            picks = {}
+            picks: dict[str, tuple[int, ...]] = {}
             for pick, limit in (("steps", len(entry.texts["zh"].steps) if entry else 0),
                                 ("notes", len(entry.texts["zh"].notes) if entry else 0)):
                 picks[pick] = tuple(spec.get(pick) or ())
                 if any(not isinstance(n, int) or not 1 <= n <= limit for n in picks[pick]):
                     self.r.error(line_of(spec, pick), f"{what}: {pick} must be numbers from 1 to {limit}")
-            refs = {}
+            refs: dict[str, tuple[str, ...]] = {}
             for ref_key, known, kind in (("figures", figures, "figure"), ("sources", self.sources_by_id, "source")):
                 items = spec.get(ref_key) or []
                 for j, item in enumerate(items):
@@ -295,7 +295,8 @@ class _Builder:
                 if market and fig is not None and fig.market != market:
                     self.r.error(line_of(spec, "figures"), f"{what}: figure {fid} is for market"
                                  f" {fig.market}, not {market}")
-            options.append(ViewOption(str(spec.get("id")), label, market=market, **picks, **refs))
+            options.append(ViewOption(str(spec.get("id")), label, picks["steps"], picks["notes"], refs["figures"],
+                                      refs["sources"], market=market))
         return entry_id, tuple(options)
 
     # --- reference data -------------------------------------------------------------------

@@ -45,7 +45,7 @@ CONNECT_TIMEOUT = 5  # seconds
 
 
 def is_postgres(url: str | None) -> bool:
-    return bool(url) and url.split(":", 1)[0] in ("postgresql", "postgres")
+    return bool(url) and str(url).split(":", 1)[0] in ("postgresql", "postgres")
 
 
 def ddl(sql: str, dialect: str) -> list[str]:

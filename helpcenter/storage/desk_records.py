@@ -145,7 +145,8 @@ class Desk(Tables):
     async def upgrade(self) -> None:
         sqlite = self.database.dialect == "sqlite"
         if sqlite:  # files of before schema_version kept their number here
-            version = (await self.database.fetchone("PRAGMA user_version"))[0]
+            row = await self.database.fetchone("PRAGMA user_version")
+            version = row[0] if row else 0
             if version > SCHEMA_VERSION:
                 await self.close()
                 raise StoreError(f"{self.path} has schema {version}, newer than this bot's {SCHEMA_VERSION}")

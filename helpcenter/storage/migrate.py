@@ -76,8 +76,9 @@ async def migrate(data_dir: Path, url: str, components: Sequence[Component],
                     copied[table] = len(rows)
             for table, n in copied.items():  # verified before the commit: a mismatch keeps nothing
                 row = await tx.fetchone(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
-                if int(row[0]) != n:
-                    raise StoreError(f"{table}: {n} rows read, {row[0]} written; nothing was kept")
+                written = int(row[0]) if row else 0
+                if written != n:
+                    raise StoreError(f"{table}: {n} rows read, {written} written; nothing was kept")
         for component, source in sources:  # and once more, as committed
             for table in component.tables:
                 if await _count(target, table) != await _count(source, table):

@@ -44,8 +44,11 @@ TICKET_COLUMNS = ("id, user_id, chat_id, user_name, lang, role, status, thread_i
 
 
 def _ticket(row: Any) -> Ticket:
-    return Ticket(*row[:10], datetime.fromisoformat(row[10]),
-                  datetime.fromisoformat(row[11]) if row[11] else None)
+    """A row of TICKET_COLUMNS, read by name."""
+    got = dict(zip(TICKET_COLUMNS.replace(" ", "").split(","), row, strict=True))
+    created, closed = got.pop("created_at"), got.pop("closed_at")
+    return Ticket(**got, created_at=datetime.fromisoformat(created),
+                  closed_at=datetime.fromisoformat(closed) if closed else None)
 
 
 class Tickets(Tables):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from handlers.base.common import Context, Services, display_name, services, t
+from handlers.base.common import Context, Services, display_name, message_of, services, t
 from handlers.support.desk.shared import agent, agents_lang, content_of, desk_of, ensure, source_of
 from handlers.support.desk.take import take
 from handlers.support.tickets import ticket_for
@@ -75,12 +75,12 @@ async def on_group_message(update: Update, context: Context) -> None:
 
 
 async def on_close(update: Update, context: Context) -> None:
-    """Group -3, before handoff's /close: note who closed the ticket in its history."""
+    """Group -3, before the agents' /close: note who closed the ticket in its history."""
     svc = services(context)
-    ticket = await ticket_for(context, update.effective_message)
+    ticket = await ticket_for(context, message_of(update))
     user = update.effective_user
-    if ticket is not None and ticket.open and user is not None and await agent(context, update.effective_message):
+    if ticket is not None and ticket.open and user is not None and await agent(context, message_of(update)):
         await ensure(context.application, ticket)
         await _reopened(svc, ticket)
         await desk_of(svc).record(ticket.id, ticket.user_id, "close", svc.now(), "", display_name(user), user.id,
-                                source_of(update.effective_message))
+                                source_of(message_of(update)))

@@ -3,12 +3,13 @@ stored as a new phrasing of an entry)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
-from handlers.base.common import Context, Services, display_name, services, t, with_retry
+from handlers.base.common import Context, Services, display_name, message_of, services, t, user_of, with_retry
 from handlers.support.desk.shared import agents_lang, desk_of, ensure, post, refuse
 from handlers.support.desk.take import take
 from handlers.support.tickets import ticket_for
@@ -30,7 +31,7 @@ async def kb_command(update: Update, context: Context) -> None:
     if await refuse(update, context):
         return
     svc = services(context)
-    message, lang = update.effective_message, agents_lang(svc)
+    message, lang = message_of(update), agents_lang(svc)
     ticket = await ticket_for(context, message)
     if ticket is None:
         await message.reply_text(t(context, "agent.no_ticket", lang))
@@ -54,7 +55,7 @@ async def kb_command(update: Update, context: Context) -> None:
 async def kb_button(update: Update, context: Context, ticket_id: int, entry_id: str) -> None:
     """Send an entry to the customer, in their language and for their market, and log it."""
     svc = services(context)
-    query, user, lang = update.callback_query, update.effective_user, agents_lang(svc)
+    query, user, lang = update.callback_query, user_of(update), agents_lang(svc)
     ticket = await svc.store.ticket(ticket_id)
     entry = svc.center.kb.by_id.get(entry_id)
     if ticket is None or not ticket.open or entry is None:
@@ -68,8 +69,8 @@ async def kb_button(update: Update, context: Context, ticket_id: int, entry_id: 
     parts = svc.center.renderer.answer(entry, ticket.lang, show_related=False,
                                        markets=(market,) if market else None)
     for part in parts:
-        await with_retry(lambda part=part: context.bot.send_message(ticket.chat_id, part, parse_mode=ParseMode.HTML,
-                                                                    disable_web_page_preview=True))
+        await with_retry(functools.partial(context.bot.send_message, ticket.chat_id, part,
+                                           parse_mode=ParseMode.HTML, disable_web_page_preview=True))
     await query.answer(t(context, "desk.toast_sent", lang))
     await ensure(context.application, ticket)
     desk, now = desk_of(svc), svc.now()
@@ -88,7 +89,7 @@ async def teach_command(update: Update, context: Context) -> None:
     if await refuse(update, context):
         return
     svc = services(context)
-    message, user, lang = update.effective_message, update.effective_user, agents_lang(svc)
+    message, user, lang = message_of(update), user_of(update), agents_lang(svc)
     reply = message.reply_to_message
     ticket = await ticket_for(context, message)
     said = (reply.text or reply.caption or "") if reply is not None and not reply.forum_topic_created else ""
@@ -114,7 +115,7 @@ async def teach_command(update: Update, context: Context) -> None:
 
 async def teach_button(update: Update, context: Context, offer: int, entry_id: str) -> None:
     svc = services(context)
-    query, user, lang = update.callback_query, update.effective_user, agents_lang(svc)
+    query, user, lang = update.callback_query, user_of(update), agents_lang(svc)
     entry = svc.center.kb.by_id.get(entry_id)
     stored = await desk_of(svc).teach(offer, entry_id, user.id, display_name(user), svc.now()) if entry else None
     if stored is None or entry is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
@@ -44,11 +44,13 @@ async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     parts = callback_data(update).parts
     handler = {"take": take_button, "kb": kb_button, "tc": teach_button}.get(parts[1] if len(parts) > 1 else "")
-    if (query.message is None or query.message.chat.id != services(context).settings.support_chat_id
-            or handler is None or len(parts) < 3 or record_id(parts[2]) is None):
+    number = record_id(parts[2]) if len(parts) >= 3 else None
+    message = query.message if isinstance(query.message, Message) else None
+    if (message is None or message.chat.id != services(context).settings.support_chat_id
+            or handler is None or number is None):
         await query.answer()
-    elif not await agent(context, query.message, update.effective_user):
+    elif not await agent(context, message, update.effective_user):
         await query.answer(t(context, "desk.not_agent", agents_lang(services(context))), show_alert=True)
     else:
-        await handler(update, context, record_id(parts[2]), parts[3] if len(parts) > 3 else "")
+        await handler(update, context, number, parts[3] if len(parts) > 3 else "")
     raise ApplicationHandlerStop  # an error above goes to the error handler instead

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from handlers.base.common import Context, display_name, services, services_of, t
+from handlers.base.common import Context, display_name, message_of, services, services_of, t, user_of
 from handlers.support.desk.shared import agents_lang, desk_of, ensure, post, refuse, take_row
 from helpcenter.answers.render import escape
 from helpcenter.desk.hours import WorkingHours
@@ -42,7 +42,7 @@ async def take(app: Application, ticket: Ticket, agent_id: int, name: str, old: 
 
 async def take_button(update: Update, context: Context, ticket_id: int, _: str) -> None:
     svc = services(context)
-    query, user, lang = update.callback_query, update.effective_user, agents_lang(svc)
+    query, user, lang = update.callback_query, user_of(update), agents_lang(svc)
     ticket = await svc.store.ticket(ticket_id)
     if ticket is None or not ticket.open:
         await query.answer(t(context, "desk.toast_closed", lang, id=ticket_id), show_alert=True)
@@ -65,16 +65,16 @@ async def mine_command(update: Update, context: Context) -> None:
     if await refuse(update, context):
         return
     svc = services(context)
-    lang, user = agents_lang(svc), update.effective_user
+    lang, user = agents_lang(svc), user_of(update)
     held = set(await desk_of(svc).held_by(user.id))
     mine = [tk for tk in await svc.store.open_tickets() if tk.id in held]
     if not mine:
-        await update.effective_message.reply_text(t(context, "desk.mine_none", lang))
+        await message_of(update).reply_text(t(context, "desk.mine_none", lang))
         return
     lines = [t(context, "desk.mine", lang)]
     lines += [f"#{tk.id} · {tk.user_name} · {tk.lang} · {tk.created_at.astimezone(svc.tz):%Y-%m-%d %H:%M}"
               for tk in mine]
-    await update.effective_message.reply_text("\n".join(lines))
+    await message_of(update).reply_text("\n".join(lines))
 
 
 async def sla_sweep(app: Application) -> int:
