@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -22,6 +23,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -240,6 +242,7 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     queue.persistence = persistence
     builder: ApplicationBuilder = (Application.builder().application_class(DurableApplication)
                .token(settings.token or "0:offline").update_queue(queue).context_types(CONTEXT_TYPES)
+               .defaults(Defaults(parse_mode=ParseMode.HTML))  # every message is Telegram HTML
                .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
                .persistence(persistence)
                .post_init(_post_init).post_shutdown(_post_shutdown))

@@ -12,7 +12,6 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.answers.replies import suggestion_rows
@@ -148,7 +147,7 @@ async def inline_query(update: Update, context: Context) -> None:
         results.append(InlineQueryResultArticle(
             id=f"{entry.id}:{uuid4().hex[:8]}", title=entry.texts[lang].title,
             description=to_plain(first)[:100],
-            input_message_content=InputTextMessageContent(message, parse_mode=ParseMode.HTML,
+            input_message_content=InputTextMessageContent(message,
                                                           link_preview_options=None),
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(t(context, "inline.more", lang),
                                                                      url=deep_link(context, entry.id))]])))

@@ -15,7 +15,6 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from telegram.warnings import PTBDeprecationWarning
@@ -274,7 +273,7 @@ async def show(update: Update, context: Context, text: str | list[str],
                 and not context.send_below):
             try:
                 edited = await with_retry(lambda: query.edit_message_text(
-                    parts[0], parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True))
+                    parts[0], reply_markup=markup, disable_web_page_preview=True))
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
                     _remember(context, target, keep)
@@ -292,7 +291,7 @@ async def show(update: Update, context: Context, text: str | list[str],
     for i, part in enumerate(parts):
         buttons = markup if i == len(parts) - 1 else None
         message = await with_retry(functools.partial(
-            context.bot.send_message, chat.id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+            context.bot.send_message, chat.id, part, disable_web_page_preview=True,
             reply_markup=buttons))
     _remember(context, message, keep)
     return message

@@ -8,7 +8,6 @@ import logging
 from datetime import timedelta
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, ConversationHandler
 
 from handlers.base.common import (
@@ -56,7 +55,7 @@ async def stats(update: Update, context: Context) -> None:
     if svc.desk is not None:  # the agents' service figures (helpcenter/service_stats.py)
         rows = await svc.desk.service_rows(svc.now() - timedelta(days=STATS_DAYS))
         text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.tz, STATS_DAYS)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(text)
 
 
 def _topic_title(svc: Services, topic: str, lang: str) -> str:
@@ -87,7 +86,7 @@ async def reload_command(update: Update, context: Context) -> None:
     if errors:
         lines = [t(context, "admin.reload_failed", lang, n=len(errors))]
         lines += [html.escape(str(e)) for e in errors[:SHOWN_ERRORS]]
-        await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+        await update.effective_message.reply_text("\n".join(lines))
         return
     await update.effective_message.reply_text(
         t(context, "admin.reloaded", lang, entries=len(services(context).center.kb.entries)))

@@ -84,6 +84,6 @@ async def on_error(update: object, context: Context) -> None:
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-3000:]
     for admin in services(context).settings.admin_ids:
         try:
-            await context.bot.send_message(admin, f"<pre>{html.escape(trace)}</pre>", parse_mode="HTML")
+            await context.bot.send_message(admin, f"<pre>{html.escape(trace)}</pre>")
         except TelegramError as exc:
             log.warning("could not report to admin %s: %s", admin, exc)

@@ -7,7 +7,6 @@ import logging
 from datetime import date, datetime, time, timedelta
 
 from telegram import InlineKeyboardButton, Update
-from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
@@ -350,7 +349,7 @@ async def send_reminder(context: Context) -> None:
     p = reminder.payload
     text = svc.center.renderer.t("ref.reminder_text", p["lang"], case=p["case"], deadline=p["deadline"])
     try:
-        await context.bot.send_message(reminder.chat_id, text, parse_mode=ParseMode.HTML)
+        await context.bot.send_message(reminder.chat_id, text)
     except Forbidden:
         log.warning("reminder %s: user blocked the bot; dropping it", reminder.id)
         await svc.store.set_reminder_status(reminder.id, "failed")

@@ -20,6 +20,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 from handlers.base.common import Context, message_of, services, t
 from handlers.support.outbox import flush_outbox, in_flight
 from handlers.support.tickets import close_ticket, ticket_for
+from helpcenter.answers.render import escape
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ async def tickets_command(update: Update, context: Context) -> None:
               for tk in tickets[(page - 1) * TICKETS_PER_PAGE:page * TICKETS_PER_PAGE]]
     if pages > 1:
         lines.append(t(context, "agent.tickets_more", lang, page=page, pages=pages, next=page % pages + 1))
-    await message_of(update).reply_text("\n".join(lines)[:MessageLimit.MAX_TEXT_LENGTH])
+    await message_of(update).reply_text(escape("\n".join(lines)[:MessageLimit.MAX_TEXT_LENGTH]))
 
 
 @agents_only

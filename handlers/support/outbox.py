@@ -10,7 +10,6 @@ import logging
 import weakref
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
@@ -138,7 +137,7 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
             markup = _markup(p)
             reply = (ReplyParameters(p["reply_to"], allow_sending_without_reply=True) if p.get("reply_to")
                      else None)
-            sent = await bot.send_message(p["to_chat"], p["text"], parse_mode=ParseMode.HTML,
+            sent = await bot.send_message(p["to_chat"], p["text"],
                                           message_thread_id=p.get("thread"), reply_markup=markup,
                                           reply_parameters=reply)
             if p.get("card"):
@@ -146,9 +145,9 @@ async def _deliver(app: Application, item: OutboxItem) -> float | None:
                 await svc.store.update_ticket(item.ticket_id, svc.now(), card_msg=sent.message_id)
         elif p["op"] == "edit":
             if "text" in p:
-                await bot.edit_message_text(p["text"], p["chat"], p["msg"], parse_mode=ParseMode.HTML)
+                await bot.edit_message_text(p["text"], p["chat"], p["msg"])
             else:
-                await bot.edit_message_caption(p["chat"], p["msg"], caption=p["caption"], parse_mode=ParseMode.HTML)
+                await bot.edit_message_caption(p["chat"], p["msg"], caption=p["caption"])
     except RetryAfter as exc:
         wait = retry_seconds(exc)
         await svc.store.mark_outbox(item.id, "pending", f"retry after {wait}s")

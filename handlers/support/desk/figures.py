@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
-from telegram.constants import ParseMode
 
 from handlers.base.common import Context, Services, services
 from handlers.support.desk.shared import agents_lang, desk_of, refuse
@@ -22,4 +21,4 @@ async def stats_command(update: Update, context: Context) -> None:
     if await refuse(update, context):
         return
     svc = services(context)
-    await update.effective_message.reply_text(await service_text(svc, agents_lang(svc)), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(await service_text(svc, agents_lang(svc)))

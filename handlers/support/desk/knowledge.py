@@ -7,7 +7,6 @@ import functools
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 
 from handlers.base.common import Context, Services, display_name, message_of, services, t, user_of, with_retry
 from handlers.support.desk.shared import agents_lang, desk_of, ensure, post, refuse
@@ -42,14 +41,14 @@ async def kb_command(update: Update, context: Context) -> None:
         return
     found = [c.entry for c in svc.center.matcher.match(words).candidates[:KB_SHOWN]]
     if not found:
-        await message.reply_text(t(context, "desk.kb_none", lang, q=words))
+        await message.reply_text(t(context, "desk.kb_none", lang, q=escape(words)))
         return
     lines = [t(context, "desk.kb_title", lang, q=escape(words))]
     lines += [f"{n}. <b>{escape(e.texts[lang].title)}</b>\n   {escape(_preview(svc, e))}"
               for n, e in enumerate(found, 1)]
     row = [InlineKeyboardButton(t(context, "desk.btn.kb_send", lang, n=n), callback_data=f"dk:kb:{ticket.id}:{e.id}")
            for n, e in enumerate(found, 1)]
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup([row]))
+    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup([row]))
 
 
 async def kb_button(update: Update, context: Context, ticket_id: int, entry_id: str) -> None:
@@ -70,7 +69,7 @@ async def kb_button(update: Update, context: Context, ticket_id: int, entry_id: 
                                        markets=(market,) if market else None)
     for part in parts:
         await with_retry(functools.partial(context.bot.send_message, ticket.chat_id, part,
-                                           parse_mode=ParseMode.HTML, disable_web_page_preview=True))
+                                           disable_web_page_preview=True))
     await query.answer(t(context, "desk.toast_sent", lang))
     await ensure(context.application, ticket)
     desk, now = desk_of(svc), svc.now()
@@ -110,7 +109,8 @@ async def teach_command(update: Update, context: Context) -> None:
                                      display_name(user), svc.now())
     rows = [[InlineKeyboardButton(f"{n}. {e.texts[lang].title}"[:64], callback_data=f"dk:tc:{offer}:{e.id}")]
             for n, e in enumerate(found, 1)]
-    await message.reply_text(t(context, "desk.teach_pick", lang, q=question), reply_markup=InlineKeyboardMarkup(rows))
+    await message.reply_text(t(context, "desk.teach_pick", lang, q=escape(question)),
+                             reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def teach_button(update: Update, context: Context, offer: int, entry_id: str) -> None:
@@ -123,4 +123,4 @@ async def teach_button(update: Update, context: Context, offer: int, entry_id: s
         return
     await query.answer()
     await query.edit_message_text(t(context, "desk.teach_done", lang, q=escape(stored.text),
-                                    title=escape(entry.texts[lang].title)), parse_mode=ParseMode.HTML)
+                                    title=escape(entry.texts[lang].title)))

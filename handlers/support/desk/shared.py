@@ -4,7 +4,6 @@ first sighting, and posting where a ticket lives."""
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update, User
-from telegram.constants import ParseMode
 from telegram.ext import Application
 
 from handlers.base.common import Context, Services, services, services_of, t, with_retry
@@ -73,7 +72,7 @@ async def post(app: Application, ticket: Ticket, text: str,
     reply = (ReplyParameters(ticket.card_msg, allow_sending_without_reply=True)
              if ticket.card_msg and not ticket.thread_id else None)
     return await with_retry(lambda: app.bot.send_message(
-        svc.settings.support_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=ticket.thread_id,
+        svc.settings.support_chat_id, text, message_thread_id=ticket.thread_id,
         reply_parameters=reply, reply_markup=markup))
 
 

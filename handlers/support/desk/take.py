@@ -72,7 +72,7 @@ async def mine_command(update: Update, context: Context) -> None:
         await message_of(update).reply_text(t(context, "desk.mine_none", lang))
         return
     lines = [t(context, "desk.mine", lang)]
-    lines += [f"#{tk.id} · {tk.user_name} · {tk.lang} · {tk.created_at.astimezone(svc.tz):%Y-%m-%d %H:%M}"
+    lines += [f"#{tk.id} · {escape(tk.user_name)} · {tk.lang} · {tk.created_at.astimezone(svc.tz):%Y-%m-%d %H:%M}"
               for tk in mine]
     await message_of(update).reply_text("\n".join(lines))
 
@@ -102,7 +102,7 @@ async def sla_sweep(app: Application) -> int:
             for admin in sorted(svc.settings.admin_ids):
                 try:
                     await app.bot.send_message(admin, r.t("desk.sla_admin", lang, id=ticket.id,
-                                                          user=ticket.user_name, minutes=round(waited)))
+                                                          user=escape(ticket.user_name), minutes=round(waited)))
                 except TelegramError as exc:  # an admin who never started the bot
                     log.warning("SLA notice to admin %s failed: %s", admin, exc)
             await post(app, ticket, r.t("desk.sla_escalated", lang, id=ticket.id))
