@@ -164,3 +164,12 @@ def test_bad_pattern_is_reported(content_copy: Path) -> None:
     line = _edit(path, '  "[0-9一二三四五六七八九十两几半]', '  "(unclosed": x\n  "[0-9一二三四五六七八九十两几半]')
     errors = _errors(content_copy)
     assert any(f"lexicon.yaml:{line}: pattern '(unclosed' is not a regular expression" in e for e in errors), errors
+
+
+def test_entries_the_code_opens_come_from_flows_yaml(content_copy: Path) -> None:
+    kb = load_knowledge_base()
+    assert (kb.flows.handoff_entry, kb.flows.refund_entry, kb.flows.prevent_entry) == (
+        "handoff-human", "refund-apply", "seller-prevent-disputes")
+    path = content_copy / "flows.yaml"
+    line = _edit(path, "    refund: refund-apply", "    refund: refund-aply")
+    assert any(e.endswith(f"flows.yaml:{line}: unknown entry 'refund-aply'") for e in _errors(content_copy))

@@ -44,7 +44,6 @@ from helpcenter.knowledge.model import DisputeRule
 from helpcenter.storage.reminders import Reminder
 
 log = logging.getLogger(__name__)
-REFUND_ENTRY = "refund-apply"
 PICKER_DAYS = 7  # recent days offered as buttons
 REMIND_AT = time(10, 0)  # local time of day reminders are sent
 # Past the acceptance window: "the platform makes no ruling and refers the buyer to the seller"
@@ -159,7 +158,7 @@ async def result_screen(update: Update, context: Context) -> None:
     kb = svc.center.kb
     event_day = date.fromisoformat(str(form.day))
     limits = assess(rule.limits, form.variant, event_day, svc.now())
-    entry = kb.by_id[REFUND_ENTRY]
+    entry = kb.by_id[kb.flows.refund_entry]
     r = renderer(context)
     windows = [lim for lim in limits if lim.kind == "acceptance"]
     closed = bool(windows) and all(lim.deadline is not None and not lim.deadline.open for lim in windows)

@@ -35,7 +35,6 @@ from handlers.base.flow import (
 )
 from helpcenter.knowledge.model import ViewOption
 
-PREVENT_ENTRY = "seller-prevent-disputes"
 # The seller flow's screens, named for the agents' card by the label of the button that opens them.
 CARD_NAMES: dict[str, str] = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
 
@@ -101,7 +100,7 @@ async def on_button(update: Update, context: Context) -> str | None:
     if action == "prevent":
         context.user_data.state = SEL
         await update.callback_query.answer()
-        await send_entry(update, context, kb.by_id[PREVENT_ENTRY])
+        await send_entry(update, context, kb.by_id[kb.flows.prevent_entry])
         return SEL
     if action == "wh" and state == SEL_WH and await _show_option(
             update, context, lang, kb.flows.warehouse_options, value, kb.flows.warehouse_entry, SEL_WH):

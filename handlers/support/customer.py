@@ -23,7 +23,6 @@ from helpcenter.storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
 
-HANDOFF_ENTRY = "handoff-human"
 NOT_A_BOT_ACTION = re.compile(r"^(tk:|fb:|human$)")  # buttons that keep the conversation with the agent
 
 
@@ -35,7 +34,7 @@ async def request_human(update: Update, context: Context) -> None:
     user = update.effective_user
     support = svc.settings.support_chat_id
     if support is None or user is None or await svc.store.is_banned(user.id):
-        entry = svc.center.kb.by_id[HANDOFF_ENTRY]
+        entry = svc.center.kb.by_id[svc.center.kb.flows.handoff_entry]
         # Without agents only TikTok Shop's own customer service (the entry's last step) applies.
         await show(update, context, renderer(context).answer(entry, lang, show_related=False,
                                                              steps=(len(entry.texts[lang].steps),)),

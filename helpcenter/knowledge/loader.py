@@ -65,6 +65,10 @@ DATE_MARKS = ("year", "month", "day")
 DATE_RE = re.compile(r"^(undated|\d{4}-\d{2}(-\d{2})?)$")
 
 
+# flows.entries: the keys content names, and the Flows fields they fill
+FLOW_ENTRIES = {"handoff": "handoff_entry", "refund": "refund_entry", "seller_prevent": "prevent_entry"}
+
+
 @dataclass(frozen=True, slots=True)
 class ContentError:
     file: Path
@@ -236,8 +240,16 @@ class _Builder:
         node = self.section("flows")
         if not isinstance(node, yamlsrc.Mapping):
             return empty
-        keys = {"return_reasons", "return_keep", "seller_warehouse", "seller_response"}
+        keys = {"return_reasons", "return_keep", "seller_warehouse", "seller_response", "entries"}
         self.r.check_keys(node, {*keys, "question_words"}, keys, "flows")
+        ids: dict[str, str] = {}
+        spec = self.r.mapping(node.get("entries"), line_of(node, "entries"), "flows.entries")
+        if spec is not None:
+            self.r.check_keys(spec, FLOW_ENTRIES, FLOW_ENTRIES, "flows.entries")
+            for key, name in FLOW_ENTRIES.items():
+                found = self.ref(spec.get(key), entries, line_of(spec, key), "entry")
+                if found is not None and found in entries:
+                    ids[name] = found
         lists = {}
         for key in ("return_reasons", "return_keep", "question_words"):
             if key == "question_words" and key not in node:
@@ -249,7 +261,7 @@ class _Builder:
         wh_entry, wh_options = self.view_options(node, "seller_warehouse", entries, figures)
         sr_entry, sr_options = self.view_options(node, "seller_response", entries, figures)
         return Flows(lists.get("return_reasons", {}), lists.get("return_keep", {}), wh_entry,
-                     wh_options, sr_options, sr_entry, lists.get("question_words", {}))
+                     wh_options, sr_options, sr_entry, lists.get("question_words", {}), **ids)
 
     def view_options(self, node: yamlsrc.Mapping, key: str, entries: dict[str, Entry],
                      figures: dict[str, Figure]) -> tuple[str, tuple[ViewOption, ...]]:

@@ -162,6 +162,11 @@ class Flows:
     seller_response: tuple[ViewOption, ...]  # by market; figures hold the response time
     seller_entry: str = ""
     question_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lang -> words of a question
+    # entries code opens by id (flows.entries): the hand-off page, the refund result's "how to
+    # file", the seller's prevention checklist
+    handoff_entry: str = "handoff-human"
+    refund_entry: str = "refund-apply"
+    prevent_entry: str = "seller-prevent-disputes"
 
 
 # --- question understanding (content/understanding.yaml) --------------------------------------
