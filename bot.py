@@ -23,12 +23,7 @@ from helpcenter.answers.render import to_plain
 from helpcenter.core import FIGURE, HelpCenter, guess_lang
 from helpcenter.knowledge.loader import InvalidContent, display_path
 from helpcenter.reports.evaluate import evaluate, format_report, read_questions
-from helpcenter.storage.db import (
-    DB_ERRORS,
-    database,
-    is_postgres,
-    safe_url,
-)
+from helpcenter.storage.db import DB_ERRORS, database, is_postgres, safe_url
 from helpcenter.storage.store import StoreError, check_data_dir
 from helpcenter.understanding.normalize import clean
 

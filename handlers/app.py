@@ -35,14 +35,7 @@ from telegram.warnings import PTBUserWarning
 from handlers.answers import faq
 from handlers.answers import replies as answers
 from handlers.base import flow
-from handlers.base.common import (
-    CONTEXT_TYPES,
-    Context,
-    HelpApplication,
-    Services,
-    Settings,
-    services_of,
-)
+from handlers.base.common import CONTEXT_TYPES, Context, HelpApplication, Services, Settings, services_of
 from handlers.base.flow import (
     REF_DATE,
     RET_CARRIER,
@@ -61,12 +54,7 @@ from handlers.runtime.processing import PerChatUpdateProcessor
 from handlers.support import agents, customer, outbox, ticket_buttons
 from handlers.support.desk import figures, history, knowledge, setup, take, transcript
 from helpcenter.core import HelpCenter
-from helpcenter.desk.taught import (
-    DESK_FILE,
-    apply_overlay,
-    load_overlay,
-    with_overlay,
-)
+from helpcenter.desk.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
 from helpcenter.storage.db import database, is_postgres
 from helpcenter.storage.desk_records import Desk
 from helpcenter.storage.store import Store

@@ -9,13 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpcenter.answers import forms, privacy
-from helpcenter.answers.deadlines import (
-    DateError,
-    add_months,
-    deadline,
-    parse_day,
-    window_end,
-)
+from helpcenter.answers.deadlines import DateError, add_months, deadline, parse_day, window_end
 from helpcenter.core import check
 from helpcenter.desk import taught
 from helpcenter.knowledge.loader import load_knowledge_base

@@ -10,12 +10,7 @@ from pathlib import Path
 import pytest
 
 from handlers.app import COMMANDS
-from helpcenter.answers.render import (
-    FIRST_SCREEN_MEDIAN,
-    first_screen_lines,
-    split_message,
-    to_plain,
-)
+from helpcenter.answers.render import FIRST_SCREEN_MEDIAN, first_screen_lines, split_message, to_plain
 from helpcenter.core import HelpCenter
 
 from .botkit import Chat, chat, running_bot

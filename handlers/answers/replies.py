@@ -9,26 +9,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.base.callbacks import callback_data
-from handlers.base.common import (
-    Context,
-    button,
-    deep_link,
-    keyboard,
-    lang_of,
-    renderer,
-    services,
-    show,
-    t,
-)
-from handlers.base.flow import (
-    ACTIONS,
-    HUMAN,
-    MENU,
-    SCREENS,
-    current,
-    stale_button,
-    way_back,
-)
+from handlers.base.common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
+from handlers.base.flow import ACTIONS, HUMAN, MENU, SCREENS, current, stale_button, way_back
 from handlers.base.userdata import Asked
 from helpcenter import core
 from helpcenter.knowledge.model import Entry

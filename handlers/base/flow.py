@@ -15,14 +15,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, Update
 
-from handlers.base.common import (
-    Context,
-    answer_query,
-    button,
-    lang_of,
-    send_below,
-    t,
-)
+from handlers.base.common import Context, answer_query, button, lang_of, send_below, t
 from handlers.base.userdata import UserData
 
 

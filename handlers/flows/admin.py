@@ -10,18 +10,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import Application, ConversationHandler
 
-from handlers.base.common import (
-    Context,
-    Services,
-    button,
-    keyboard,
-    lang_of,
-    renderer,
-    services,
-    services_of,
-    show,
-    t,
-)
+from handlers.base.common import Context, Services, button, keyboard, lang_of, renderer, services, services_of, show, t
 from helpcenter.knowledge.loader import ContentError, InvalidContent
 from helpcenter.reports.service_stats import service_block
 

@@ -7,24 +7,8 @@ from telegram.ext import ConversationHandler
 
 from handlers.answers.replies import market_label, send_entry
 from handlers.base.callbacks import callback_fields
-from handlers.base.common import (
-    LANGS,
-    Context,
-    button,
-    keyboard,
-    lang_of,
-    renderer,
-    services,
-    show,
-    t,
-)
-from handlers.base.flow import (
-    MENU,
-    SCREENS,
-    current,
-    goto,
-    screen,
-)
+from handlers.base.common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
+from handlers.base.flow import MENU, SCREENS, current, goto, screen
 from handlers.base.userdata import RefundForm, ReturnForm
 
 

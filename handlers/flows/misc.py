@@ -12,27 +12,8 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
 from handlers.base.callbacks import callback_fields
-from handlers.base.common import (
-    Context,
-    button,
-    keyboard,
-    lang_of,
-    services,
-    show,
-    t,
-    with_retry,
-)
-from handlers.base.flow import (
-    MENU,
-    REF_MARKET,
-    SEL_CASE,
-    SEL_HANDLE,
-    SEL_WH,
-    STARTS,
-    goto,
-    stale_button,
-    way_back,
-)
+from handlers.base.common import Context, button, keyboard, lang_of, services, show, t, with_retry
+from handlers.base.flow import MENU, REF_MARKET, SEL_CASE, SEL_HANDLE, SEL_WH, STARTS, goto, stale_button, way_back
 
 log = logging.getLogger(__name__)
 PLAIN_TARGETS = {SEL_WH, SEL_HANDLE, SEL_CASE, MENU}  # screens that need no data to show

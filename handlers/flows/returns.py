@@ -9,16 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.answers.replies import free_text, more_markets_button, should_ask_market
 from handlers.base.callbacks import callback_fields
-from handlers.base.common import (
-    Context,
-    button,
-    keyboard,
-    lang_of,
-    renderer,
-    services,
-    show,
-    t,
-)
+from handlers.base.common import Context, button, keyboard, lang_of, renderer, services, show, t
 from handlers.base.flow import (
     RET,
     RET_CARRIER,

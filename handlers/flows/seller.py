@@ -7,17 +7,7 @@ from telegram import InlineKeyboardButton, Update
 
 from handlers.answers.replies import send_entry
 from handlers.base.callbacks import callback_fields
-from handlers.base.common import (
-    Context,
-    button,
-    case_rows,
-    keyboard,
-    lang_of,
-    renderer,
-    services,
-    show,
-    t,
-)
+from handlers.base.common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
 from handlers.base.flow import (
     MENU,
     SCREENS,

@@ -21,13 +21,7 @@ from handlers.app import build_application, serving
 from handlers.base.callbacks import CallbackData
 from handlers.base.common import Settings
 from handlers.base.flow import MENU
-from handlers.offline.botapi import (
-    EDITS,
-    SENDS,
-    Call,
-    OfflineBotAPI,
-    UpdateFactory,
-)
+from handlers.offline.botapi import EDITS, SENDS, Call, OfflineBotAPI, UpdateFactory
 from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
 

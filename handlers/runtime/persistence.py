@@ -21,13 +21,7 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
-from helpcenter.storage.db import (
-    DB_ERRORS,
-    Database,
-    SqliteDatabase,
-    Step,
-    Tx,
-)
+from helpcenter.storage.db import DB_ERRORS, Database, SqliteDatabase, Step, Tx
 from helpcenter.storage.store import StoreError
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,7 @@ import yaml
 from markupsafe import Markup
 
 from helpcenter.knowledge.loader import PROJECT_DIR, ContentError
-from helpcenter.knowledge.model import (
-    LANGS,
-    Entry,
-    KnowledgeBase,
-    Window,
-)
+from helpcenter.knowledge.model import LANGS, Entry, KnowledgeBase, Window
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096

@@ -15,15 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from helpcenter.storage.db import (
-    DB_ERRORS,
-    Database,
-    SqliteDatabase,
-    Step,
-    StoreError,
-    Tables,
-    Tx,
-)
+from helpcenter.storage.db import DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tables, Tx
 
 SCHEMA_VERSION = 2  # 2: events.source
 SCHEMA = """

@@ -7,13 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpcenter.storage.db import (
-    Database,
-    PostgresDatabase,
-    SqliteDatabase,
-    Step,
-    StoreError,
-)
+from helpcenter.storage.db import Database, PostgresDatabase, SqliteDatabase, Step, StoreError
 
 BATCH = 1000
 

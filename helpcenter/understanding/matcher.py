@@ -24,12 +24,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from helpcenter.knowledge.model import (
-    LANGS,
-    Entry,
-    KnowledgeBase,
-    Text,
-)
+from helpcenter.knowledge.model import LANGS, Entry, KnowledgeBase, Text
 from helpcenter.understanding import fusion
 from helpcenter.understanding.bm25 import Bm25Index
 from helpcenter.understanding.embedding import Embedder

@@ -16,14 +16,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from helpcenter.knowledge.model import (
-    CaseWords,
-    Figure,
-    KnowledgeBase,
-    Term,
-    Vocabulary,
-    Window,
-)
+from helpcenter.knowledge.model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
 from helpcenter.understanding.normalize import Normalizer
 from helpcenter.understanding.stem import stem
 
