@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test check bench calibrate load-bench
+.PHONY: run test check vectors bench calibrate load-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(VENV)/.dev
 
 check: $(VENV)/.runtime
 	$(PY) bot.py check
+
+# After editing content/: embed its phrasings into content/vectors.npz (commit it with the content).
+vectors: $(VENV)/.runtime
+	$(PY) bot.py vectors
 
 bench: $(VENV)/.dev
 	$(PY) bench/matcher_bench.py

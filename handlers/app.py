@@ -4,6 +4,7 @@ that work outside it. bot.py and the tests both build the bot here."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import warnings
@@ -216,6 +217,7 @@ def _reload_on_sighup(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     await outbox.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     svc = services_of(application)
+    await svc.worker.close()
     await svc.store.close()
     if svc.desk is not None:
         await svc.desk.close()
@@ -251,7 +253,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     agents_desk = (Desk(database(url, taught, "helpcenter-desk")) if is_postgres(url)
                    else Desk(taught, settings.data_dir / "helpcenter.sqlite3"))
     services = Services(apply_overlay(center, load_overlay(taught, url)), store, settings, desk=agents_desk)
-    services.center_factory = lambda: with_overlay(HelpCenter, settings.data_dir, url)
+    services.center_factory = lambda: with_overlay(functools.partial(HelpCenter, background=True),
+                                                   settings.data_dir, url)
     if clock is not None:
         services.clock = clock
     app.services = services

@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.base.callbacks import callback_data
-from handlers.base.common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
+from handlers.base.common import Context, button, deep_link, keyboard, lang_of, off_loop, renderer, services, show, t
 from handlers.base.flow import ACTIONS, HUMAN, MENU, SCREENS, current, stale_button, way_back
 from handlers.base.userdata import Asked
 from helpcenter import core
@@ -215,7 +215,8 @@ async def free_text(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     svc = services(context)
     data = context.user_data
-    reply = svc.center.ask(question, lang, profile=profile(context), previous=Slots.from_dict(data.slots))
+    reply = await off_loop(update, context, svc.center.ask, question, lang, profile=profile(context),
+                           previous=Slots.from_dict(data.slots))
     match = reply.match
     if reply.kind == core.SOCIAL:  # small talk: a friendly word and the menu, not a miss
         if current(context) == MENU:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
@@ -24,6 +24,7 @@ from helpcenter.answers.render import Renderer
 from helpcenter.core import HelpCenter
 from helpcenter.storage.desk_records import Desk
 from helpcenter.storage.store import Store
+from helpcenter.understanding.worker import FairWorker
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class Services:
     support_is_forum: bool | None = None  # learnt from getChat on the first hand-off
     center_factory: Callable[[], HelpCenter] = HelpCenter  # how /reload and SIGHUP load content
     desk: Desk | None = None  # the agents' desk (handlers/support/desk/), opened with the store
+    worker: FairWorker = field(default_factory=FairWorker)  # questions are matched here, off the event loop
 
     @property
     def tz(self) -> ZoneInfo:
@@ -163,6 +165,14 @@ def user_of(update: Update) -> User:
 def display_name(user: User) -> str:
     """How a user is named to agents and in tickets: Telegram's full name, else the id."""
     return user.full_name or str(user.id)
+
+
+async def off_loop(update: Update, context: Context, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(*args, **kwargs) in the answer worker, in turn with the other chats (matching a
+    question is CPU work: on the event loop it would hold up every other chat)."""
+    chat, user = update.effective_chat, update.effective_user
+    key = ("chat", chat.id) if chat is not None else ("user", user.id if user is not None else 0)
+    return await services(context).worker.run(key, fn, *args, **kwargs)
 
 
 def renderer(context: Context) -> Renderer:

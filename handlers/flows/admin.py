@@ -41,7 +41,7 @@ async def stats(update: Update, context: Context) -> None:
     topics = [(_topic_title(svc, topic, lang), n) for topic, n in s["topics"]]
     text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio,
                                     topics=topics)
-    if svc.desk is not None:  # the agents' service figures (helpcenter/service_stats.py)
+    if svc.desk is not None:  # the agents' service figures (helpcenter/reports/service_stats.py)
         rows = await svc.desk.service_rows(svc.now() - timedelta(days=STATS_DAYS))
         text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.tz, STATS_DAYS)
     await update.effective_message.reply_text(text)

@@ -2,7 +2,7 @@
 
 PicklePersistence rewrites one file, which a kill mid-write can corrupt; here each changed
 user, chat or conversation is one row. The same database holds the inbox of updates
-(handlers/intake.py): the state an update changed and the mark that it is done are committed
+(handlers/runtime/intake.py): the state an update changed and the mark that it is done are committed
 together, so after a kill an update is either fully applied or replayed from the old state.
 """
 
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(done, update_id);
 """
-# Numbered schema steps (helpcenter/db.py); add new ones at the end.
+# Numbered schema steps (helpcenter/storage/db.py); add new ones at the end.
 STEPS = (Step(1, SCHEMA),)
 TABLES = ("kv", "inbox")  # what migrate copies
 

@@ -15,7 +15,6 @@ from helpcenter.answers.privacy import mask_personal, without_placeholders
 from helpcenter.core import HelpCenter
 from helpcenter.knowledge.model import LANGS, KnowledgeBase
 from helpcenter.storage.db import is_postgres, safe_url
-from helpcenter.understanding import embedding
 from helpcenter.understanding.matcher import Matcher
 
 DESK_FILE = "desk.sqlite3"
@@ -113,8 +112,8 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
         entries.append(entry)
     taught = copy.copy(center)
     base = center.matcher  # the same model and calibration as the content's own matcher
-    taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), embedder=base.embedder,
-                             cache_dir=embedding.default_cache_dir(), calibration=base.calibration)
+    taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), semantic=base.semantic,
+                             background=base.background, calibration=base.calibration)
     return taught
 
 

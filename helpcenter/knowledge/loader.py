@@ -48,7 +48,7 @@ SECTIONS = (
     "dispute_rules", "return_windows", "figures", "entries", "synonyms", "stopwords", "patterns", "flows",
     "out_of_scope",
     "dates",
-    "understanding",  # content/understanding.yaml: the question reader's words (helpcenter/vocabload.py)
+    "understanding",  # content/understanding.yaml: the question reader's words (knowledge/vocabulary.py)
 )
 OUT_OF_SCOPE = ("social", "adjacent", "other", "platforms")  # questions the bot does not answer; other shops
 ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",

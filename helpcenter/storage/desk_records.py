@@ -3,7 +3,7 @@ service figures), internal notes, and the phrasings agents taught the bot.
 
 On SQLite its own file (desk.sqlite3 under DATA_DIR; the tickets and questions tables are read
 through ATTACH, read-only use, to compute response and resolution times); on PostgreSQL
-(DATABASE_URL) tables beside the help center's. Schema steps as helpcenter/db.py records them
+(DATABASE_URL) tables beside the help center's. Schema steps as helpcenter/storage/db.py records them
 (and PRAGMA user_version on SQLite, as before).
 """
 

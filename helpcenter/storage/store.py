@@ -18,7 +18,7 @@ from helpcenter.storage.tickets import Tickets
 
 __all__ = ["BUSY_TIMEOUT", "DB_ERRORS", "Store", "StoreError"]
 
-SCHEMA = """  -- in ddl() words (helpcenter/db.py)
+SCHEMA = """  -- in ddl() words (helpcenter/storage/db.py)
 CREATE TABLE IF NOT EXISTS reminders (
     id {serial},
     chat_id INTEGER NOT NULL,

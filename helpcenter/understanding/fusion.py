@@ -46,7 +46,7 @@ def feature_names(signals: tuple[str, ...]) -> tuple[str, ...]:
 
 def features(scores: dict[str, np.ndarray], topic_ids: np.ndarray) -> np.ndarray:
     """(items × features) for the signals present, in the order of feature_names()."""
-    cols = []
+    cols: list[np.ndarray] = []
     tops = []
     for name, raw in scores.items():
         x = raw.astype(np.float32)
@@ -76,7 +76,7 @@ def probability(feats: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarr
 
 def rrf(scores: dict[str, np.ndarray], k: float = RRF_K) -> np.ndarray:
     """Reciprocal rank fusion: sum over signals of 1 / (k + rank)."""
-    return sum(1.0 / (k + 1.0 + ranks(x)) for name, x in scores.items() if name not in PLAIN)
+    return np.asarray(sum(1.0 / (k + 1.0 + ranks(x)) for name, x in scores.items() if name not in PLAIN))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:

@@ -7,7 +7,7 @@ are compared whole and on character trigrams, which keeps typos close to the rig
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 
 from helpcenter.knowledge.model import Lexicon
 from helpcenter.knowledge.text import clean, fold
@@ -60,9 +60,25 @@ class Normalizer:
             text = self._syn_re.sub(lambda m: self.synonyms.get(m.group(0), m.group(0)), text)
         return text
 
-    def grams(self, text: str) -> Counter[str]:
+    def terms(self, text: str) -> list[str]:
+        """Word-level terms of normalised text, stopwords left out: Chinese character bigrams (a
+        lone character is itself) and stemmed English words, in order (BM25's vocabulary)."""
+        out: list[str] = []
+        for run in _RUNS.findall(text):
+            if _IS_HAN.match(run):
+                for stop in self.stop_zh:
+                    run = run.replace(stop, " ")
+                for piece in run.split():
+                    out += [piece] if len(piece) == 1 else [piece[i:i + 2] for i in range(len(piece) - 1)]
+            else:
+                word = run.strip("'")
+                if word and word not in self.stop_en:
+                    out.append(stem_latin(word))
+        return out
+
+    def grams(self, text: str) -> dict[str, float]:
         """Weighted grams of normalised text, with stopwords left out."""
-        grams: Counter[str] = Counter()
+        grams: defaultdict[str, float] = defaultdict(float)
         previous = ""
         for run in _RUNS.findall(text):
             if _IS_HAN.match(run):

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.base.common import Context, Services, display_name, message_of, services, t, user_of, with_retry
+from handlers.base.common import Context, Services, display_name, message_of, off_loop, services, t, user_of, with_retry
 from handlers.support.desk.shared import agents_lang, desk_of, ensure, post, refuse
 from handlers.support.desk.take import take
 from handlers.support.tickets import ticket_for
@@ -39,7 +39,7 @@ async def kb_command(update: Update, context: Context) -> None:
     if not words:
         await message.reply_text(t(context, "desk.kb_usage", lang))
         return
-    found = [c.entry for c in svc.center.matcher.match(words).candidates[:KB_SHOWN]]
+    found = [c.entry for c in (await off_loop(update, context, svc.center.matcher.match, words)).candidates[:KB_SHOWN]]
     if not found:
         await message.reply_text(t(context, "desk.kb_none", lang, q=escape(words)))
         return
@@ -101,7 +101,8 @@ async def teach_command(update: Update, context: Context) -> None:
         await message.reply_text(t(context, "desk.teach_usage", lang))
         return
     question = mask(said)
-    found = [c.entry for c in svc.center.matcher.match(without_placeholders(question)).candidates[:KB_SHOWN]]
+    match = await off_loop(update, context, svc.center.matcher.match, without_placeholders(question))
+    found = [c.entry for c in match.candidates[:KB_SHOWN]]
     if not found:
         await message.reply_text(t(context, "desk.teach_none", lang))
         return
