@@ -333,6 +333,11 @@ def database(url: str | None, sqlite_path: Path, name: str = "helpcenter") -> Da
     return SqliteDatabase(sqlite_path)
 
 
+def named(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    """A row read by column name (the SELECT lists `columns`), never by position."""
+    return dict(zip(columns, row, strict=True))
+
+
 def iso(moment: datetime) -> str:
     """How every table stores a moment: ISO 8601 in UTC, to the second."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")

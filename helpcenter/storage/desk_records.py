@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from helpcenter.storage.db import DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tables, Tx
+from helpcenter.storage.db import DB_ERRORS, Database, SqliteDatabase, Step, StoreError, Tables, Tx, iso, named
 
 SCHEMA_VERSION = 2  # 2: events.source
 SCHEMA = """
@@ -79,10 +79,6 @@ AGENT_UPSERT = "INSERT INTO agents(user_id, name) VALUES (?,?) ON CONFLICT (user
 EVENT_KINDS = ("bot_q", "bot_a", "user", "agent", "note", "kb", "claim", "close", "reopen")
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True, slots=True)
 class Holding:
     ticket_id: int
@@ -112,6 +108,13 @@ class Taught:
     entry_id: str | None
     agent: str
     at: datetime
+
+
+# The columns each read selects, in order; rows are read by these names (storage.db.named).
+HOLDING = ("ticket_id", "user_id", "holder_id", "holder_name", "first_response_at", "sla_level")
+EVENT = ("id", "ticket_id", "at", "kind", "author", "text")
+TAUGHT = ("id", "ticket_id", "text", "lang", "entry_id", "agent", "at")
+SERVICE = ("id", "created_at", "closed_at", "status", "rating", "holder_id", "holder", "first_response_at", "reopens")
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -168,12 +171,12 @@ class Desk(Tables):
         return bool(new)
 
     async def holding(self, ticket_id: int) -> Holding | None:
-        rows = await self._rows("SELECT ticket_id, user_id, holder_id, holder_name, first_response_at, sla_level"
-                                " FROM desk_tickets WHERE ticket_id=?", (ticket_id,))
+        rows = await self._rows(f"SELECT {', '.join(HOLDING)} FROM desk_tickets WHERE ticket_id=?",  # noqa: S608
+                                (ticket_id,))
         if not rows:
             return None
-        r = rows[0]
-        return Holding(r[0], r[1], r[2], r[3], _dt(r[4]), r[5])
+        got = named(HOLDING, rows[0])
+        return Holding(**{**got, "first_response_at": _dt(got["first_response_at"])})
 
     async def claim(self, ticket_id: int, agent_id: int, name: str, now: datetime) -> None:
         async with self.db.transaction() as tx:
@@ -214,9 +217,9 @@ class Desk(Tables):
         return rows[0][0] if rows else None
 
     async def history(self, ticket_id: int) -> list[Event]:
-        rows = await self._rows("SELECT id, ticket_id, at, kind, author, text FROM events WHERE ticket_id=?"
-                                " ORDER BY id", (ticket_id,))
-        return [Event(r[0], r[1], datetime.fromisoformat(r[2]), r[3], r[4], r[5]) for r in rows]
+        rows = await self._rows(f"SELECT {', '.join(EVENT)} FROM events WHERE ticket_id=? ORDER BY id",  # noqa: S608
+                                (ticket_id,))
+        return [Event(**{**(got := named(EVENT, r)), "at": datetime.fromisoformat(got["at"])}) for r in rows]
 
     async def forget(self, user_id: int) -> None:
         """/forget: the customer's history and holding rows go with their tickets."""
@@ -245,9 +248,9 @@ class Desk(Tables):
         return next((t for t in await self.taught() if t.id == taught_id), None)
 
     async def taught(self) -> list[Taught]:
-        rows = await self._rows("SELECT id, ticket_id, text, lang, entry_id, agent, at FROM taught"
+        rows = await self._rows(f"SELECT {', '.join(TAUGHT)} FROM taught"  # noqa: S608
                                 " WHERE entry_id IS NOT NULL ORDER BY entry_id, id")
-        return [Taught(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6])) for r in rows]
+        return [Taught(**{**(got := named(TAUGHT, r)), "at": datetime.fromisoformat(got["at"])}) for r in rows]
 
     # --- service figures -----------------------------------------------------------------------
 
@@ -271,9 +274,12 @@ class Desk(Tables):
             rows = await self._service_rows(since)
         except DB_ERRORS:  # no help-center database (no tickets) yet
             return []
-        return [{"id": r[0], "created_at": datetime.fromisoformat(r[1]), "closed_at": _dt(r[2]),
-                 "status": r[3], "rating": r[4], "holder_id": r[5], "holder": r[6],
-                 "first_response_at": _dt(r[7]), "reopens": r[8]} for r in rows]
+        out = []
+        for row in rows:
+            got = named(SERVICE, row)
+            out.append({**got, "created_at": datetime.fromisoformat(got["created_at"]),
+                        "closed_at": _dt(got["closed_at"]), "first_response_at": _dt(got["first_response_at"])})
+        return out
 
     async def _service_rows(self, since: datetime) -> list[Any]:
         sql = ("SELECT t.id, t.created_at, t.closed_at, t.status, t.rating, d.holder_id,"  # noqa: S608 - our names

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from helpcenter.storage.db import Tables, iso
+from helpcenter.storage.db import Tables, iso, named
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +39,14 @@ class OutboxItem:
     attempts: int
 
 
-TICKET_COLUMNS = ("id, user_id, chat_id, user_name, lang, role, status, thread_id, card_msg, rating,"
-                  " created_at, closed_at")
+COLUMNS = ("id", "user_id", "chat_id", "user_name", "lang", "role", "status", "thread_id", "card_msg", "rating",
+           "created_at", "closed_at")
+TICKET_COLUMNS = ", ".join(COLUMNS)
 
 
 def _ticket(row: Any) -> Ticket:
     """A row of TICKET_COLUMNS, read by name."""
-    got = dict(zip(TICKET_COLUMNS.replace(" ", "").split(","), row, strict=True))
+    got = named(COLUMNS, row)
     created, closed = got.pop("created_at"), got.pop("closed_at")
     return Ticket(**got, created_at=datetime.fromisoformat(created),
                   closed_at=datetime.fromisoformat(closed) if closed else None)
