@@ -173,3 +173,23 @@ def test_entries_the_code_opens_come_from_flows_yaml(content_copy: Path) -> None
     path = content_copy / "flows.yaml"
     line = _edit(path, "    refund: refund-apply", "    refund: refund-aply")
     assert any(e.endswith(f"flows.yaml:{line}: unknown entry 'refund-aply'") for e in _errors(content_copy))
+
+
+def test_the_schema_names_nested_places_as_the_loader_always_did(content_copy: Path) -> None:
+    """knowledge/schema.py checks the shape (pydantic, extra keys forbidden); its errors keep the
+    loader's file:line and wording, down to a window inside a dispute rule."""
+    rules = content_copy / "rules.yaml"
+    line = _edit(rules, "up_to: true, when: damaged_defective", "up_to: true, colour: red, when: damaged_defective")
+    sources = content_copy / "sources.yaml"
+    url_line = _edit(sources, "url: \"https://", "url: \"http://")
+    refunds = content_copy / "refunds.yaml"
+    text = refunds.read_text(encoding="utf-8")
+    start = text.index("      questions:\n")
+    end = text.index("\n      steps:", start)
+    q_line = text[:start].count("\n") + 1
+    refunds.write_text(text[:start] + "      questions: []" + text[end:], encoding="utf-8")
+    errors = "\n".join(_errors(content_copy))
+    assert (f"rules.yaml:{line}: unknown key 'colour' in return window US (allowed: from, source, unit, up_to,"
+            " value, value_max, when)") in errors
+    assert f"sources.yaml:{url_line}: source " in errors and "url must be https://… or null" in errors
+    assert f"refunds.yaml:{q_line}: entry refund-apply zh: needs at least one question" in errors

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpcenter.knowledge import yamlsrc
+from helpcenter.knowledge import schema, yamlsrc
 from helpcenter.knowledge.model import (
     COUNT_UNITS,
     LANGS,
     LIMIT_KINDS,
-    ROLES,
     UNITS,
     DateWords,
     DisputeRule,
@@ -51,18 +50,11 @@ SECTIONS = (
     "understanding",  # content/understanding.yaml: the question reader's words (knowledge/vocabulary.py)
 )
 OUT_OF_SCOPE = ("social", "adjacent", "other", "platforms")  # questions the bot does not answer; other shops
-ENTRY_KEYS = {"id", "topic", "role", "sources", "related", "figures", "tables", "dispute_case",
-              "step", "seller", *LANGS}
-TEXT_KEYS = {"title", "questions", "keywords", "steps", "notes", "advice"}
 SIDE_KEYS = {"steps", "notes", "advice"}
-WINDOW_KEYS = {"value", "value_max", "unit", "from", "when", "source", "up_to"}
-OPTION_KEYS = {"id", "label", "steps", "notes", "figures", "sources", "market"}
 TABLES = ("dispute_rules", "return_windows")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # also a valid /start deep-link payload
 DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
 DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today")
 DATE_MARKS = ("year", "month", "day")
-DATE_RE = re.compile(r"^(undated|\d{4}-\d{2}(-\d{2})?)$")
 
 
 # flows.entries: the keys content names, and the Flows fields they fill
@@ -197,11 +189,32 @@ def load_content(content_dir: Path) -> tuple[KnowledgeBase | None, list[ContentE
     return kb, reader.errors
 
 
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) and value.strip() else ""
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """The texts of a list its schema checked ((): not a list of non-empty texts)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        return ()
+    return tuple(v.strip() for v in value)
+
+
+def _bilingual(value: Any) -> dict[str, str]:
+    return {lang: _text(value[lang]) for lang in LANGS if lang in value} if isinstance(value, dict) else {}
+
+
 class _Builder:
+    """Builds the model from sections whose shape knowledge/schema.py checks; what stays here are
+    the checks a schema cannot make (references, duplicates, coverage, units, the date words)."""
+
     def __init__(self, reader: _Reader, raw: dict[str, tuple[Path, Any, int]]) -> None:
         self.r = reader
         self.raw = raw
         self._raw_specs: dict[str, yamlsrc.Mapping] = {}
+
+    def check(self, spec: type[schema.Spec], node: Any, what: str, line: int) -> bool:
+        return schema.check(spec, node, what, line, self.r.error)
 
     def section(self, name: str) -> yamlsrc.Mapping | yamlsrc.Sequence | None:
         if name not in self.raw:
@@ -240,24 +253,19 @@ class _Builder:
         node = self.section("flows")
         if not isinstance(node, yamlsrc.Mapping):
             return empty
-        keys = {"return_reasons", "return_keep", "seller_warehouse", "seller_response", "entries"}
-        self.r.check_keys(node, {*keys, "question_words"}, keys, "flows")
+        self.check(schema.FlowsSpec, node, "flows", node.line)
+        lists = {}
+        for key in ("return_reasons", "return_keep", "question_words"):
+            spec = node.get(key)
+            if isinstance(spec, dict):
+                lists[key] = {lang: _texts(spec.get(lang)) for lang in LANGS}
         ids: dict[str, str] = {}
-        spec = self.r.mapping(node.get("entries"), line_of(node, "entries"), "flows.entries")
-        if spec is not None:
-            self.r.check_keys(spec, FLOW_ENTRIES, FLOW_ENTRIES, "flows.entries")
+        spec = node.get("entries")
+        if isinstance(spec, dict):
             for key, name in FLOW_ENTRIES.items():
                 found = self.ref(spec.get(key), entries, line_of(spec, key), "entry")
                 if found is not None and found in entries:
                     ids[name] = found
-        lists = {}
-        for key in ("return_reasons", "return_keep", "question_words"):
-            if key == "question_words" and key not in node:
-                continue
-            spec = self.r.mapping(node.get(key), line_of(node, key), f"flows.{key}")
-            if spec is not None:
-                self.r.check_keys(spec, LANGS, LANGS, f"flows.{key}")
-                lists[key] = {lang: self.r.texts(spec, lang, f"flows.{key}") for lang in LANGS}
         wh_entry, wh_options = self.view_options(node, "seller_warehouse", entries, figures)
         sr_entry, sr_options = self.view_options(node, "seller_response", entries, figures)
         return Flows(lists.get("return_reasons", {}), lists.get("return_keep", {}), wh_entry,
@@ -268,20 +276,19 @@ class _Builder:
         """flows.<key>: an entry and the filtered views of it a flow offers, each citing
         only its own sources (figures add theirs)."""
         what_all = f"flows.{key}"
-        spec_all = self.r.mapping(node.get(key), line_of(node, key), what_all)
-        if spec_all is None:
+        spec_all = node.get(key)
+        if not isinstance(spec_all, dict):
             return "", ()
-        self.r.check_keys(spec_all, {"entry", "options"}, {"entry", "options"}, what_all)
         entry_id = self.ref(spec_all.get("entry"), entries, line_of(spec_all, "entry"), "entry") or ""
         entry = entries.get(entry_id)
         options: list[ViewOption] = []
         raw = spec_all.get("options") or []
         for i, spec in enumerate(raw):
-            spec = self.r.mapping(spec, line_of(raw, i), f"{what_all} option")
-            if spec is None:
+            if not isinstance(spec, yamlsrc.Mapping):
+                self.r.error(line_of(raw, i), f"{what_all} option must be a mapping")
                 continue
             what = f"{what_all} option {spec.get('id')}"
-            self.r.check_keys(spec, OPTION_KEYS, {"id", "steps", "sources"}, what)
+            self.check(schema.OptionSpec, spec, what, line_of(raw, i))
             picks: dict[str, tuple[int, ...]] = {}
             for pick, limit in (("steps", len(entry.texts["zh"].steps) if entry else 0),
                                 ("notes", len(entry.texts["zh"].notes) if entry else 0)):
@@ -296,7 +303,7 @@ class _Builder:
                 refs[ref_key] = tuple(map(str, items))
             market = self.ref(spec.get("market"), self.glossary.markets, line_of(spec, "market"), "market")
             if "label" in spec:
-                label = self.r.bilingual(spec.get("label"), line_of(spec, "label"), f"{what} label")
+                label = _bilingual(spec.get("label"))
             elif market:
                 label = dict(self.glossary.markets.get(market, {}))
             else:
@@ -321,12 +328,9 @@ class _Builder:
         self.topic_lines = dict(node.key_lines)
         result = {}
         for topic, spec in node.items():
-            spec = self.r.mapping(spec, line_of(node, topic), f"topic {topic}")
-            if spec is None:
-                continue
-            self.r.check_keys(spec, {"role", "zh", "en", "source"}, {"role", "zh", "en"},
-                              f"topic {topic}")
-            result[topic] = {k: str(v) for k, v in spec.items()}
+            self.check(schema.TopicSpec, spec, f"topic {topic}", line_of(node, topic))
+            if isinstance(spec, dict):
+                result[topic] = {k: str(v) for k, v in spec.items()}
         return result
 
     def sources(self) -> dict[str, Source]:
@@ -335,33 +339,24 @@ class _Builder:
         if not isinstance(node, yamlsrc.Mapping):
             return result
         for sid, spec in node.items():
-            spec = self.r.mapping(spec, line_of(node, sid), f"source {sid}")
-            if spec is None:
+            self.check(schema.SourceSpec, spec, f"source {sid}", line_of(node, sid))
+            if not isinstance(spec, yamlsrc.Mapping):
                 continue
-            self.r.check_keys(spec, {"title", "url", "date"}, {"title", "url", "date"},
-                              f"source {sid}")
-            url, date = spec.get("url"), str(spec.get("date", ""))
-            if url is not None and not (isinstance(url, str) and url.startswith("https://")):
-                self.r.error(line_of(spec, "url"), f"source {sid}: url must be https://… or null")
+            url, date, title = spec.get("url"), str(spec.get("date", "")), spec.get("title")
+            if not (isinstance(url, str) and url.startswith("https://")):
                 url = None
-            if not DATE_RE.match(date):
-                self.r.error(line_of(spec, "date"),
-                             f"source {sid}: date must be YYYY-MM-DD, YYYY-MM or 'undated'")
-            if isinstance(spec.get("title"), str):  # one language per screen, footnotes included
-                self.r.error(line_of(spec, "title"), f"source {sid}: title needs both languages"
-                             " ({zh: ..., en: ...})")
-                title = {lang: str(spec["title"]) for lang in LANGS}
-            else:
-                title = self.r.bilingual(spec.get("title"), line_of(spec, "title"), f"source {sid} title")
-            result[sid] = Source(sid, title, url, date)
+            # one language per screen, footnotes included: a plain title is an error, kept for both
+            result[sid] = Source(sid, {lang: title for lang in LANGS} if isinstance(title, str) else _bilingual(title),
+                                 url, date)
         return result
 
     def names(self, name: str) -> dict[str, dict[str, str]]:
         node = self.section(name)
         if not isinstance(node, yamlsrc.Mapping):
             return {}
-        return {key: self.r.bilingual(value, line_of(node, key), f"{name}.{key}")
-                for key, value in node.items()}
+        for key, value in node.items():
+            self.check(schema.Bilingual, value, f"{name}.{key}", line_of(node, key))
+        return {key: _bilingual(value) for key, value in node.items()}
 
     def ref(self, value: Any, known: dict[str, Any] | Iterable[str], line: int, what: str) -> str | None:
         if value is None:
@@ -371,19 +366,14 @@ class _Builder:
         return str(value)
 
     def window(self, node: Any, line: int, what: str, units: tuple[str, ...] = UNITS) -> Window | None:
-        node = self.r.mapping(node, line, what)
-        if node is None:
+        """A window its section's schema has checked: what remains are its unit and references."""
+        if not isinstance(node, dict):
             return None
-        self.r.check_keys(node, WINDOW_KEYS, {"value", "source"}, what)
         up_to = node.get("up_to", False)
-        if not isinstance(up_to, bool):
-            self.r.error(line_of(node, "up_to"), f"{what}: up_to must be true or false")
-            up_to = False
         value, value_max = node.get("value"), node.get("value_max")
-        for key, v in (("value", value), ("value_max", value_max)):
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
-                self.r.error(line_of(node, key), f"{what}: {key} must be a number or null")
-                return None
+        if any(v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or v < 0)
+               for v in (value, value_max)):
+            return None
         if value is not None and node.get("unit") not in units:
             problem = f"unknown unit {node['unit']!r}" if "unit" in node else "missing unit"
             self.r.error(line_of(node, "unit"), f"{what}: {problem} (allowed: {', '.join(units)})")
@@ -393,7 +383,7 @@ class _Builder:
             from_event=self.ref(node.get("from"), self.glossary.events, line_of(node, "from"), "event"),
             when=self.ref(node.get("when"), self.glossary.conditions, line_of(node, "when"), "condition"),
             source=source or "",
-            up_to=up_to,
+            up_to=up_to if isinstance(up_to, bool) else False,
         )
 
     def dispute_rules(self) -> list[DisputeRule]:
@@ -403,12 +393,10 @@ class _Builder:
             return rules
         seen: set[tuple[str, str]] = set()
         for i, spec in enumerate(node):
-            spec = self.r.mapping(spec, line_of(node, i), "dispute rule")
-            if spec is None:
+            what = f"dispute rule {spec.get('case')}/{spec.get('market')}" if isinstance(spec, dict) else "dispute rule"
+            self.check(schema.DisputeRuleSpec, spec, what, line_of(node, i))
+            if not isinstance(spec, yamlsrc.Mapping):
                 continue
-            what = f"dispute rule {spec.get('case')}/{spec.get('market')}"
-            self.r.check_keys(spec, {"case", "market", "evidence", "evidence_advice", *LIMIT_KINDS},
-                              {"case", "market", *LIMIT_KINDS}, what)
             case = self.ref(spec.get("case"), self.glossary.cases, line_of(spec, "case"), "case") or ""
             market = self.ref(spec.get("market"), self.glossary.markets, line_of(spec, "market"),
                               "market") or ""
@@ -418,31 +406,23 @@ class _Builder:
             # evidence: what a source lists, with that source; evidence_advice: general advice.
             evidence: dict[str, tuple[str, ...]] = {lang: () for lang in LANGS}
             evidence_source = ""
-            if "evidence" in spec:
-                ev = self.r.mapping(spec.get("evidence"), line_of(spec, "evidence"), f"{what} evidence")
-                if ev is not None:
-                    self.r.check_keys(ev, {*LANGS, "source"}, {*LANGS, "source"}, f"{what} evidence")
-                    evidence = {lang: self.r.texts(ev, lang, f"{what} evidence") for lang in LANGS}
-                    evidence_source = self.ref(ev.get("source"), self.sources_by_id,
-                                               line_of(ev, "source"), "source") or ""
+            ev = spec.get("evidence")
+            if isinstance(ev, dict):
+                evidence = {lang: _texts(ev.get(lang)) for lang in LANGS}
+                evidence_source = self.ref(ev.get("source"), self.sources_by_id, line_of(ev, "source"), "source") or ""
             advice: dict[str, tuple[str, ...]] = {lang: () for lang in LANGS}
-            if "evidence_advice" in spec:
-                adv = self.r.mapping(spec.get("evidence_advice"), line_of(spec, "evidence_advice"),
-                                     f"{what} evidence_advice")
-                if adv is not None:
-                    self.r.check_keys(adv, LANGS, LANGS, f"{what} evidence_advice")
-                    advice = {lang: self.r.texts(adv, lang, f"{what} evidence_advice") for lang in LANGS}
-            limits = {kind: self.windows(spec.get(kind), line_of(spec, kind), f"{what} {kind}")
-                      for kind in LIMIT_KINDS}
+            adv = spec.get("evidence_advice")
+            if isinstance(adv, dict):
+                advice = {lang: _texts(adv.get(lang)) for lang in LANGS}
+            limits = {kind: self.windows(spec.get(kind), f"{what} {kind}") for kind in LIMIT_KINDS}
             rules.append(DisputeRule(case, market, evidence, limits, evidence_source, advice))
         for case in self.glossary.cases:
             if not any(rule.case == case for rule in rules):
                 self.r.error(node.line, f"case {case!r} has no dispute rule")
         return rules
 
-    def windows(self, value: Any, line: int, what: str) -> tuple[Window, ...]:
-        if not isinstance(value, list) or not value:
-            self.r.error(line, f"{what} must be a non-empty list of windows")
+    def windows(self, value: Any, what: str) -> tuple[Window, ...]:
+        if not isinstance(value, list):
             return ()
         found = (self.window(item, line_of(value, i), what) for i, item in enumerate(value))
         return tuple(w for w in found if w is not None)
@@ -453,15 +433,12 @@ class _Builder:
         if not isinstance(node, yamlsrc.Sequence):
             return result
         for i, spec in enumerate(node):
-            spec = self.r.mapping(spec, line_of(node, i), "return window")
-            if spec is None:
+            self.check(schema.ReturnWindowSpec, spec, "return window", line_of(node, i))
+            if not isinstance(spec, yamlsrc.Mapping):
                 continue
-            self.r.check_keys(spec, {"market", "windows"}, {"market", "windows"}, "return window")
             market = self.ref(spec.get("market"), self.glossary.markets, line_of(spec, "market"),
                               "market") or ""
-            result.append(ReturnWindow(market, self.windows(spec.get("windows"),
-                                                            line_of(spec, "windows"),
-                                                            f"return window {market}")))
+            result.append(ReturnWindow(market, self.windows(spec.get("windows"), f"return window {market}")))
         return result
 
     def figures(self) -> dict[str, Figure]:
@@ -471,17 +448,16 @@ class _Builder:
             return result
         for fid, spec in node.items():
             what = f"figure {fid}"
-            spec = self.r.mapping(spec, line_of(node, fid), what)
-            if spec is None:
+            self.check(schema.FigureSpec, spec, what, line_of(node, fid))
+            if not isinstance(spec, yamlsrc.Mapping):
                 continue
-            self.r.check_keys(spec, {"market", "label", "window", "count"}, {"market", "label"}, what)
             if ("window" in spec) == ("count" in spec):
                 self.r.error(spec.line, f"{what} needs exactly one of 'window' or 'count'")
             result[fid] = Figure(
                 id=fid,
                 market=self.ref(spec.get("market"), self.glossary.markets, line_of(spec, "market"),
                                 "market") or "",
-                label=self.r.bilingual(spec.get("label"), line_of(spec, "label"), f"{what} label"),
+                label=_bilingual(spec.get("label")),
                 window=self.window(spec["window"], line_of(spec, "window"), what)
                 if "window" in spec else None,
                 count=self.window(spec["count"], line_of(spec, "count"), what, units=COUNT_UNITS)
@@ -505,9 +481,8 @@ class _Builder:
         stopwords: dict[str, tuple[str, ...]] = {lang: () for lang in LANGS}
         node = self.section("stopwords")
         if isinstance(node, yamlsrc.Mapping):
-            self.r.check_keys(node, LANGS, (), "stopwords")
-            stopwords.update({lang: self.r.texts(node, lang, "stopwords") for lang in LANGS
-                              if lang in node})
+            self.check(schema.StopwordsSpec, node, "stopwords", node.line)
+            stopwords.update({lang: _texts(node.get(lang)) for lang in LANGS if lang in node})
         patterns: list[tuple[str, str]] = []
         node = self.section("patterns")
         if isinstance(node, yamlsrc.Mapping):
@@ -521,13 +496,10 @@ class _Builder:
         out_of_scope: dict[str, dict[str, tuple[str, ...]]] = {}
         node = self.section("out_of_scope")
         if isinstance(node, yamlsrc.Mapping):
-            self.r.check_keys(node, OUT_OF_SCOPE, (), "out_of_scope")
+            self.check(schema.OutOfScopeSpec, node, "out_of_scope", node.line)
             for kind, texts in node.items():
-                texts = self.r.mapping(texts, line_of(node, kind), f"out_of_scope {kind}")
-                if texts is not None and kind in OUT_OF_SCOPE:
-                    self.r.check_keys(texts, LANGS, (), f"out_of_scope {kind}")
-                    out_of_scope[kind] = {lang: self.r.texts(texts, lang, f"out_of_scope {kind}")
-                                          for lang in LANGS if lang in texts}
+                if kind in OUT_OF_SCOPE and isinstance(texts, dict):
+                    out_of_scope[kind] = {lang: _texts(texts.get(lang)) for lang in LANGS if lang in texts}
         return Lexicon(synonyms, stopwords, tuple(patterns), out_of_scope, self.dates())
 
     def dates(self) -> DateWords:
@@ -614,58 +586,35 @@ class _Builder:
 
     def entry(self, spec: Any, line: int, path: Path, topics: dict[str, Any],
               figures: dict[str, Figure]) -> Entry | None:
-        spec = self.r.mapping(spec, line, "entry")
-        if spec is None:
-            return None
-        eid = str(spec.get("id", ""))
+        eid = str(spec.get("id", "")) if isinstance(spec, dict) else ""
         what = f"entry {eid or '?'}"
-        self.r.check_keys(spec, ENTRY_KEYS, {"id", "topic", "role", *LANGS}, what)
-        if eid and not ID_RE.match(eid):
-            self.r.error(line_of(spec, "id"), f"{what}: id must be lower-case letters, digits,"
-                         " '-' or '_' (at most 48)")
+        self.check(schema.EntrySpec, spec, what if isinstance(spec, dict) else "entry", line)
+        if not isinstance(spec, yamlsrc.Mapping):
+            return None
         topic = self.ref(spec.get("topic"), topics, line_of(spec, "topic"), "topic") or ""
         role = str(spec.get("role", ""))
-        if role and role not in ROLES:
-            self.r.error(line_of(spec, "role"), f"{what}: role must be one of {', '.join(ROLES)}")
         lists = {}
         for key, known, kind in (("sources", self.sources_by_id, "source"),
                                  ("figures", figures, "figure"), ("tables", TABLES, "table")):
             items = spec.get(key) or []
-            if not isinstance(items, list):
-                self.r.error(line_of(spec, key), f"{what}: {key!r} must be a list")
-                items = []
+            items = items if isinstance(items, list) else []
             for i, item in enumerate(items):
                 self.ref(item, known, line_of(items, i), kind)
             lists[key] = tuple(map(str, items))
         related = spec.get("related") or []
-        if not isinstance(related, list):
-            self.r.error(line_of(spec, "related"), f"{what}: 'related' must be a list")
-            related = []
+        related = related if isinstance(related, list) else []
         case = self.ref(spec.get("dispute_case"), self.glossary.cases, line_of(spec, "dispute_case"),
                         "case")
         step = spec.get("step")
         if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 1):
-            self.r.error(line_of(spec, "step"), f"{what}: step must be a whole number from 1")
             step = None
         texts = {}
         for lang in LANGS:
-            if lang not in spec:
-                continue
-            node = self.r.mapping(spec[lang], line_of(spec, lang), f"{what} {lang}")
-            if node is None:
-                continue
-            where = f"{what} {lang}"
-            self.r.check_keys(node, TEXT_KEYS, {"title", "questions", "steps"}, where)
-            texts[lang] = Text(
-                title=self.r.text(node, "title", where),
-                questions=self.r.texts(node, "questions", where),
-                keywords=self.r.texts(node, "keywords", where),
-                steps=self.r.texts(node, "steps", where),
-                notes=self.r.texts(node, "notes", where),
-                advice=self.r.texts(node, "advice", where),
-            )
-            if "questions" in node and not texts[lang].questions:
-                self.r.error(line_of(node, "questions"), f"{where}: needs at least one question")
+            node = spec.get(lang)
+            if isinstance(node, dict):
+                texts[lang] = Text(title=_text(node.get("title")), questions=_texts(node.get("questions")),
+                                   keywords=_texts(node.get("keywords")), steps=_texts(node.get("steps")),
+                                   notes=_texts(node.get("notes")), advice=_texts(node.get("advice")))
         seller = self.seller_side(spec, what, figures) if "seller" in spec else None
         if case and seller is None:
             self.r.error(spec.line, f"{what}: an entry with a dispute_case needs a 'seller' side")
@@ -676,27 +625,21 @@ class _Builder:
 
     def seller_side(self, spec: yamlsrc.Mapping, what: str, figures: dict[str, Figure]) -> SellerSide | None:
         """entry.seller: the case from the seller's side (what to submit, by when)."""
-        where = f"{what} seller"
-        node = self.r.mapping(spec.get("seller"), line_of(spec, "seller"), where)
-        if node is None:
+        node = spec.get("seller")
+        if not isinstance(node, yamlsrc.Mapping):
             return None
-        self.r.check_keys(node, {"sources", "figures", *LANGS}, {"sources", *LANGS}, where)
         refs = {}
         for key, known, kind in (("sources", self.sources_by_id, "source"), ("figures", figures, "figure")):
             items = node.get(key) or []
+            items = items if isinstance(items, list) else []
             for i, item in enumerate(items):
                 self.ref(item, known, line_of(items, i), kind)
             refs[key] = tuple(map(str, items))
-        texts = {}
-        for lang in LANGS:
-            side = self.r.mapping(node.get(lang), line_of(node, lang), f"{where} {lang}")
-            if side is None:
-                continue
-            self.r.check_keys(side, SIDE_KEYS, {"steps"}, f"{where} {lang}")
-            texts[lang] = SideText(*(self.r.texts(side, k, f"{where} {lang}") for k in ("steps", "notes", "advice")))
+        texts = {lang: SideText(*(_texts(side.get(k)) for k in ("steps", "notes", "advice")))
+                 for lang in LANGS if isinstance(side := node.get(lang), dict)}
         zh, en = texts.get("zh"), texts.get("en")
         if zh and en and any(len(getattr(zh, k)) != len(getattr(en, k)) for k in SIDE_KEYS):
-            self.r.error(node.line, f"{where}: zh and en must have as many steps, notes and advice")
+            self.r.error(node.line, f"{what} seller: zh and en must have as many steps, notes and advice")
         return SellerSide(texts, **refs)
 
     def cross_check(self, entries: list[Entry], topics: dict[str, Any]) -> None:
