@@ -38,14 +38,8 @@ from handlers.answers import replies as answers
 from handlers.base import flow
 from handlers.base.common import CONTEXT_TYPES, Context, HelpApplication, Services, Settings, services_of
 from handlers.base.flow import (
-    REF_DATE,
-    RET_CARRIER,
-    RET_CONTACT,
-    RET_ORDER,
-    RET_PRODUCT,
-    RET_REASON,
-    RET_TRACKING,
     SCREENS,
+    State,
 )
 from handlers.base.userdata import UserData
 from handlers.flows import admin, menu, misc, refund, returns, seller
@@ -160,9 +154,9 @@ def conversation(timeout: float) -> ConversationHandler:
         warnings.simplefilter("ignore", PTBUserWarning)
         states: dict[object, list[BaseHandler[Update, Context, Any]]] = {
             **{state: [] for state in SCREENS},  # button-driven states: the common handlers serve
-            **{state: field_text for state in (RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT, RET_CARRIER,
-                                               RET_TRACKING)},
-            REF_DATE: [MessageHandler(TEXT, refund.on_text)],
+            **{state: field_text for state in (State.RET_ORDER, State.RET_PRODUCT, State.RET_REASON,
+                                               State.RET_CONTACT, State.RET_CARRIER, State.RET_TRACKING)},
+            State.REF_DATE: [MessageHandler(TEXT, refund.on_text)],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, misc.timed_out)],
         }
         return ConversationHandler(

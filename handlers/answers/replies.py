@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.base.callbacks import callback_data
 from handlers.base.common import Context, button, deep_link, keyboard, lang_of, off_loop, renderer, services, show, t
-from handlers.base.flow import ACTIONS, HUMAN, MENU, SCREENS, current, stale_button, way_back
+from handlers.base.flow import ACTIONS, HUMAN, SCREENS, State, current, stale_button, way_back
 from handlers.base.userdata import Asked
 from helpcenter import core
 from helpcenter.knowledge.model import Entry
@@ -170,7 +170,7 @@ async def profile_button(update: Update, context: Context) -> None:
             data.market = value
             note = t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang))
         await query.answer(note)
-        if current(context) != MENU:  # picked from a flow step: that step again, for this market
+        if current(context) != State.MENU:  # picked from a flow step: that step again, for this market
             await SCREENS[current(context)](update, context)
             return
         await show(update, context, note, keyboard([[way_back(context, lang)]]))
@@ -219,9 +219,9 @@ async def free_text(update: Update, context: Context) -> None:
                            previous=Slots.from_dict(data.slots))
     match = reply.match
     if reply.kind == core.SOCIAL:  # small talk: a friendly word and the menu, not a miss
-        if current(context) == MENU:
+        if current(context) == State.MENU:
             await show(update, context, reply.messages, edit=False, keep=True)
-            await SCREENS[MENU](update, context)
+            await SCREENS[State.MENU](update, context)
         else:
             await show(update, context, reply.messages, keyboard([[way_back(context, lang)]]), edit=False, keep=True)
         return

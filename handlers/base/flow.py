@@ -32,13 +32,6 @@ class State(StrEnum):
     SEL, SEL_WH, SEL_HANDLE, SEL_CASE = "sel", "sel_wh", "sel_handle", "sel_case"
 
 
-MENU, RET = State.MENU, State.RET
-RET_ORDER, RET_PRODUCT, RET_REASON = State.RET_ORDER, State.RET_PRODUCT, State.RET_REASON
-RET_CONTACT, RET_CARRIER, RET_TRACKING = State.RET_CONTACT, State.RET_CARRIER, State.RET_TRACKING
-REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT = (
-    State.REF_CASE, State.REF_VARIANT, State.REF_MARKET, State.REF_DATE, State.REF_RESULT)
-SEL, SEL_WH, SEL_HANDLE, SEL_CASE = State.SEL, State.SEL_WH, State.SEL_HANDLE, State.SEL_CASE
-
 Screen = Callable[[Update, Context], Coroutine[Any, Any, None]]
 SCREENS: dict[str, Screen] = {}
 Start = Callable[[Update, Context], Coroutine[Any, Any, str]]
@@ -110,7 +103,7 @@ def card_facts(context: Context, lang: str) -> tuple[str, list[tuple[str, str]]]
         facts = card.view(context, lang, state in card.states)
         where = where or facts.where
         answers += facts.answers
-    if not where and state != MENU:
+    if not where and state != State.MENU:
         where = state
     return where, answers
 
@@ -139,15 +132,15 @@ def current(context: Context) -> str:
 
 
 def state_of(data: UserData | None) -> str:
-    """The flow state kept in a user's data (MENU when none)."""
-    state = data.state if data is not None and data.state else MENU
-    return state if state in SCREENS else MENU
+    """The flow state kept in a user's data (State.MENU when none)."""
+    state = data.state if data is not None and data.state else State.MENU
+    return state if state in SCREENS else State.MENU
 
 
 def way_back_of(data: UserData | None) -> tuple[str, str]:
     """(label key, callback data) of the way back for a user's data; also for a message sent
     on another update's behalf (an agent closing a ticket)."""
-    return ("btn.resume", "resume") if state_of(data) != MENU else ("btn.menu", "menu")
+    return ("btn.resume", "resume") if state_of(data) != State.MENU else ("btn.menu", "menu")
 
 
 def way_back(context: Context, lang: str) -> InlineKeyboardButton:

@@ -8,11 +8,11 @@ from telegram.ext import ConversationHandler
 from handlers.answers.replies import market_label, send_entry
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
-from handlers.base.flow import MENU, SCREENS, current, goto, screen
+from handlers.base.flow import SCREENS, State, current, goto, screen
 from handlers.base.userdata import RefundForm, ReturnForm
 
 
-@screen(MENU)
+@screen(State.MENU)
 async def menu_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     role = context.user_data.role
@@ -51,13 +51,13 @@ async def start(update: Update, context: Context) -> str:
         data = context.user_data
         data.role = data.role or ("seller" if entry.role == "seller" else "buyer")
         await send_entry(update, context, entry)
-        context.user_data.state = MENU
-        return MENU
-    return await goto(update, context, MENU)
+        context.user_data.state = State.MENU
+        return State.MENU
+    return await goto(update, context, State.MENU)
 
 
 async def menu(update: Update, context: Context) -> str:
-    return await goto(update, context, MENU)
+    return await goto(update, context, State.MENU)
 
 
 async def pick_role(update: Update, context: Context) -> str:
@@ -66,7 +66,7 @@ async def pick_role(update: Update, context: Context) -> str:
         context.user_data.role = None
     elif choice in ("buyer", "seller"):
         context.user_data.role = choice
-    return await goto(update, context, MENU)
+    return await goto(update, context, State.MENU)
 
 
 def help_text(context: Context, lang: str) -> str:

@@ -13,10 +13,10 @@ from telegram.error import Forbidden, TelegramError
 
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import Context, button, keyboard, lang_of, services, show, t, with_retry
-from handlers.base.flow import MENU, REF_MARKET, SEL_CASE, SEL_HANDLE, SEL_WH, STARTS, goto, stale_button, way_back
+from handlers.base.flow import STARTS, State, goto, stale_button, way_back
 
 log = logging.getLogger(__name__)
-PLAIN_TARGETS = {SEL_WH, SEL_HANDLE, SEL_CASE, MENU}  # screens that need no data to show
+PLAIN_TARGETS = {State.SEL_WH, State.SEL_HANDLE, State.SEL_CASE, State.MENU}  # screens that need no data to show
 
 
 async def go(update: Update, context: Context) -> str | None:
@@ -24,7 +24,7 @@ async def go(update: Update, context: Context) -> str | None:
     (target,) = callback_fields(update, 1)
     if target in STARTS:
         return await STARTS[target](update, context)
-    if target in PLAIN_TARGETS or (target == REF_MARKET and context.user_data.ref.case):
+    if target in PLAIN_TARGETS or (target == State.REF_MARKET and context.user_data.ref.case):
         return await goto(update, context, target)
     await stale_button(update, context)
     return None

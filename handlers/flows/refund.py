@@ -25,12 +25,8 @@ from handlers.base.common import (
     t,
 )
 from handlers.base.flow import (
-    REF_CASE,
-    REF_DATE,
-    REF_MARKET,
-    REF_RESULT,
-    REF_VARIANT,
     CardFacts,
+    State,
     current,
     goto,
     screen,
@@ -66,7 +62,7 @@ def _variants(context: Context, case: str) -> list[str]:
     return list(dict.fromkeys(w.when for r in rules for w in r.limits["acceptance"] if w.when))
 
 
-@ticket_card((REF_CASE, REF_VARIANT, REF_MARKET, REF_DATE, REF_RESULT), order=2)
+@ticket_card((State.REF_CASE, State.REF_VARIANT, State.REF_MARKET, State.REF_DATE, State.REF_RESULT), order=2)
 def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
     """For the agents: the case, variant, market and day the user chose, and the last day to file
     that the result showed them."""
@@ -101,7 +97,7 @@ def _acceptance_deadline(context: Context, ref: RefundForm) -> Deadline | None:
     return acceptance_deadline(assess(rule.limits, ref.variant, day, svc.now()))
 
 
-@screen(REF_CASE)
+@screen(State.REF_CASE)
 async def case_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     rows = case_rows(context, lang, "ref")
@@ -109,7 +105,7 @@ async def case_screen(update: Update, context: Context) -> None:
     await show(update, context, t(context, "ref.pick_case", lang), keyboard(rows))
 
 
-@screen(REF_VARIANT)
+@screen(State.REF_VARIANT)
 async def variant_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     conditions = services(context).center.kb.glossary.conditions
@@ -119,7 +115,7 @@ async def variant_screen(update: Update, context: Context) -> None:
     await show(update, context, t(context, "ref.pick_variant", lang), keyboard(rows))
 
 
-@screen(REF_MARKET)
+@screen(State.REF_MARKET)
 async def market_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     kb = services(context).center.kb
@@ -130,7 +126,7 @@ async def market_screen(update: Update, context: Context) -> None:
     await show(update, context, t(context, "ref.pick_market", lang), keyboard(rows))
 
 
-@screen(REF_DATE)
+@screen(State.REF_DATE)
 async def date_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     rule = _rule(context)
@@ -149,7 +145,7 @@ async def date_screen(update: Update, context: Context) -> None:
     await show(update, context, t(context, "ref.ask_date", lang, event=event_name), keyboard(rows))
 
 
-@screen(REF_RESULT)
+@screen(State.REF_RESULT)
 async def result_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     form = _form(context)
@@ -199,10 +195,10 @@ def _result_rows(context: Context, lang: str, remindable: bool,
     return rows
 
 
-@start(REF_CASE)
+@start(State.REF_CASE)
 async def begin(update: Update, context: Context) -> str:
     context.user_data.ref = RefundForm()
-    return await goto(update, context, REF_CASE)
+    return await goto(update, context, State.REF_CASE)
 
 
 async def start_with(update: Update, context: Context, case: str, market: str = "") -> str | None:
@@ -213,8 +209,8 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
         return None
     context.user_data.ref = RefundForm(case=case, market=market if market in kb.markets_for(case) else None)
     form = _form(context)
-    return await goto(update, context, REF_VARIANT if _variants(context, case) else
-                      REF_DATE if form.market else REF_MARKET)
+    return await goto(update, context, State.REF_VARIANT if _variants(context, case) else
+                      State.REF_DATE if form.market else State.REF_MARKET)
 
 
 async def on_button(update: Update, context: Context) -> str | None:
@@ -222,27 +218,27 @@ async def on_button(update: Update, context: Context) -> str | None:
     form = _form(context)
     kb = services(context).center.kb
     state = current(context)
-    if action == "case" and value in kb.glossary.cases and state in (REF_CASE, REF_RESULT):
+    if action == "case" and value in kb.glossary.cases and state in (State.REF_CASE, State.REF_RESULT):
         context.user_data.ref = RefundForm(case=value)
-        return await goto(update, context, REF_VARIANT if _variants(context, value) else REF_MARKET)
+        return await goto(update, context, State.REF_VARIANT if _variants(context, value) else State.REF_MARKET)
     if action == "start":  # from an answer: ref:start:<case>[:<market>], in any state
         return await start_with(update, context, *value.split(":", 1))
-    if action == "var" and state == REF_VARIANT and value in _variants(context, form.case or ""):
+    if action == "var" and state == State.REF_VARIANT and value in _variants(context, form.case or ""):
         form.variant = value
-        return await goto(update, context, REF_DATE if form.market else REF_MARKET)
-    if action == "mkt" and state == REF_MARKET:
+        return await goto(update, context, State.REF_DATE if form.market else State.REF_MARKET)
+    if action == "mkt" and state == State.REF_MARKET:
         if value in kb.markets_for(form.case or ""):
             form.market = value
-            return await goto(update, context, REF_DATE)
+            return await goto(update, context, State.REF_DATE)
         lang = lang_of(update, context)
         await show(update, context, t(context, "ref.unknown_market", lang),
                    keyboard([[button(context, "btn.human", lang, "human"),
                               button(context, "btn.other_case", lang, "go:ref_case")],
                              [button(context, "btn.menu", lang, "menu")]]), keep=True)
         return None
-    if action == "day" and state == REF_DATE:
+    if action == "day" and state == State.REF_DATE:
         return await _set_day(update, context, value)
-    if action == "remind" and state == REF_RESULT:
+    if action == "remind" and state == State.REF_RESULT:
         await _remind(update, context)
         return None
     if action in ("reminded", "unremind") and value.isdigit():
@@ -266,7 +262,7 @@ async def _set_day(update: Update, context: Context, text: str) -> str | None:
                               button(context, "btn.cancel", lang, "cancel")]]), edit=False)
         return None
     _form(context).day = day.isoformat()
-    return await goto(update, context, REF_RESULT)
+    return await goto(update, context, State.REF_RESULT)
 
 
 async def _remind(update: Update, context: Context) -> None:

@@ -11,14 +11,8 @@ from handlers.answers.replies import free_text, more_markets_button, should_ask_
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import Context, button, keyboard, lang_of, off_loop, renderer, services, show, t
 from handlers.base.flow import (
-    RET,
-    RET_CARRIER,
-    RET_CONTACT,
-    RET_ORDER,
-    RET_PRODUCT,
-    RET_REASON,
-    RET_TRACKING,
     CardFacts,
+    State,
     current,
     goto,
     screen,
@@ -32,11 +26,13 @@ from helpcenter.answers import forms
 REQUEST_FIELDS = ("order", "product", "reason", "contact")  # step 4, from seed 001
 SHIPPING_FIELDS = ("carrier", "tracking")  # step 5
 FORM_STEPS = {4: REQUEST_FIELDS, 5: SHIPPING_FIELDS}
-FIELD_STATE: dict[str, str] = {"order": RET_ORDER, "product": RET_PRODUCT, "reason": RET_REASON, "contact": RET_CONTACT,
-               "carrier": RET_CARRIER, "tracking": RET_TRACKING}
+FIELD_STATE: dict[str, str] = {
+    "order": State.RET_ORDER, "product": State.RET_PRODUCT, "reason": State.RET_REASON, "contact": State.RET_CONTACT,
+    "carrier": State.RET_CARRIER, "tracking": State.RET_TRACKING}
 STATE_FIELD: dict[str, str] = {state: field for field, state in FIELD_STATE.items()}
-PROMPTS: dict[str, str] = {RET_ORDER: "ret.ask_order", RET_PRODUCT: "ret.ask_product", RET_REASON: "ret.ask_reason",
-           RET_CONTACT: "ret.ask_contact", RET_CARRIER: "ret.ask_carrier", RET_TRACKING: "ret.ask_tracking"}
+PROMPTS: dict[str, str] = {
+    State.RET_ORDER: "ret.ask_order", State.RET_PRODUCT: "ret.ask_product", State.RET_REASON: "ret.ask_reason",
+    State.RET_CONTACT: "ret.ask_contact", State.RET_CARRIER: "ret.ask_carrier", State.RET_TRACKING: "ret.ask_tracking"}
 STEP_OF_FIELD = {**dict.fromkeys(REQUEST_FIELDS, 4), **dict.fromkeys(SHIPPING_FIELDS, 5)}
 CHECKLIST_STEP = 3
 
@@ -65,7 +61,7 @@ def _summary(context: Context, lang: str, intro: str = "", keep: bool = False) -
                                     keep=flows.return_keep[lang] if keep else [])
 
 
-@ticket_card((RET, *PROMPTS), order=1)
+@ticket_card((State.RET, *PROMPTS), order=1)
 def return_card(context: Context, lang: str, here: bool) -> CardFacts:
     """For the agents: the step the user is on, and what they filled in."""
     r = renderer(context)
@@ -76,7 +72,7 @@ def return_card(context: Context, lang: str, here: bool) -> CardFacts:
                                   for k in (*REQUEST_FIELDS, *SHIPPING_FIELDS) if form.value(k)))
 
 
-@screen(RET)
+@screen(State.RET)
 async def step_screen(update: Update, context: Context) -> None:
     """A step of seed 001. The steps with a form (4, 5) and the last one are kept: their
     instructions and summaries stay in the chat while the user answers below them."""
@@ -123,7 +119,7 @@ def _field_screen(context: Context, lang: str, state: str, body: str) -> tuple[s
              n=group.index(field) + 1, total=len(group))
     lines = [f"<i>{head}</i>", body]
     rows: list[list[InlineKeyboardButton]] = []
-    if state == RET_REASON:
+    if state == State.RET_REASON:
         reasons = services(context).center.kb.flows.return_reasons[lang]
         rows += [[InlineKeyboardButton(r, callback_data=f"ret:reason:{i}")] for i, r in enumerate(reasons)]
     if form.value(field):
@@ -152,7 +148,7 @@ for _state in PROMPTS:
     _register_field_screen(_state)
 
 
-@start(RET)
+@start(State.RET)
 async def begin(update: Update, context: Context) -> str:
     """/return or the menu button: resume a return in progress, or start at step 1."""
     form = context.user_data.ret
@@ -162,10 +158,10 @@ async def begin(update: Update, context: Context) -> str:
         await show(update, context, t(context, "ret.resume_or_restart", lang, step=where),
                    keyboard([[button(context, "btn.continue", lang, "ret:continue"),
                               button(context, "btn.restart", lang, "ret:restart")]]))
-        context.user_data.state = RET
-        return str(RET)
+        context.user_data.state = State.RET
+        return str(State.RET)
     context.user_data.ret = ReturnForm()
-    return await goto(update, context, RET)
+    return await goto(update, context, State.RET)
 
 
 async def on_button(update: Update, context: Context) -> str | None:
@@ -174,7 +170,7 @@ async def on_button(update: Update, context: Context) -> str | None:
     form = _form(context)
     if action == "restart":
         context.user_data.ret = ReturnForm()
-        return await goto(update, context, RET)
+        return await goto(update, context, State.RET)
     if action == "continue":
         return await goto(update, context, _resume_state(form))
     if action == "fback":
@@ -187,13 +183,13 @@ async def on_button(update: Update, context: Context) -> str | None:
         await show(update, context, t(context, "ask_prompt", lang),
                    keyboard([[button(context, "btn.resume", lang, "resume")]]), edit=False)
         return None
-    if action == "reason" and current(context) == RET_REASON:
+    if action == "reason" and current(context) == State.RET_REASON:
         reasons = services(context).center.kb.flows.return_reasons[lang_of(update, context)]
         index = int(arg) if arg.isdigit() else -1
         if 0 <= index < len(reasons):
             return await _store(update, context, "reason", reasons[index])
     step = int(arg) if arg.isdigit() else None
-    if current(context) != RET or step != form.step:
+    if current(context) != State.RET or step != form.step:
         await stale_button(update, context)
         return None
     if action == "ask":
@@ -203,13 +199,13 @@ async def on_button(update: Update, context: Context) -> str | None:
         return None
     if action == "back" and step > 1:
         form.step = step - 1
-        return await goto(update, context, RET)
+        return await goto(update, context, State.RET)
     if action == "next" and step < len(_steps(context)):
         missing = _missing(form, FORM_STEPS.get(step, ()))
         if missing:
             return await goto(update, context, FIELD_STATE[missing])
         form.step = step + 1
-        return await goto(update, context, RET)
+        return await goto(update, context, State.RET)
     await stale_button(update, context)
     return None
 
@@ -220,17 +216,17 @@ def _resume_state(form: ReturnForm) -> str:
     needed = FORM_STEPS.get(step, ())
     started = any(form.value(f) for f in needed)
     missing = _missing(form, needed)
-    return FIELD_STATE[missing] if started and missing else RET
+    return FIELD_STATE[missing] if started and missing else State.RET
 
 
 async def _field_back(update: Update, context: Context) -> str:
     field = STATE_FIELD.get(current(context))
     if field is None:
-        return await goto(update, context, RET)
+        return await goto(update, context, State.RET)
     group = _group(field)
     index = group.index(field)
     if index == 0:
-        return await goto(update, context, RET)
+        return await goto(update, context, State.RET)
     return await goto(update, context, FIELD_STATE[group[index - 1]])
 
 
@@ -243,18 +239,18 @@ async def _store(update: Update, context: Context, field: str, value: str) -> st
     group = _group(field)
     form.step = STEP_OF_FIELD[field]
     later = group[group.index(field) + 1:]
-    return await goto(update, context, FIELD_STATE[later[0]] if later else RET)
+    return await goto(update, context, FIELD_STATE[later[0]] if later else State.RET)
 
 
 VALIDATORS: dict[str, tuple[str, Callable[[str], str | None], str]] = {
-    RET_ORDER: ("order", forms.order_number, "ret.bad_order"),
-    RET_PRODUCT: ("product", forms.product, "ret.bad_product"),
-    RET_REASON: ("reason", forms.reason, "ret.bad_reason"),
-    RET_CONTACT: ("contact", forms.contact, "ret.bad_contact"),
-    RET_CARRIER: ("carrier", forms.carrier, "ret.bad_carrier"),
-    RET_TRACKING: ("tracking", forms.tracking_number, "ret.bad_tracking"),
+    State.RET_ORDER: ("order", forms.order_number, "ret.bad_order"),
+    State.RET_PRODUCT: ("product", forms.product, "ret.bad_product"),
+    State.RET_REASON: ("reason", forms.reason, "ret.bad_reason"),
+    State.RET_CONTACT: ("contact", forms.contact, "ret.bad_contact"),
+    State.RET_CARRIER: ("carrier", forms.carrier, "ret.bad_carrier"),
+    State.RET_TRACKING: ("tracking", forms.tracking_number, "ret.bad_tracking"),
 }
-FREE_TEXT = {RET_PRODUCT, RET_REASON, RET_CARRIER}  # fields any words can fill: a "?" marks a question
+FREE_TEXT = {State.RET_PRODUCT, State.RET_REASON, State.RET_CARRIER}  # any words can fill them: a "?" marks a question
 RULES = {"lo": forms.ORDER_DIGITS[0], "hi": forms.ORDER_DIGITS[1],
          "min": forms.TRACKING_LEN[0], "max": forms.TRACKING_LEN[1],
          "letters": forms.MIN_LETTERS}  # the limits prompts and error messages state

@@ -9,13 +9,9 @@ from handlers.answers.replies import send_entry
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
 from handlers.base.flow import (
-    MENU,
     SCREENS,
-    SEL,
-    SEL_CASE,
-    SEL_HANDLE,
-    SEL_WH,
     CardFacts,
+    State,
     current,
     goto,
     screen,
@@ -26,7 +22,8 @@ from handlers.base.flow import (
 from helpcenter.knowledge.model import ViewOption
 
 # The seller flow's screens, named for the agents' card by the label of the button that opens them.
-CARD_NAMES: dict[str, str] = {SEL: "cmd.seller", SEL_WH: "btn.wh", SEL_HANDLE: "btn.handle", SEL_CASE: "btn.disputes"}
+CARD_NAMES: dict[str, str] = {State.SEL: "cmd.seller", State.SEL_WH: "btn.wh", State.SEL_HANDLE: "btn.handle",
+                              State.SEL_CASE: "btn.disputes"}
 
 
 def _back(context: Context, lang: str, to: str) -> list[InlineKeyboardButton]:
@@ -40,44 +37,44 @@ def seller_card(context: Context, lang: str, here: bool) -> CardFacts:
     return CardFacts(renderer(context).t(CARD_NAMES[current(context)], lang) if here else "")
 
 
-@screen(SEL)
+@screen(State.SEL)
 async def seller_menu(update: Update, context: Context) -> None:
     context.user_data.role = "seller"
-    await SCREENS[MENU](update, context)
+    await SCREENS[State.MENU](update, context)
 
 
-@screen(SEL_WH)
+@screen(State.SEL_WH)
 async def warehouse_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     options = services(context).center.kb.flows.warehouse_options
     rows = [[InlineKeyboardButton(o.label[lang], callback_data=f"sel:wh:{o.id}")] for o in options]
-    rows.append(_back(context, lang, SEL))
+    rows.append(_back(context, lang, State.SEL))
     await show(update, context, t(context, "sel.pick_type", lang), keyboard(rows))
 
 
-@screen(SEL_HANDLE)
+@screen(State.SEL_HANDLE)
 async def handle_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     kb = services(context).center.kb
     rows = [[InlineKeyboardButton(o.label[lang], callback_data=f"sel:mkt:{o.id}")]
             for o in kb.flows.seller_response]
     rows.append([button(context, "btn.other_market", lang, "sel:mkt:other")])
-    rows.append(_back(context, lang, SEL))
+    rows.append(_back(context, lang, State.SEL))
     await show(update, context, t(context, "sel.pick_market", lang), keyboard(rows))
 
 
-@screen(SEL_CASE)
+@screen(State.SEL_CASE)
 async def case_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     rows = case_rows(context, lang, "sel")
-    rows.append(_back(context, lang, SEL))
+    rows.append(_back(context, lang, State.SEL))
     await show(update, context, t(context, "sel.pick_case", lang), keyboard(rows))
 
 
-@start(SEL)
+@start(State.SEL)
 async def begin(update: Update, context: Context) -> str:
     context.user_data.role = "seller"
-    return await goto(update, context, SEL)
+    return await goto(update, context, State.SEL)
 
 
 async def on_button(update: Update, context: Context) -> str | None:
@@ -88,26 +85,26 @@ async def on_button(update: Update, context: Context) -> str | None:
     state = current(context)
     r = renderer(context)
     if action == "prevent":
-        context.user_data.state = SEL
+        context.user_data.state = State.SEL
         await update.callback_query.answer()
         await send_entry(update, context, kb.by_id[kb.flows.prevent_entry])
-        return SEL
-    if action == "wh" and state == SEL_WH and await _show_option(
-            update, context, lang, kb.flows.warehouse_options, value, kb.flows.warehouse_entry, SEL_WH):
+        return State.SEL
+    if action == "wh" and state == State.SEL_WH and await _show_option(
+            update, context, lang, kb.flows.warehouse_options, value, kb.flows.warehouse_entry, State.SEL_WH):
         return None
-    if action == "mkt" and state == SEL_HANDLE:
+    if action == "mkt" and state == State.SEL_HANDLE:
         if await _show_option(update, context, lang, kb.flows.seller_response, value, kb.flows.seller_entry,
-                              SEL_HANDLE, lead=True):
+                              State.SEL_HANDLE, lead=True):
             return None
         if value == "other":
             await show(update, context, t(context, "sel.unknown_market", lang),
-                       keyboard([_back(context, lang, SEL_HANDLE)]), keep=True)
+                       keyboard([_back(context, lang, State.SEL_HANDLE)]), keep=True)
             return None
-    if action == "case" and state == SEL_CASE and value in kb.glossary.cases:
+    if action == "case" and state == State.SEL_CASE and value in kb.glossary.cases:
         # the seller's side of the case: what to submit and by when, not the buyer's steps
         entry = next(e for e in kb.entries if e.dispute_case == value and e.seller is not None)
         text = r.seller_case(entry, lang)
-        await show(update, context, text, keyboard([_back(context, lang, SEL_CASE)]), keep=True)
+        await show(update, context, text, keyboard([_back(context, lang, State.SEL_CASE)]), keep=True)
         return None
     await stale_button(update, context)
     return None

@@ -20,7 +20,7 @@ from telegram import Update
 from handlers.app import build_application, serving
 from handlers.base.callbacks import CallbackData
 from handlers.base.common import Settings
-from handlers.base.flow import MENU
+from handlers.base.flow import State
 from handlers.offline.botapi import EDITS, SENDS, Call, OfflineBotAPI, UpdateFactory
 from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
@@ -153,7 +153,7 @@ class Console:
         sends /start again to come back."""
         data = self.app.user_data.get(USER_ID)
         state = data.state if data is not None else None
-        if state in (None, MENU):
+        if state in (None, State.MENU):
             await self.send("/start")
             return
         chat = self.factory.chat
