@@ -12,12 +12,12 @@ from collections import Counter
 from functools import lru_cache
 
 import opencc
-import snowballstemmer
+from snowballstemmer.english_stemmer import EnglishStemmer  # not the package: it loads every language
 
 from .model import Lexicon
 
 _T2S = opencc.OpenCC("t2s")
-_STEM = snowballstemmer.stemmer("english")
+_STEM = EnglishStemmer()
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_HAN}]+|[^\s{_HAN}]+")
 _IS_HAN = re.compile(rf"[{_HAN}]")
