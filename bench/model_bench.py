@@ -50,8 +50,9 @@ LONG = ("我上周买的外套拉链坏了,卖家一直不回消息,我想退货
 
 def questions() -> list[str]:
     """Real questions, shuffled the same way every run (in scope and off-topic)."""
-    rows = read_questions(ROOT / "tests" / "data" / "questions" / "tune.tsv")
-    found = [r.question for r in rows]
+    files = [ROOT / "tests" / "data" / name for name in
+             ("questions/tune.tsv", "outside/tune.tsv", "paraphrases.tsv", "probes.tsv")]
+    found = list(dict.fromkeys(r.question for path in files for r in read_questions(path)))
     random.Random(5).shuffle(found)
     return found
 
@@ -211,8 +212,9 @@ def measure(name: str, command: list[str], env: dict[str, str], args: argparse.N
             lat, cpu, answered = sequential_users(bot, users, per_user)
             out |= {"lat": lat, "cpu_ms": cpu / answered * 1000, "answered": answered}
             others = users[1:]
-            calm, _ = flood(bot, users[0], others, [pool[-1 - i] for i in range(len(others))], 0)
-            busy, last = flood(bot, users[0], others, [pool[-200 - i] for i in range(len(others))], args.flood)
+            used = len(users) * args.questions
+            calm, _ = flood(bot, users[0], others, pool[used:used + len(others)], 0)
+            busy, last = flood(bot, users[0], others, pool[used + len(others):used + 2 * len(others)], args.flood)
             out |= {"calm": calm, "busy": busy, "flood_last": last, "peak": bot.peak_mib()}
     return out
 
@@ -224,7 +226,7 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=5, help="4,096-character messages one user sends at once")
     args = parser.parse_args()
     pool = questions()
-    assert len(pool) >= args.users * args.questions + 200 + args.users, "not enough distinct questions"
+    assert len(pool) >= args.users * (args.questions + 2), "not enough distinct questions"
     runs = [measure("bare PTB echo bot", [sys.executable, "bench/echo_bot.py"], {}, args, pool),
             measure("help-center bot", [sys.executable, "bot.py"], {}, args, pool),
             measure("help-center, EMBEDDINGS=off", [sys.executable, "bot.py"], {"EMBEDDINGS": "off"}, args, pool)]

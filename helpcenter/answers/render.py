@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from markupsafe import Markup
 
+from helpcenter.knowledge import yamlsrc
 from helpcenter.knowledge.loader import PROJECT_DIR, ContentError
 from helpcenter.knowledge.model import LANGS, Entry, KnowledgeBase, Window
 
@@ -40,8 +40,7 @@ class Renderer:
         self.templates_dir = templates_dir
         self.agents: bool | None = None
         self._variants: dict[bool | None, Renderer] = {None: self}
-        self.strings: dict[str, dict[str, str]] = yaml.safe_load(
-            (templates_dir / "i18n.yaml").read_text(encoding="utf-8"))
+        self.strings: dict[str, dict[str, str]] = yamlsrc.load(templates_dir / "i18n.yaml")
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
             autoescape=True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import snowballstemmer
+from snowballstemmer.english_stemmer import EnglishStemmer  # not the package: it loads every language
 
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER = EnglishStemmer()
 
 
 @lru_cache(maxsize=16384)
