@@ -1,5 +1,5 @@
 """Everything that is not a flow step: go: links, input we cannot read, timeouts and errors
-(stale buttons and resume live in flow.py, which every handler may import). Each gets a helpful
+(stale buttons and resume live in handlers/base/flow.py, which every handler may import). Each gets a helpful
 reply, never silence or a crash."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read content/understanding.yaml's `understanding` section into a Vocabulary, with file:line errors.
 
-Kept apart from content.py's loader so the question reader's data can grow without touching the
+Kept apart from loader.py so the question reader's data can grow without touching the
 knowledge-base loader; it uses the same error collector, so `bot.py check` reports both alike.
 """
 

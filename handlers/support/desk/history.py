@@ -48,7 +48,7 @@ async def on_group_message(update: Update, context: Context) -> None:
     if message is None or user is None or user.is_bot:
         return
     if not await agent(context, message):
-        return  # not an agent: handoff refuses them, the history does not keep it
+        return  # not an agent: the agents' side refuses them, the history does not keep it
     text = message.text or message.caption or ""
     ticket = await ticket_for(context, message)
     desk, now = desk_of(svc), svc.now()
