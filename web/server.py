@@ -24,6 +24,7 @@ from typing import Any
 
 import tornado.web
 from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from helpcenter.model import LANGS
 
@@ -56,6 +57,11 @@ class Base(tornado.web.RequestHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
         self.set_header("Cache-Control", "no-cache")
+
+    async def head(self, *args: str) -> None:
+        result = self.get(*args)  # type: ignore[attr-defined]
+        if result is not None:
+            await result
 
     def compute_etag(self) -> None:
         return None  # pages are cheap to send again; hashing each would cost more than it saves
@@ -210,6 +216,8 @@ def listen(site: Site, port: int, host: str = "127.0.0.1", token: str = "", post
     """Serve on the running asyncio loop (call it from a coroutine); stop with server.stop()."""
     server = HTTPServer(make_app(site, token, post), max_body_size=MAX_BODY, max_header_size=16 * 1024,
                         idle_connection_timeout=60)
-    server.listen(port, address=host)
-    log.info("web help center on http://%s:%d/", host, port)
+    sockets = bind_sockets(port, address=host)
+    server.add_sockets(sockets)
+    server.port = sockets[0].getsockname()[1]  # type: ignore[attr-defined] - port 0 picks a free one
+    log.info("web help center on http://%s:%d/", host, server.port)  # type: ignore[attr-defined]
     return server
