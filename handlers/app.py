@@ -237,14 +237,14 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     if clock is not None:
         services.clock = clock
     app.services = services
-    if webapp.enabled(settings):  # the chat's menu button opens the help center in the user's language
-        app.add_handler(TypeHandler(Update, webapp.sync_menu_button), group=-4)
     app.add_handlers(_desk_handlers(settings.support_chat_id), group=-3)  # the desk watches first, stops only notes
     app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(flow.stale_button))  # buttons nothing else claims
+    if webapp.enabled(settings):  # after the update: the menu button opens the help center as the user is now
+        app.add_handler(TypeHandler(Update, webapp.sync_menu_button), group=1)
     app.add_error_handler(misc.on_error)
     return app
 

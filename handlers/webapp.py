@@ -80,7 +80,7 @@ def page_button(context: Context, lang: str, entry_id: str) -> list[InlineKeyboa
 # --- the menu button ------------------------------------------------------------------------------
 
 async def sync_menu_button(update: Update, context: Context) -> None:
-    """Group -4, every private update: the chat's menu button opens the help center in the user's
+    """Group 1, after every private update: the chat's menu button opens the help center in the user's
     language, market and role; set again only when one of them changed (one Bot API call)."""
     chat = update.effective_chat
     data = context.user_data
