@@ -245,9 +245,10 @@ class Site:
             text = found.entry.texts[lang]
             summary = (text.steps or text.notes or ("",))[0]
         title = self.renderer.t("web.search_title", lang)
-        return self._render("web/search.html.j2", prefs, "search", title, q=question, found=found,
-                            summary=summary, card=Markup(found.card) if found and found.card else "",  # noqa: S704 - our templates' HTML
-                            keep={"q": question} if question else {}).encode("utf-8")
+        return self._cached(("search", question, prefs), lambda: self._render(
+            "web/search.html.j2", prefs, "search", title, q=question, found=found, summary=summary,
+            card=Markup(found.card) if found and found.card else "",  # noqa: S704 - our templates' HTML
+            keep={"q": question} if question else {}))
 
     async def suggest(self, question: str, prefs: Prefs) -> dict[str, Any]:
         """As-you-type: the entry the chat would answer (or guess) first, then the others."""
@@ -277,7 +278,13 @@ class Site:
         return self.clock().astimezone(ZoneInfo(zone)), zone
 
     def deadline(self, prefs: Prefs, case: str = "", variant: str = "", market: str = "", day: str = "") -> bytes:
-        """The form, and with case, market and day the deadlines, as the chat's refund result."""
+        """The form, and with case, market and day the deadlines, as the chat's refund result
+        (kept for the day: the days left change at midnight in the market)."""
+        today = self.today(market or prefs.market)[0].date()
+        return self._cached(("deadline", prefs, case, variant, market, day[:40], today),
+                            lambda: self._deadline(prefs, case, variant, market, day))
+
+    def _deadline(self, prefs: Prefs, case: str, variant: str, market: str, day: str) -> str:
         kb, r, lang = self.center.kb, self.renderer, prefs.lang
         case = case if case in kb.glossary.cases else ""
         market = market or prefs.market or ""
@@ -312,7 +319,7 @@ class Site:
             zone=zone, today=now.date().isoformat(), case_markets=case_markets,
             case_variants={c: self.variants(c) for c in kb.glossary.cases},
             deadline_markets=list(dict.fromkeys(m for ms in case_markets.values() for m in ms)),
-        ).encode("utf-8")
+        )
 
     # --- what the Mini App may ask the chat to do ---------------------------------------------------
 
