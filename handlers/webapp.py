@@ -112,7 +112,8 @@ async def start(application: HelpApplication) -> None:
     if not (settings.web_url or settings.web_port):
         return
     site = Site(lambda: svc.center, agents=settings.support_chat_id is not None,
-                bot_username=application.bot.username or "", default_timezone=settings.timezone,
+                bot_username=(application.bot.username or "") if settings.token else "",  # the console's is not real
+                default_timezone=settings.timezone,
                 clock=svc.clock, can_post=True)
     application.web_server = listen(site, 8080 if settings.web_port is None else settings.web_port, settings.web_host,  # type: ignore[attr-defined]
                                       token=settings.token, post=lambda user, action: queue(application, user, action))

@@ -107,6 +107,10 @@ def test_an_entry_page_shows_the_chosen_markets_figures_first(site: Site) -> Non
     other = site.entry("return-policy", site.prefs("en", "PH", None)).decode()
     assert "the Philippines: unknown, no public source states this limit for that market" in other
     assert 'class="mine"' not in other
+    seller = site.entry("dispute-mismatch", site.prefs("en", "ID", "seller")).decode()
+    assert seller.index("Item not as ordered · seller&#39;s side") < seller.index('class="steps"')
+    buyer = site.entry("dispute-mismatch", site.prefs("en", "ID", "buyer")).decode()
+    assert buyer.index('class="steps"') < buyer.index("Item not as ordered · seller&#39;s side")
     zh = site.entry("seller-handle-refund", site.prefs("zh", "US", None)).decode()
     assert "美国 · 卖家响应退货/退款申请的时限,超时自动同意:24 小时" in zh
 

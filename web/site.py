@@ -193,8 +193,11 @@ class Site:
             if market and markets and market not in markets and (entry.dispute_case or entry.tables):
                 known = r.t("und.list_sep", lang).join(dict.fromkeys(r.market_name(m, lang) for m in markets))
                 unknown = r.t("und.unknown_market", lang, market=r.market_name(market, lang), known=known)
+            # A dispute case from the seller's side, as the chat's seller flow shows it: first for sellers.
+            seller = Markup("\n\n".join(r.seller_case(entry, lang))) if entry.seller else ""  # noqa: S704 - our HTML
             return self._render("web/entry.html.j2", prefs, f"e/{entry.id}", full["title"], **full, mine=mine,
-                                unknown=unknown, theme=entry.topic.split(".", 1)[0],
+                                unknown=unknown, seller_side=seller, seller_first=prefs.role == "seller",
+                                theme=entry.topic.split(".", 1)[0],
                                 chat_entry=self.chat_link(entry.id),
                                 deadline_case=entry.dispute_case if entry.dispute_case in self.center.kb.glossary.cases
                                 else None)
