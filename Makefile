@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 BROWSER := /usr/bin/chromium
 
-.PHONY: run test check bench calibrate load-bench web-bench
+.PHONY: run test check vectors bench calibrate load-bench web-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(VENV)/.dev $(BROWSER)
 
 check: $(VENV)/.runtime
 	$(PY) bot.py check
+
+# After editing content/: embed its phrasings into content/vectors.npz (commit it with the content).
+vectors: $(VENV)/.runtime
+	$(PY) bot.py vectors
 
 bench: $(VENV)/.dev
 	$(PY) bench/matcher_bench.py

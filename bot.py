@@ -4,6 +4,7 @@
     python bot.py console         the console chat (same handlers, no Telegram needed)
     python bot.py ask [--json] [--lang zh|en] QUESTION|-
     python bot.py check           validate content/ and templates/
+    python bot.py vectors         embed content/'s phrasings into content/vectors.npz (make vectors)
     python bot.py eval FILE.tsv   score the matcher on labelled questions
     python bot.py report          the editors' list of unanswered and unhelpful questions, service figures
     python bot.py migrate --to postgresql://…   move a SQLite DATA_DIR into PostgreSQL
@@ -57,9 +58,11 @@ def load_env_file(path: Path | str = ENV_FILE) -> bool:
     return Path(path).is_file() and load_dotenv(path, override=False, encoding="utf-8")
 
 
-def _load() -> HelpCenter:
+def _load(background: bool = False) -> HelpCenter:
+    """The help center, or exit 1 listing the content errors. background (the bot): the model
+    loads in a thread and questions are matched on the lexical signals until it is ready."""
     try:
-        return HelpCenter()
+        return HelpCenter(background=background)
     except InvalidContent as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -107,6 +110,14 @@ def cmd_check(_: argparse.Namespace) -> int:
         return 1
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
+    from helpcenter import embedding
+
+    missing, extra = embedding.stale(center.matcher.vector_texts()[0])
+    if missing or extra:
+        print(f"{display_path(embedding.SHIPPED)}: error: stale: {missing} phrasing(s) have no vector,"
+              f" {extra} vector(s) belong to phrasings content/ no longer has; run `make vectors`")
+        return 1
+    print(f"phrasing vectors OK: {display_path(embedding.SHIPPED)} matches content/")
     import statistics
 
     from helpcenter.render import PHONE_COLUMNS
@@ -134,6 +145,24 @@ def cmd_check(_: argparse.Namespace) -> int:
     for entry, question, winner, score in confusions(center.matcher):
         print(f"{display_path(entry.file)}:{entry.line}: warning: entry {entry.id}: question {question!r} matches"
               f" {winner.id} ({score:.2f}) better than its own entry")
+    return 0
+
+
+def cmd_vectors(_: argparse.Namespace) -> int:
+    """Embed every phrasing of content/ into content/vectors.npz, which ships with the content so
+    that no machine embeds them at start-up (`bot.py check` says when it is stale)."""
+    from helpcenter import embedding
+
+    reason = embedding.unavailable_reason()
+    if reason is not None:
+        print(f"error: the embedding model cannot run here: {reason}", file=sys.stderr)
+        return 1
+    from helpcenter.matcher import Matcher
+
+    texts = Matcher(_load().kb).vector_texts()[0]  # every phrasing the bot's matcher embeds
+    vectors = embedding.Embedder.shared().embed(texts)
+    embedding.write_vectors(embedding.SHIPPED, texts, vectors)
+    print(f"{display_path(embedding.SHIPPED)}: {len(texts)} phrasing vectors ({embedding.MODEL})")
     return 0
 
 
@@ -255,7 +284,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     settings = Settings.from_env()
-    center = _load()
+    center = _load(background=True)
     port = args.port or settings.web_port or 8080
 
     async def serve() -> None:
@@ -279,7 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
-    center = _load()
+    center = _load(background=True)
     on_postgres = is_postgres(settings.database_url)
     lock = None
     try:
@@ -389,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed from the question)")
     command("check", "check content/, templates/ and the phrasings agents taught for errors (file:line), exit 1 on"
                      " any")
+    command("vectors", "embed content/'s phrasings into content/vectors.npz (after editing content/; needs the"
+                       " model)")
     ev = command("eval", "score the answers on labelled questions (top-1, top-3, misses)")
     ev.add_argument("file", metavar="FILE.tsv", help="question<TAB>topics lines, e.g. shared/eval/dev_questions.tsv")
     report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown); the agents'"
@@ -402,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
-                "report": cmd_report, "migrate": cmd_migrate, "web": cmd_web}
+                "report": cmd_report, "migrate": cmd_migrate, "vectors": cmd_vectors, "web": cmd_web}
     return handlers[args.command or "run"](args)
 
 

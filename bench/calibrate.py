@@ -28,6 +28,7 @@ from helpcenter.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
 SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared")
 # Costs of each outcome: a wrong answer (a wrong deadline) is worse than no answer.
 NORMALIZED: dict[str, str] = {}
+LEXICAL_SIGNALS = ("lex", "rare", "bm25", "unknown")
 GAIN = {"answer_right": 1.0, "answer_wrong": -3.0, "guess_right": 0.6, "guess_wrong": -1.0}
 
 
@@ -140,7 +141,9 @@ def best_thresholds(matcher: Matcher, rows: list[Row], probs: list[np.ndarray], 
 
 
 def calibrate(matcher: Matcher, rows: list[Row], signals: tuple[str, ...], folds: int = 5, l2: float = 1.0,
-              grid: dict[str, tuple[float, ...]] = GRID) -> tuple[dict[str, object], dict[str, float]]:
+              grid: dict[str, tuple[float, ...]] = GRID,
+              ) -> tuple[dict[str, object], dict[str, float], list[np.ndarray]]:
+    """The fitted calibration, its cross-validated outcomes, and each row's out-of-fold probabilities."""
     feats = feature_table(matcher, rows, signals)
     ys = [labels(matcher, r) for r in rows]
     fold_of = np.arange(len(rows)) % folds
@@ -155,7 +158,38 @@ def calibrate(matcher: Matcher, rows: list[Row], signals: tuple[str, ...], folds
     w, b = fusion.fit_logistic(np.vstack(feats), np.concatenate(ys), l2)
     cal, cv_stats = best_thresholds(matcher, rows, oof, base, [fusion.probability(f, w, b) for f in feats], grid)
     cal |= {"weights": tuple(round(float(x), 4) for x in w), "bias": round(b, 4)}
-    return cal, cv_stats
+    return cal, cv_stats, oof
+
+
+SKIP = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 2.0)  # 2.0: never skip the model
+TOLERANCE = 1.0  # of gain (one right answer) given up for skipping the model more often
+
+
+def cascade(lexical: Matcher, fused: Matcher, rows: list[Row], lex_oof: list[np.ndarray], lex_cal: dict[str, object],
+            fused_oof: list[np.ndarray], fused_cal: dict[str, object]) -> tuple[float, list[str]]:
+    """The lexical stage's skip_model: the lowest bar at which skipping the model when the lexical
+    decision is that sure gains as much, cross-validated, as always asking it. Returns it and a
+    line per bar: how often the model runs and the outcomes."""
+    lines: list[str] = []
+    gains: list[tuple[float, float]] = []
+    for bar in SKIP:
+        stats = dict.fromkeys(("in", "right", "guess_right", "top3", "off", "rejected", "wrong", "gain"), 0.0)
+        used = 0
+        for row, lp, fp in zip(rows, lex_oof, fused_oof, strict=True):
+            lexical.calibration = lexical.first_stage = lex_cal
+            first = lexical.decide(row.question, NORMALIZED[row.question], lp, lex_cal)
+            sure = (first.answer is not None or first.out_of_scope is not None) and first.top >= bar
+            if sure:
+                one = outcomes(lexical, [row], [lp], lex_cal)
+            else:
+                used += 1
+                one = outcomes(fused, [row], [fp], fused_cal)
+            for k in stats:
+                stats[k] += one[k]
+        lines.append(f"skip_model {bar:.2f}: the model runs for {used / len(rows):.0%} of questions; {describe(stats)}")
+        gains.append((bar, stats["gain"]))
+    top = max(gain for _, gain in gains)
+    return min(bar for bar, gain in gains if gain >= top - TOLERANCE), lines
 
 
 def describe(stats: dict[str, float]) -> str:
@@ -176,17 +210,22 @@ def main() -> None:
     rows = [r for p in files for r in read_labelled(p)]
     print(f"tuning on {len(rows)} questions from {', '.join(p.name for p in files)}")
     kb = load_knowledge_base()
-    embedder = embedding.load()
-    for mode, matcher in (("lexical", Matcher(kb)),
-                          ("fused", Matcher(kb, embedder=embedder, cache_dir=embedding.default_cache_dir()))):
-        if mode == "fused" and embedder is None:
-            continue
-        signals = ("lex", "rare", "bm25", "unknown", "e5") if mode == "fused" else ("lex", "rare", "bm25", "unknown")
-        cal, stats = calibrate(matcher, rows, signals, args.folds, args.l2)
-        print(f"{mode}: cross-validated {describe(stats)}")
+    semantic = embedding.load()
+    lexical = Matcher(kb)
+    lex_cal, stats, lex_oof = calibrate(lexical, rows, LEXICAL_SIGNALS, args.folds, args.l2)
+    print(f"lexical: cross-validated {describe(stats)}")
+    if semantic is None:
+        print(f'    "lexical": {lex_cal!r},')
+        return
+    fused = Matcher(kb, semantic=semantic)
+    fused_cal, stats, fused_oof = calibrate(fused, rows, (*LEXICAL_SIGNALS, "e5"), args.folds, args.l2)
+    print(f"fused: cross-validated {describe(stats)}")
+    lex_cal["skip_model"], lines = cascade(lexical, fused, rows, lex_oof, lex_cal, fused_oof, fused_cal)
+    print("\n".join(lines))
+    for mode, cal in (("lexical", lex_cal), ("fused", fused_cal)):
         print(f'    "{mode}": {cal!r},')
         print("      features:", ", ".join(f"{n}={w:+.2f}" for n, w in
-                                       zip(fusion.feature_names(signals), cal["weights"], strict=True)))
+                                       zip(fusion.feature_names(cal["signals"]), cal["weights"], strict=True)))
 
 
 if __name__ == "__main__":

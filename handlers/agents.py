@@ -35,7 +35,7 @@ from helpcenter.service_stats import service_block, working_minutes
 from helpcenter.store import Ticket
 from helpcenter.taught import mask, without_placeholders
 
-from .common import Context, Services, services, t, with_retry
+from .common import Context, Services, off_loop, services, t, with_retry
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +422,7 @@ async def kb_command(update: Update, context: Context) -> None:
     if not words:
         await message.reply_text(t(context, "desk.kb_usage", lang))
         return
-    found = [c.entry for c in svc.center.matcher.match(words).candidates[:KB_SHOWN]]
+    found = [c.entry for c in (await off_loop(update, context, svc.center.matcher.match, words)).candidates[:KB_SHOWN]]
     if not found:
         await message.reply_text(t(context, "desk.kb_none", lang, q=words))
         return
@@ -485,7 +485,8 @@ async def teach_command(update: Update, context: Context) -> None:
         await message.reply_text(t(context, "desk.teach_usage", lang))
         return
     question = mask(said)
-    found = [c.entry for c in svc.center.matcher.match(without_placeholders(question)).candidates[:KB_SHOWN]]
+    match = await off_loop(update, context, svc.center.matcher.match, without_placeholders(question))
+    found = [c.entry for c in match.candidates[:KB_SHOWN]]
     if not found:
         await message.reply_text(t(context, "desk.teach_none", lang))
         return

@@ -12,7 +12,7 @@ from helpcenter import core
 from helpcenter.model import Entry
 from helpcenter.understand import Slots
 
-from .common import Context, button, deep_link, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, deep_link, keyboard, lang_of, off_loop, renderer, services, show, t
 from .flow import MENU, SCREENS, current, stale_button, way_back
 from .handoff import request_human  # a question can be a request for a person
 from .webapp import page_button
@@ -216,7 +216,8 @@ async def free_text(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     svc = services(context)
     data = context.user_data
-    reply = svc.center.ask(question, lang, profile=profile(context), previous=Slots.from_dict(data.get("slots")))
+    reply = await off_loop(update, context, svc.center.ask, question, lang, profile=profile(context),
+                           previous=Slots.from_dict(data.get("slots")))
     match = reply.match
     if reply.kind == core.SOCIAL:  # small talk: a friendly word and the menu, not a miss
         if current(context) == MENU:

@@ -199,6 +199,7 @@ def _reload_on_sighup(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     await webapp.stop(application)
     await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
+    await application.services.worker.close()  # type: ignore[attr-defined]
     await application.services.store.close()  # type: ignore[attr-defined]
     if application.services.desk is not None:  # type: ignore[attr-defined]
         await application.services.desk.close()  # type: ignore[attr-defined]
@@ -232,7 +233,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     agents_desk = (Desk(database(url, taught, "helpcenter-desk")) if is_postgres(url)
                    else Desk(taught, settings.data_dir / "helpcenter.sqlite3"))
     services = Services(apply_overlay(center, load_overlay(taught, url)), store, settings, desk=agents_desk)
-    services.center_factory = lambda: with_overlay(HelpCenter, settings.data_dir, url)
+    services.center_factory = lambda: with_overlay(functools.partial(HelpCenter, background=True),
+                                                   settings.data_dir, url)
     services.is_agent = handoff.is_agent  # the agents-only check: the desk refuses others the same way
     if clock is not None:
         services.clock = clock

@@ -23,6 +23,7 @@ from helpcenter.core import HelpCenter
 from helpcenter.desk import Desk
 from helpcenter.render import Renderer
 from helpcenter.store import Store
+from helpcenter.worker import FairWorker
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Services:
     # The agents-only check (AGENT_IDS or the group's admins) the desk applies to the person behind a
     # message; app.py wires handoff's. None: everyone in the agents' group counts as an agent.
     is_agent: Callable[[Any, Message], Awaitable[bool]] | None = None
+    worker: FairWorker = field(default_factory=FairWorker)  # questions are matched here, off the event loop
 
     @property
     def tz(self) -> ZoneInfo:
@@ -124,6 +126,14 @@ Context = CallbackContext[ExtBot, dict, dict, dict]
 
 def services(context: Context) -> Services:
     return context.application.services  # type: ignore[attr-defined]
+
+
+async def off_loop(update: Update, context: Context, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(*args, **kwargs) in the answer worker, in turn with the other chats (matching a
+    question is CPU work: on the event loop it would hold up every other chat)."""
+    chat, user = update.effective_chat, update.effective_user
+    key = ("chat", chat.id) if chat is not None else ("user", user.id if user is not None else 0)
+    return await services(context).worker.run(key, fn, *args, **kwargs)
 
 
 def renderer(context: Context) -> Renderer:

@@ -28,6 +28,7 @@ from .common import (
     edit_buttons,
     keyboard,
     lang_of,
+    off_loop,
     renderer,
     services,
     show,
@@ -138,7 +139,7 @@ async def inline_query(update: Update, context: Context) -> None:
     user_lang = "en" if (query.from_user.language_code or "").lower().startswith("en") else "zh"
     lang = guess_lang(text, user_lang) if text else user_lang
     if text:
-        match = svc.center.matcher.match(text)
+        match = await off_loop(update, context, svc.center.matcher.match, text)
         entries = [c.entry for c in match.candidates if c.score >= 0.3][:INLINE_RESULTS]
     else:
         topics = await svc.store.top_topics(INLINE_RESULTS) or [e.topic for e in kb.entries[:INLINE_RESULTS]]

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from helpcenter import forms
 
 from .answers import free_text, more_markets_button, should_ask_market
-from .common import Context, button, callback_fields, keyboard, lang_of, renderer, services, show, t
+from .common import Context, button, callback_fields, keyboard, lang_of, off_loop, renderer, services, show, t
 from .flow import (
     RET,
     RET_CARRIER,
@@ -263,7 +263,8 @@ async def on_text(update: Update, context: Context) -> str | None:
         await free_text(update, context)  # one question; its answer leads back to this field
         return None
     question = forms.looks_like_question(text, services(context).center.kb.flows.question_words)
-    answered = question and services(context).center.matcher.match(text).answer is not None
+    match = await off_loop(update, context, services(context).center.matcher.match, text) if question else None
+    answered = match is not None and match.answer is not None
     if value is not None and not (answered and state in FREE_TEXT and forms.question_mark(text)):
         return await _store(update, context, field, value)
     if answered:

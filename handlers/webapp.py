@@ -114,7 +114,7 @@ async def start(application: HelpApplication) -> None:
     site = Site(lambda: svc.center, agents=settings.support_chat_id is not None,
                 bot_username=(application.bot.username or "") if settings.token else "",  # the console's is not real
                 default_timezone=settings.timezone,
-                clock=svc.clock, can_post=True)
+                clock=svc.clock, can_post=True, worker=svc.worker)
     application.web_server = listen(site, 8080 if settings.web_port is None else settings.web_port, settings.web_host,  # type: ignore[attr-defined]
                                       token=settings.token, post=lambda user, action: queue(application, user, action))
     application.web_site = site  # type: ignore[attr-defined]
@@ -131,7 +131,7 @@ async def stop(application: HelpApplication) -> None:
     server = getattr(application, "web_server", None)
     if server is not None:
         server.stop()
-        application.web_site.close()  # type: ignore[attr-defined]
+        await application.web_site.close()  # type: ignore[attr-defined]
 
 
 async def queue(application: HelpApplication, user: WebAppUser, action: dict[str, str]) -> None:

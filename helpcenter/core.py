@@ -15,6 +15,7 @@ from .understand import FigureAnswer, Reading, Slots, Understander
 
 ROLE_PRIOR_OTHER = 0.55  # the weight of an entry written for the other side (buyer vs seller)
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
+NOTE_QUOTE = 60  # how much of the part of a long message that was answered is quoted
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -61,7 +62,10 @@ class Reply:
 class HelpCenter:
     """Content, matcher and renderer, built together so they can never disagree."""
 
-    def __init__(self, content_dir: Path = CONTENT_DIR, templates_dir: Path = TEMPLATES_DIR) -> None:
+    def __init__(self, content_dir: Path = CONTENT_DIR, templates_dir: Path = TEMPLATES_DIR, *,
+                 background: bool = False) -> None:
+        """background: the bot's way. The model loads, and any phrasing vectors content/vectors.npz
+        lacks are computed, in a thread; meanwhile questions are matched on the lexical signals."""
         kb, errors = load_content(content_dir)
         renderer = Renderer(kb, templates_dir) if kb is not None and not errors else None
         if renderer is not None:
@@ -70,13 +74,23 @@ class HelpCenter:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
-        self.matcher = Matcher(kb, embedder=embedding.load(), cache_dir=embedding.default_cache_dir())
+        self.matcher = Matcher(kb, semantic=embedding.load(background), background=background)
         self.understander = Understander(kb)
 
     def ask(self, question: str, lang: str, profile: dict[str, str] | None = None,
             previous: Slots | None = None) -> Reply:
         """The reply to question. profile (role, market) and previous (the last question's slots)
-        fill in what a follow-up such as "那假货呢?" leaves out."""
+        fill in what a follow-up such as "那假货呢?" leaves out. Of a long message only its most
+        telling part is read (Matcher.focus), and the reply says so."""
+        focused = self.matcher.focus(question)
+        reply = self._ask(focused, lang, profile, previous)
+        if focused == question or reply.kind in (SUGGEST, OFF_TOPIC):  # those quote the part they read
+            return reply
+        shown = focused if len(focused) <= NOTE_QUOTE else focused[:NOTE_QUOTE] + "…"
+        note = f"<i>{escape(self.renderer.t('long_message', lang, part=shown))}</i>\n\n"
+        return replace(reply, messages=[note + reply.messages[0], *reply.messages[1:]])
+
+    def _ask(self, question: str, lang: str, profile: dict[str, str] | None, previous: Slots | None) -> Reply:
         match = self.matcher.match(question)
         reading = self.understander.read(question, profile, previous)
         match = self.role_prior(match, reading.slots.role)

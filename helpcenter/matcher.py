@@ -5,10 +5,14 @@ Three signals score every entry, and every example of a question the bot does no
 - lex: an IDF-weighted cosine over character grams from an inverted index (a question touches
   only the phrasings that share a gram with it), how much of the question the entry's vocabulary
   covers, and rapidfuzz edit similarity on the few best entries (typos, word order);
-- bm25: BM25 over words (jieba), which does not share lex's bias towards the team's phrasing;
+- bm25: BM25 over word-level terms (bigrams, English stems), which does not share lex's bias
+  towards the team's phrasing;
 - e5: cosine of multilingual-e5-small sentence vectors (helpcenter/embedding.py), which knows
   that 假货 and counterfeit are one thing; absent when the model cannot load.
-helpcenter/fusion.py turns them into one calibrated probability per candidate. The decision:
+helpcenter/fusion.py turns them into one calibrated probability per candidate. The model costs
+~20 ms of CPU a question against ~2 ms for the rest, so it runs only when the lexical signals
+alone do not decide (a cascade: the lexical calibration first; an answer or an out-of-scope
+example it is sure of (skip_model in its CALIBRATION) stands). The decision:
 answer when that probability is high; a best guess when one candidate clearly leads but is not
 sure enough; otherwise suggestions; nothing when the question is nearest to an out-of-scope
 example or nothing is likely at all.
@@ -17,16 +21,16 @@ example or nothing is likely at all.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from . import fusion
 from .bm25 import Bm25Index
-from .embedding import Embedder
+from .embedding import Semantic
 from .model import LANGS, Entry, KnowledgeBase, Text
 from .normalize import Normalizer
 
@@ -40,17 +44,21 @@ LEXICAL = ("lex", "rare", "bm25")  # the signals that need a shared word
 RUNNER_UP_FLOOR = 0.001  # after an answer, other entries worth offering when the answer did not help
 OUT_OF_SCOPE = "none:"  # topic prefix of the out-of-scope examples
 TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" into it)
+FOCUS_CHARS = 240  # of a long message, the part that is matched (real questions are shorter)
+_PIECES = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 
 # Fitted by bench/calibrate.py (cross-validated on the tuning questions); one set per mode,
 # since without the model the probabilities rest on less evidence.
 CALIBRATION: dict[str, dict[str, object]] = {
     "lexical": {"signals": ("lex", "rare", "bm25", "unknown"),
-                "weights": (-2.9617, 5.1366, 1.6564, 1.6156, -1.1322, -0.635, -0.0962, 0.5941, -0.1733, -4.461, 3.7803),
-                "bias": -0.8003, "answer": 0.8, "clear": 0.1, "ratio": 4.0, "guess": 0.1, "lead": 3.0, "suggest": 0.03},
+                "weights": (-2.6437, 5.0852, 1.622, 1.7453, -1.0812, -0.5323, -0.2431, 0.7304, -0.3874, -4.3938,
+                            3.5169),
+                "bias": -0.673, "answer": 0.8, "clear": 0.1, "ratio": 6.0, "guess": 0.1, "lead": 3.0, "suggest": 0.03,
+                "skip_model": 0.9},
     "fused": {"signals": ("lex", "rare", "bm25", "unknown", "e5"),
-              "weights": (-2.9217, 4.0456, 1.1838, 1.2853, -0.7776, -0.3078, -0.3098, 0.4333, -0.3282, -4.3241, -1.7082,
-                          0.8403, 2.0436, 4.3178),
-              "bias": -0.6502, "answer": 0.8, "clear": 0.1, "ratio": 3.0, "guess": 0.2, "lead": 1.5, "suggest": 0.03},
+              "weights": (-2.5008, 4.0077, 1.2705, 1.4269, -0.6903, -0.2455, -0.7252, 0.5489, -0.5464, -4.3112, -1.7698,
+                          0.9799, 2.1716, 4.1231),
+              "bias": -0.4591, "answer": 0.8, "clear": 0.1, "ratio": 3.0, "guess": 0.1, "lead": 3.0, "suggest": 0.03},
 }
 
 
@@ -69,6 +77,8 @@ class Match:
     guess: Candidate | None = None  # no answer, but one candidate clearly leads: "I think you mean"
     out_of_scope: str | None = None  # social | adjacent | other: not a returns/refunds question
     suggest_floor: float = 0.1
+    top: float = 0.0  # the best item's probability (an entry or an out-of-scope example)
+    used_model: bool = False  # decided with the e5 signal (the fused calibration)
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
@@ -85,8 +95,10 @@ class Matcher:
     """Indexes a knowledge base once; match() then costs only what the question touches."""
 
     def __init__(self, kb: KnowledgeBase, threshold: float | None = None, *,
-                 embedder: Embedder | None = None, cache_dir: Path | None = None,
+                 semantic: Semantic | None = None, background: bool = False,
                  calibration: dict[str, object] | None = None) -> None:
+        """semantic: the model and vector store (None: the lexical signals only). background:
+        vectors the store lacks are computed in a thread, and the model joins once they are in."""
         self.kb = kb
         self.norm = Normalizer(kb.lexicon)
         self.entries: list[Entry] = list(kb.entries)
@@ -132,19 +144,21 @@ class Matcher:
             self.by_entry[idx].append(text)
         self._build_index([self.norm.grams(t) for t in texts])
         self.bm25 = Bm25Index(self.norm, self.by_entry)
-        self.embedder = embedder
-        self.vectors_cached = False
-        if embedder is not None:
-            self._embed_phrasings(embedder, cache_dir)
-        self.mode = "fused" if embedder is not None else "lexical"
+        self.semantic = semantic
+        self.background = background
+        self.mode = "fused" if semantic is not None else "lexical"
         self.calibration = dict(calibration or CALIBRATION[self.mode])
         if threshold is not None:
             self.calibration["answer"] = threshold
-        self.weights = np.asarray(self.calibration["weights"], dtype=np.float32)
-        self.signal_names = tuple(str(name) for name in self.calibration["signals"])  # type: ignore[attr-defined]
+        # The cascade's first stage: the lexical calibration, which also says when it is sure.
+        self.first_stage = self.calibration if self.mode == "lexical" else dict(CALIBRATION["lexical"])
+        self._vectors: _Vectors | None = None
+        if semantic is not None:
+            texts, owner = self.vector_texts()
+            semantic.vectors(texts, lambda vectors: self._attach(texts, owner, vectors), background)
 
-    def _embed_phrasings(self, embedder: Embedder, cache_dir: Path | None) -> None:
-        """Vectors of the titles and questions (keywords are too short to embed well)."""
+    def vector_texts(self) -> tuple[list[str], list[int]]:
+        """The titles and questions to embed (keywords are too short to embed well), folded."""
         texts: list[str] = []
         owner: list[int] = []
         for idx, entry in enumerate(self.items):
@@ -156,28 +170,60 @@ class Matcher:
                         seen.add(folded)
                         texts.append(folded)
                         owner.append(idx)
-        self.vector_texts = [self.norm.normalize(t) for t in texts]
-        self.vectors, self.vectors_cached = embedder.phrasings(texts, cache_dir)
-        owner_arr = np.asarray(owner, dtype=np.int64)
-        self.vec_starts = np.searchsorted(owner_arr, np.arange(len(self.items)))
-        self.vec_has = np.bincount(owner_arr, minlength=len(self.items)) > 0
+        return texts, owner
 
-    def semantic(self, query: str, exclude: str | None = None) -> np.ndarray | None:
-        """Cosine of the question to each item's nearest phrasing, or None without a model."""
-        if self.embedder is None:
+    def _attach(self, texts: list[str], owner: list[int], vectors: np.ndarray) -> None:
+        """The phrasing vectors are in: from now on undecided questions also ask the model."""
+        owner_arr = np.asarray(owner, dtype=np.int64)
+        self._vectors = _Vectors(vectors, [self.norm.normalize(t) for t in texts],
+                                 np.searchsorted(owner_arr, np.arange(len(self.items))),
+                                 np.bincount(owner_arr, minlength=len(self.items)) > 0)
+
+    @property
+    def semantic_ready(self) -> bool:
+        """The model is loaded and the phrasing vectors are in."""
+        return self.semantic is not None and self.semantic.embedder is not None and self._vectors is not None
+
+    def semantic_scores(self, query: str, exclude: str | None = None) -> np.ndarray | None:
+        """Cosine of the question to each item's nearest phrasing, or None without a model
+        (or before it is ready)."""
+        vec = self._vectors
+        if vec is None or self.semantic is None:
             return None
         folded = self.norm.fold(query)
         if not folded:
             return np.zeros(len(self.items), dtype=np.float32)
-        cos = self.vectors @ self.embedder.query(folded)
+        qvec = self.semantic.query(folded)
+        if qvec is None:
+            return None
+        cos = vec.vectors @ qvec
         if exclude is not None:
-            cos[[i for i, t in enumerate(self.vector_texts) if t == exclude]] = -1.0
-        starts = np.minimum(self.vec_starts, len(cos) - 1)
-        return np.where(self.vec_has, np.maximum.reduceat(cos, starts), 0.0).astype(np.float32)
+            cos[[i for i, t in enumerate(vec.texts) if t == exclude]] = -1.0
+        starts = np.minimum(vec.starts, len(cos) - 1)
+        return np.where(vec.has, np.maximum.reduceat(cos, starts), 0.0).astype(np.float32)
 
-    def signals(self, query: str, exclude: str | None = None) -> tuple[str, dict[str, np.ndarray]]:
+    def focus(self, text: str) -> str:
+        """The part of a long message that is matched: its first sentences (each cut to
+        FOCUS_CHARS) that hold a word some entry knows, up to FOCUS_CHARS in all; a short
+        question is itself. Matching and the model then cost the same for any message."""
+        if len(text) <= FOCUS_CHARS:
+            return text
+        kept: list[str] = []
+        room = FOCUS_CHARS
+        for sentence in _PIECES.findall(text):
+            piece = sentence.strip()[:room]
+            if piece and any(g in self.idf for g in self.norm.grams(self.norm.normalize(piece))):
+                kept.append(piece)
+                room -= len(piece)
+                if room < FOCUS_CHARS // 8:
+                    break
+        return " ".join(kept) or text[:FOCUS_CHARS]
+
+    def signals(self, query: str, exclude: str | None = None,
+                with_model: bool = True) -> tuple[str, dict[str, np.ndarray]]:
         """The normalised question and each signal's score of every item (entries, then the
-        out-of-scope examples); empty when the question has nothing to match on."""
+        out-of-scope examples); empty when the question has nothing to match on. e5 only
+        with_model, and when the model is ready."""
         normalized = self.norm.normalize(query)
         grams = self.norm.grams(normalized)
         lex = self.lexical(normalized, exclude, grams)
@@ -187,7 +233,7 @@ class Matcher:
         # Not a ranking signal but evidence against every entry: the share of the question's
         # words that no item has ("tell me a joke": only "tell" is known).
         out["unknown"] = np.where(self.is_entry, self.unknown_share(normalized, grams), 0.0).astype(np.float32)
-        semantic = self.semantic(query, exclude)
+        semantic = self.semantic_scores(query, exclude) if with_model else None
         if semantic is not None:
             out["e5"] = semantic
         return normalized, out
@@ -195,7 +241,7 @@ class Matcher:
     def match(self, query: str, exclude: str | None = None) -> Match:
         """The best entries for query and what to do with them. exclude leaves one phrasing (as
         it is indexed) out, so a phrasing can be tested against the rest (see confusions())."""
-        normalized, scores = self.signals(query, exclude)
+        normalized, scores = self.signals(query, exclude, with_model=False)
         floor = float(self.calibration["suggest"])
         if not any(scores[name].any() for name in LEXICAL if name in scores):
             # No word of the question is in any entry (e5 alone finds some similarity in
@@ -203,42 +249,62 @@ class Matcher:
             # (asdfgh, a bare number): not ours; no words at all: nothing.
             kind = ("other" if self.norm.grams(normalized) else "social") if normalized else None
             return Match(query, normalized, None, (), out_of_scope=kind, suggest_floor=floor)
-        return self.decide(query, normalized, self.probabilities(scores))
+        first = self.decide(query, normalized, self.probabilities(scores, self.first_stage), self.first_stage)
+        if self.mode == "lexical" or self.decisive(first):
+            return first
+        semantic = self.semantic_scores(query, exclude)
+        if semantic is None:  # the model is still loading: the lexical decision stands
+            return first
+        scores["e5"] = semantic
+        return self.decide(query, normalized, self.probabilities(scores), used_model=True)
 
-    def probabilities(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+    def decisive(self, match: Match) -> bool:
+        """The lexical stage is sure: the model would not change the answer (bench/calibrate.py
+        measures how often and how right)."""
+        sure = float(self.first_stage.get("skip_model", 2.0))  # type: ignore[arg-type]
+        return (match.answer is not None or match.out_of_scope is not None) and match.top >= sure
+
+    def probabilities(self, scores: dict[str, np.ndarray], calibration: dict[str, object] | None = None) -> np.ndarray:
         """Each item's calibrated probability of being the answer, from the calibrated signals."""
-        used = {name: scores[name] for name in self.signal_names}
-        return fusion.probability(fusion.features(used, self.topic_ids), self.weights,
-                                  float(self.calibration["bias"]))
+        cal = self.calibration if calibration is None else calibration
+        names = tuple(str(name) for name in cal["signals"])  # type: ignore[attr-defined]
+        used = {name: scores[name] for name in names}
+        weights = np.asarray(cal["weights"], dtype=np.float32)
+        return fusion.probability(fusion.features(used, self.topic_ids), weights, float(cal["bias"]))
 
     def other_platform(self, normalized: str) -> bool:
         """The question names another shop (Amazon, 淘宝 …) and not TikTok: not ours to answer."""
         return (self.platforms is not None and self.platforms.search(normalized) is not None
                 and TIKTOK not in normalized)
 
-    def decide(self, query: str, normalized: str, prob: np.ndarray) -> Match:
+    def decide(self, query: str, normalized: str, prob: np.ndarray, calibration: dict[str, object] | None = None,
+               used_model: bool = False) -> Match:
         """Answer, guess, suggest or nothing, from each item's probability."""
-        cal = self.calibration
+        cal = self.calibration if calibration is None else calibration
         floor = float(cal["suggest"])
         k = min(len(prob), RERANK + len(self.items) - len(self.entries))  # enough for RERANK entries
         top = np.argpartition(-prob, k - 1)[:k]
         order = top[np.argsort(-prob[top], kind="stable")]
         cands = tuple(Candidate(self.items[i], float(prob[i])) for i in order if self.is_entry[i])[:RERANK]
         best = int(order[0])
+        plain = Match(query, normalized, None, cands, suggest_floor=floor, top=float(prob[best]), used_model=used_model)
         if self.other_platform(normalized):
-            return Match(query, normalized, None, cands, out_of_scope="other", suggest_floor=floor)
+            return replace(plain, out_of_scope="other", top=1.0)
         if not self.is_entry[best]:
-            kind = self.items[best].topic.removeprefix(OUT_OF_SCOPE)
-            return Match(query, normalized, None, cands, out_of_scope=kind, suggest_floor=floor)
+            return replace(plain, out_of_scope=self.items[best].topic.removeprefix(OUT_OF_SCOPE))
         rival = float(np.max(prob, where=self.topic_ids != self.topic_ids[best], initial=0.0))
-        return self.judge(Match(query, normalized, None, cands, suggest_floor=floor), rival)
+        return self.judge(plain, rival, cal)
 
-    def judge(self, match: Match, rival: float | None = None) -> Match:
+    def judge(self, match: Match, rival: float | None = None, calibration: dict[str, object] | None = None) -> Match:
         """The calibrated rule on a match's candidates (best first): answer, guess, suggest or
         out of scope. rival is the best item of another topic (out-of-scope examples included);
         by default the best candidate of another topic. Callers that re-weigh the candidates
         (the role prior) decide again with it."""
-        cal, cands = self.calibration, match.candidates
+        if calibration is not None:
+            cal = calibration
+        else:  # the calibration the match was decided with
+            cal = self.calibration if match.used_model or self.mode == "lexical" else self.first_stage
+        cands = match.candidates
         plain = replace(match, answer=None, guess=None, out_of_scope=None)
         if not cands:
             return plain
@@ -352,3 +418,13 @@ def confusions(matcher: Matcher) -> list[tuple[Entry, str, Entry, float]]:
                 if top is not None and top.entry.topic != entry.topic and match.answer is not None:
                     found.append((entry, question, top.entry, top.score))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Vectors:
+    """The phrasing vectors of one matcher's items, attached whole (one assignment) when ready."""
+
+    vectors: np.ndarray  # (phrasings × dim), unit rows
+    texts: list[str]  # each phrasing as it is indexed (normalised), for exclude
+    starts: np.ndarray  # first row of each item
+    has: np.ndarray  # whether an item has any row

@@ -12,12 +12,12 @@ from collections import Counter
 from functools import lru_cache
 
 import opencc
-import snowballstemmer
+from snowballstemmer.english_stemmer import EnglishStemmer  # not the package: it loads every language
 
 from .model import Lexicon
 
 _T2S = opencc.OpenCC("t2s")
-_STEM = snowballstemmer.stemmer("english")
+_STEM = EnglishStemmer()
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_HAN}]+|[^\s{_HAN}]+")
 _IS_HAN = re.compile(rf"[{_HAN}]")
@@ -94,6 +94,22 @@ class Normalizer:
         if self._syn_re is not None:
             text = self._syn_re.sub(lambda m: self.synonyms.get(m.group(0), m.group(0)), text)
         return text
+
+    def terms(self, text: str) -> list[str]:
+        """Word-level terms of normalised text, stopwords left out: Chinese character bigrams (a
+        lone character is itself) and stemmed English words, in order (BM25's vocabulary)."""
+        out: list[str] = []
+        for run in _RUNS.findall(text):
+            if _IS_HAN.match(run):
+                for stop in self.stop_zh:
+                    run = run.replace(stop, " ")
+                for piece in run.split():
+                    out += [piece] if len(piece) == 1 else [piece[i:i + 2] for i in range(len(piece) - 1)]
+            else:
+                word = run.strip("'")
+                if word and word not in self.stop_en:
+                    out.append(_stem(word))
+        return out
 
     def grams(self, text: str) -> Counter[str]:
         """Weighted grams of normalised text, with stopwords left out."""

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from markupsafe import Markup
 
+from . import yamlsrc
 from .content import PROJECT_DIR, ContentError
 from .deadlines import CLOSED_SOURCES, REFUND_ENTRY, Limit, assess
 from .model import LANGS, DisputeRule, Entry, KnowledgeBase, Window
@@ -42,8 +42,7 @@ class Renderer:
         self.templates_dir = templates_dir
         self.agents: bool | None = None
         self._variants: dict[bool | None, Renderer] = {None: self}
-        self.strings: dict[str, dict[str, str]] = yaml.safe_load(
-            (templates_dir / "i18n.yaml").read_text(encoding="utf-8"))
+        self.strings: dict[str, dict[str, str]] = yamlsrc.load(templates_dir / "i18n.yaml")
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
             autoescape=True,

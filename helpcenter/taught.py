@@ -10,7 +10,6 @@ import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import embedding
 from .core import HelpCenter
 from .db import is_postgres, safe_url
 from .forms import mask_personal
@@ -121,8 +120,8 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
         entries.append(entry)
     taught = copy.copy(center)
     base = center.matcher  # the same model and calibration as the content's own matcher
-    taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), embedder=base.embedder,
-                             cache_dir=embedding.default_cache_dir(), calibration=base.calibration)
+    taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), semantic=base.semantic,
+                             background=base.background, calibration=base.calibration)
     return taught
 
 

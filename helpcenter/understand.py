@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
+from snowballstemmer.english_stemmer import EnglishStemmer
 
 from .model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
 from .normalize import Normalizer
 
-_STEM = snowballstemmer.stemmer("english")
+_STEM = EnglishStemmer()
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKENS = re.compile(r"[a-z0-9']+")
 FUZZY_MIN = 5  # words this long forgive one typo...

@@ -31,8 +31,11 @@ needs_model = pytest.mark.skipif(REASON is not None, reason=f"embedding model un
 def fused() -> Matcher:
     if REASON is not None:
         pytest.skip(f"embedding model unavailable: {REASON}")
-    return Matcher(load_knowledge_base(), embedder=embedding.Embedder.shared(),
-                   cache_dir=embedding.default_cache_dir())
+    semantic = embedding.Semantic(embedding.VectorStore(embedding.SHIPPED))
+    semantic.start(background=False)
+    matcher = Matcher(load_knowledge_base(), semantic=semantic)
+    assert matcher.semantic_ready  # content/vectors.npz holds every phrasing: nothing to compute
+    return matcher
 
 
 @needs_model
@@ -86,23 +89,25 @@ def test_semantic_signal_scores_every_entry(fused: Matcher) -> None:
 
 
 @needs_model
-def test_vectors_are_cached_by_content_and_a_failed_write_is_not_fatal(
+def test_vectors_come_from_the_shipped_file_then_the_cache_and_a_failed_write_is_not_fatal(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     model = embedding.Embedder.shared()
     texts = ["怎么申请退款", "where is my refund"]
-    first, cached = model.phrasings(texts, tmp_path)
-    assert not cached and first.shape == (2, model.dim)
-    assert len(list(tmp_path.glob("e5-*.npy"))) == 1
-    again, cached = model.phrasings(texts, tmp_path)
-    assert cached and np.allclose(first, again)
-    _, cached = model.phrasings([*texts, "退款多久到账"], tmp_path)  # other content, other key
-    assert not cached
+    shipped = tmp_path / "vectors.npz"
+    embedding.write_vectors(shipped, texts, model.embed(texts))
+    store = embedding.VectorStore(shipped, tmp_path / "cache")
+    first, missing = store.lookup(texts)
+    assert missing == [] and first is not None and first.shape == (2, model.dim)
+    new = "退款多久到账"
+    assert store.lookup([*texts, new]) == (None, [2])  # other content: the new phrasing has none
+    store.add([new], model.embed([new]))
+    again, missing = embedding.VectorStore(shipped, tmp_path / "cache").lookup([*texts, new])  # the next start
+    assert missing == [] and again is not None and np.allclose(again[:2], first, atol=1e-3)
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with caplog.at_level(logging.WARNING, logger="helpcenter.embedding"):
-        vectors, cached = model.phrasings(texts, blocker / "cache")
-    assert not cached and np.allclose(vectors, first)
-    assert "could not cache phrasing vectors" in caplog.text
+        embedding.VectorStore(shipped, blocker / "cache").add([new], model.embed([new]))
+    assert "could not keep phrasing vectors" in caplog.text
 
 
 def test_embeddings_off_by_switch() -> None:
@@ -144,7 +149,7 @@ def test_with_the_model_the_help_center_uses_it(
     monkeypatch.setattr(embedding, "_reported", False)
     with caplog.at_level(logging.INFO, logger="helpcenter.embedding"):
         center = HelpCenter()
-    assert center.matcher.mode == "fused" and center.matcher.vectors_cached
+    assert center.matcher.mode == "fused" and center.matcher.semantic_ready
     assert any("semantic matching on" in r.getMessage() for r in caplog.records)
     reply = center.ask("tell me a joke", "en")
     assert reply.entry is None and reply.match.out_of_scope == "other"

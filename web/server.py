@@ -27,6 +27,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from helpcenter.model import LANGS
+from helpcenter.worker import Busy
 
 from .initdata import InitDataError, WebAppUser, verify
 from .site import Prefs, Site
@@ -125,7 +126,10 @@ class EntryPage(Base):
 
 class Search(Base):
     async def get(self, lang: str) -> None:
-        self.page(await self.site.search(self.get_query_argument("q", "")[:1000], self.prefs(lang)))
+        try:
+            self.page(await self.site.search(self.get_query_argument("q", "")[:1000], self.prefs(lang)))
+        except Busy:  # too many questions waiting (the chat's too): say so rather than queue forever
+            raise tornado.web.HTTPError(503) from None
 
 
 class Deadline(Base):
@@ -139,8 +143,11 @@ class Suggest(Base):
         lang = self.get_query_argument("lang", "zh")
         prefs = self.site.prefs(lang, self.get_query_argument("m", None), self.get_query_argument("r", None))
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(await self.site.suggest(self.get_query_argument("q", "")[:1000], prefs),
-                               ensure_ascii=False))
+        try:
+            found = await self.site.suggest(self.get_query_argument("q", "")[:1000], prefs)
+        except Busy:
+            found = {"kind": "", "items": []}  # suggestions are a nicety: none while the worker is full
+        self.finish(json.dumps(found, ensure_ascii=False))
 
 
 class WebAppPost(Base):

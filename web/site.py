@@ -3,16 +3,15 @@
 Pages are rendered from templates/web/*.j2 with the chat's renderer (its wording, macros and
 market-aware selection of what an entry shows) and kept in memory per content load, language,
 market and role: serving one is a dictionary look-up. Search asks the same HelpCenter.ask as the
-chat, in one worker thread (never on the event loop), with a small cache of recent questions.
+chat, off the event loop in the chat's answer worker (helpcenter/worker.py; the web waits its turn
+there as one more chat), with a small cache of recent questions.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from helpcenter.deadlines import DateError, parse_day
 from helpcenter.model import LANGS, Entry
 from helpcenter.normalize import clean
 from helpcenter.render import Renderer
+from helpcenter.worker import FairWorker
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -39,6 +39,7 @@ SUGGESTIONS = 6
 SEARCH_CACHE = 2048  # recent (question, language, role, market) → result
 PAGE_CACHE = 4096  # rendered pages kept (25 entries × 2 languages × 10 markets × 3 roles fit)
 HANDOFF_ENTRY = "handoff-human"
+WEB_QUEUE = ("web",)  # the web's place in the answer worker's round robin of chats
 
 
 def market_timezones(path: Path = WEB_DIR / "markets.yaml") -> dict[str, str]:
@@ -81,7 +82,8 @@ class Site:
 
     def __init__(self, center_of: Callable[[], HelpCenter], *, agents: bool = False, bot_username: str = "",
                  default_timezone: str = "Asia/Shanghai", clock: Callable[[], datetime] | None = None,
-                 timezones: dict[str, str] | None = None, can_post: bool = False) -> None:
+                 timezones: dict[str, str] | None = None, can_post: bool = False,
+                 worker: FairWorker | None = None) -> None:
         self.center_of = center_of
         self.agents = agents  # whether the bot has live agents: the wording about a person depends on it
         self.bot_username = bot_username  # t.me links to the chat; "" when not known (no token)
@@ -94,10 +96,12 @@ class Site:
         self._pages: OrderedDict[tuple, bytes] = OrderedDict()
         self._found: OrderedDict[tuple, Found] = OrderedDict()
         self._center: HelpCenter | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-ask")
+        self._own_worker = worker is None
+        self.worker = worker or FairWorker()  # the bot's, shared with the chat; else one of its own
 
-    def close(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)
+    async def close(self) -> None:
+        if self._own_worker:
+            await self.worker.close()
 
     # --- what every page needs ----------------------------------------------------------------
 
@@ -217,8 +221,7 @@ class Site:
         found = self._found.get(key)
         if found is None:
             profile = {k: v for k, v in (("role", prefs.role), ("market", prefs.market)) if v}
-            reply = await asyncio.get_running_loop().run_in_executor(
-                self._worker, lambda: center.ask(question, prefs.lang, profile=profile))
+            reply = await self.worker.run(WEB_QUEUE, center.ask, question, prefs.lang, profile=profile)
             found = self._found_from(reply)
             self._found[key] = found
             if len(self._found) > SEARCH_CACHE:
