@@ -99,6 +99,7 @@ def main() -> int:
     from web.site import Prefs
 
     center = HelpCenter()
+    center.ask("warm-up: the model's first question pays its start", "en")  # not one of the measured ones
     site, port, stop = serve(center)
     kb = center.kb
     print(f"# web help center, {len(kb.entries)} entries, embeddings {args.embeddings},"
