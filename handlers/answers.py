@@ -15,6 +15,7 @@ from helpcenter.understand import Slots
 from .common import Context, button, deep_link, keyboard, lang_of, off_loop, renderer, services, show, t
 from .flow import MENU, SCREENS, current, stale_button, way_back
 from .handoff import request_human  # a question can be a request for a person
+from .webapp import page_button
 
 HANDOFF_TOPIC = core.HANDOFF_TOPIC
 MISSES_BEFORE_HUMAN = 2
@@ -55,7 +56,8 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int | Non
     if question_id is not None:
         rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                      button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
-    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
+    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id)),
+                 *page_button(context, lang, entry.id)])
     back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
     # Without agents, "human" opens this very page (TikTok Shop's own customer service): not offered on it.
     same_page = entry.topic == HANDOFF_TOPIC and not renderer(context).agents
@@ -241,7 +243,8 @@ async def free_text(update: Update, context: Context) -> None:
         rows = [more,
                 [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
-                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id))],
+                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id)),
+                 *page_button(context, lang, reply.entry.id)],
                 [way_back(context, lang), button(context, "btn.human", lang, "human")]]
         await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
         if reply.figure is not None and not reply.figure.market:

@@ -34,7 +34,7 @@ from helpcenter.desk import Desk
 from helpcenter.store import Store
 from helpcenter.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
 
-from . import admin, answers, faq, flow, handoff, menu, misc, refund, returns, seller
+from . import admin, answers, faq, flow, handoff, menu, misc, refund, returns, seller, webapp
 from . import agents as desk
 from .common import Context, HelpApplication, Services, Settings
 from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
@@ -49,6 +49,7 @@ CONCURRENT_UPDATES = 128  # different chats handled at once (one chat's updates 
 CONNECTIONS = 16  # HTTP connections to the Bot API; httpcore's pool costs O(size) per request
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+WEB_DATA = filters.StatusUpdate.WEB_APP_DATA  # a request from the Mini App (handlers/webapp.py): never relayed
 
 
 def _common_handlers() -> list:
@@ -83,6 +84,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
         CallbackQueryHandler(admin.forget_button, pattern=r"^forget:"),
         MessageHandler(TEXT, answers.free_text),
+        MessageHandler(PRIVATE & WEB_DATA, webapp.on_web_data),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT, misc.non_text),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & filters.COMMAND, menu.unknown_command),
     ]
@@ -92,7 +94,7 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
     """Group -1: relays while a ticket is open, and the agents' group. They stop the update
     (ApplicationHandlerStop) when they took it, so the bot does not answer it as well."""
     handlers: list = [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_user),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA, handoff.from_user),
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, handoff.on_edit),
         CallbackQueryHandler(handoff.on_ticket_button, pattern=r"^tk:"),
         CallbackQueryHandler(faq.feedback, pattern=r"^fb:"),
@@ -123,7 +125,7 @@ def _desk_handlers(support_chat_id: int | None) -> list:
         return []
     group = filters.Chat(support_chat_id)
     return [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA,
                        functools.partial(desk.on_private_message, hold_key=handoff.HOLD)),
         MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, desk.on_group_message),
         CommandHandler("close", desk.on_close, filters=group),
@@ -182,6 +184,7 @@ async def _post_init(application: Application) -> None:
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
     await desk.set_group_commands(application)
+    await webapp.start(application)  # the web help center, when WEB_URL or WEB_PORT is set
 
 
 def _reload_on_sighup(application: Application) -> None:
@@ -194,6 +197,7 @@ def _reload_on_sighup(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    await webapp.stop(application)
     await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     await application.services.worker.close()  # type: ignore[attr-defined]
     await application.services.store.close()  # type: ignore[attr-defined]
@@ -241,6 +245,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(flow.stale_button))  # buttons nothing else claims
+    if webapp.enabled(settings):  # after the update: the menu button opens the help center as the user is now
+        app.add_handler(TypeHandler(Update, webapp.sync_menu_button), group=1)
     app.add_error_handler(misc.on_error)
     return app
 

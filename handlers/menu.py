@@ -8,6 +8,7 @@ from telegram.ext import ConversationHandler
 from .answers import market_label, send_entry
 from .common import LANGS, Context, button, callback_fields, keyboard, lang_of, renderer, services, show, t
 from .flow import MENU, SCREENS, current, goto, screen
+from .webapp import open_rows
 
 
 @screen(MENU)
@@ -35,6 +36,7 @@ async def menu_screen(update: Update, context: Context) -> None:
     label = (t(context, "btn.market", lang, market=market_label(context, market, lang)) if market
              else t(context, "btn.market_none", lang))
     rows.append([InlineKeyboardButton(label, callback_data="prof:pick")])
+    rows += open_rows(context, lang)  # 📖 the web help center, when WEB_URL is set
     rows += [[button(context, "btn.faq", lang, "faq"), button(context, "btn.human", lang, "human")],
              [button(context, "btn.switch_role", lang, "role:switch"),
               button(context, "btn.lang", lang, "lang:toggle")]]

@@ -22,3 +22,10 @@ def _imports(path: Path) -> set[str]:
 def test_the_core_imports_neither_telegram_nor_handlers() -> None:
     found = {p.name: _imports(p) & {"telegram", "handlers"} for p in sorted((ROOT / "helpcenter").glob("*.py"))}
     assert {name: sorted(bad) for name, bad in found.items() if bad} == {}
+
+
+def test_the_web_adapter_imports_the_core_only() -> None:
+    """web/ (the help center's pages and the Mini App's server) is an adapter like handlers/: it
+    uses helpcenter/ and knows nothing of telegram or of the chat's handlers."""
+    found = {p.name: _imports(p) & {"telegram", "handlers"} for p in sorted((ROOT / "web").glob("*.py"))}
+    assert {name: sorted(bad) for name, bad in found.items() if bad} == {}
