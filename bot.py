@@ -8,11 +8,13 @@
     python bot.py eval FILE.tsv   score the matcher on labelled questions
     python bot.py report          the editors' list of unanswered and unhelpful questions, service figures
     python bot.py migrate --to postgresql://…   move a SQLite DATA_DIR into PostgreSQL
+    python bot.py web [--port 8080]   the web help center alone (no bot needed)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -44,7 +46,8 @@ examples:
   python bot.py                          start (Telegram with a token, else the console chat)
   python bot.py console --lang en        chat with the bot here, in English
   python bot.py ask "退款多久到账"       print the answer to one question
-  python bot.py check                    check content/ and templates/ after editing them"""
+  python bot.py check                    check content/ and templates/ after editing them
+  python bot.py web                      the web help center on http://127.0.0.1:8080/"""
 
 
 def load_env_file(path: Path | str = ENV_FILE) -> bool:
@@ -271,6 +274,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    """The web help center alone, on this machine: no bot, so the Mini App cannot post to a chat."""
+    import asyncio
+    import logging
+
+    from handlers.base.common import Settings
+    from web.server import listen
+    from web.site import Site
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    center = _load(background=True)
+    port = args.port or settings.web_port or 8080
+
+    async def serve() -> None:
+        site = Site(lambda: center, agents=settings.support_chat_id is not None, default_timezone=settings.timezone)
+        listen(site, port, args.host)
+        print(f"web help center: http://{args.host}:{port}/  (Ctrl-C to stop)", flush=True)
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve Telegram with a token; otherwise open the same conversations in the console."""
     import logging
@@ -278,7 +307,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from handlers.base.common import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler"):  # a line per request / per job is not news
+    for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings.from_env()
     center = _load(background=True)
@@ -401,9 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     migrate = command("migrate", "copy DATA_DIR's SQLite data into an empty PostgreSQL database, verify counts")
     migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host:5432/dbname")
     migrate.add_argument("--data-dir", help="the SQLite DATA_DIR to copy (default: $DATA_DIR or data)")
+    web = command("web", "serve the web help center alone, without the bot (http://127.0.0.1:8080/)")
+    web.add_argument("--port", type=int, help="port (default: WEB_PORT, else 8080)")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
-                "report": cmd_report, "migrate": cmd_migrate, "vectors": cmd_vectors}
+                "report": cmd_report, "migrate": cmd_migrate, "vectors": cmd_vectors, "web": cmd_web}
     return handlers[args.command or "run"](args)
 
 

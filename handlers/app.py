@@ -35,7 +35,7 @@ from telegram.warnings import PTBUserWarning
 
 from handlers.answers import faq
 from handlers.answers import replies as answers
-from handlers.base import flow
+from handlers.base import flow, weblinks
 from handlers.base.common import CONTEXT_TYPES, Context, HelpApplication, Services, Settings, services_of
 from handlers.base.flow import (
     SCREENS,
@@ -43,6 +43,7 @@ from handlers.base.flow import (
 )
 from handlers.base.userdata import UserData
 from handlers.flows import admin, menu, misc, refund, returns, seller
+from handlers.runtime import webapp
 from handlers.runtime.intake import DurableApplication, DurableQueue
 from handlers.runtime.persistence import SqlPersistence
 from handlers.runtime.processing import PerChatUpdateProcessor
@@ -61,6 +62,7 @@ CONCURRENT_UPDATES = 128  # different chats handled at once (one chat's updates 
 CONNECTIONS = 16  # HTTP connections to the Bot API; httpcore's pool costs O(size) per request
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+WEB_DATA = filters.StatusUpdate.WEB_APP_DATA  # a request from the Mini App (runtime/webapp.py): never relayed
 
 
 def _common_handlers() -> list:
@@ -95,6 +97,7 @@ def _common_handlers() -> list:
         CallbackQueryHandler(_human_button, pattern=r"^human$"),
         CallbackQueryHandler(admin.forget_button, pattern=r"^forget:"),
         MessageHandler(TEXT, answers.free_text),
+        MessageHandler(PRIVATE & WEB_DATA, webapp.on_web_data),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT, misc.non_text),
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & filters.COMMAND, menu.unknown_command),
     ]
@@ -104,7 +107,7 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
     """Group -1: relays while a ticket is open, and the agents' group. They stop the update
     (ApplicationHandlerStop) when they took it, so the bot does not answer it as well."""
     handlers: list = [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, customer.from_user),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA, customer.from_user),
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, agents.on_edit),
         CallbackQueryHandler(ticket_buttons.on_ticket_button, pattern=r"^tk:"),
         CallbackQueryHandler(faq.feedback, pattern=r"^fb:"),
@@ -135,7 +138,7 @@ def _desk_handlers(support_chat_id: int | None) -> list:
         return []
     group = filters.Chat(support_chat_id)
     return [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA,
                        history.on_private_message),
         MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, history.on_group_message),
         CommandHandler("close", history.on_close, filters=group),
@@ -197,6 +200,7 @@ async def _post_init(application: Application) -> None:
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
     await setup.set_group_commands(application)
+    await webapp.start(application)  # the web help center, when WEB_URL or WEB_PORT is set
 
 
 def _reload_on_sighup(application: Application) -> None:
@@ -209,6 +213,7 @@ def _reload_on_sighup(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    await webapp.stop(application)
     await outbox.stop_delivery(application)  # unsent relays stay in the outbox for the next start
     svc = services_of(application)
     await svc.worker.close()
@@ -258,6 +263,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(flow.stale_button))  # buttons nothing else claims
+    if weblinks.enabled(settings):  # after the update: the menu button opens the help center as the user is now
+        app.add_handler(TypeHandler(Update, weblinks.sync_menu_button), group=1)
     app.add_error_handler(misc.on_error)
     return app
 

@@ -13,7 +13,7 @@ from helpcenter.answers.render import NO_AGENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*ROOT.glob("bot.py"), *ROOT.glob("handlers/**/*.py"), *ROOT.glob("helpcenter/**/*.py"),
-           *ROOT.glob("templates/*.j2")]
+           *ROOT.glob("templates/*.j2"), *ROOT.glob("web/*.py"), *ROOT.glob("templates/web/*.j2")]
 
 
 def test_every_i18n_key_is_used_by_code_or_a_template() -> None:

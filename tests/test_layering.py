@@ -90,3 +90,11 @@ def test_every_package_says_what_lives_there_and_what_it_may_import() -> None:
     for init in [*ROOT.glob("helpcenter/*/__init__.py"), *ROOT.glob("handlers/*/__init__.py")]:
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert "May import" in doc and len(doc.splitlines()) <= 3, init
+
+
+def test_the_web_adapter_imports_the_core_only() -> None:
+    """web/ (the help center's pages and the Mini App's server) is an adapter like handlers/: it
+    uses helpcenter/ and knows nothing of telegram or of the chat's handlers."""
+    found = {p.name: {m.split(".")[0] for m in _imports(p)} & {"telegram", "handlers"}
+             for p in sorted((ROOT / "web").glob("*.py"))}
+    assert {name: sorted(bad) for name, bad in found.items() if bad} == {}

@@ -11,14 +11,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers.base.callbacks import callback_data
 from handlers.base.common import Context, button, deep_link, keyboard, lang_of, off_loop, renderer, services, show, t
 from handlers.base.flow import ACTIONS, HUMAN, SCREENS, State, current, stale_button, way_back
-from handlers.base.userdata import Asked
+from handlers.base.weblinks import page_button
 from helpcenter import core
 from helpcenter.knowledge.model import Entry
 from helpcenter.understanding.slots import Slots
 
 HANDOFF_TOPIC = core.HANDOFF_TOPIC
 MISSES_BEFORE_HUMAN = 2
-RECENT = 5  # questions remembered for a hand-off's context card
 
 
 def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[list[InlineKeyboardButton]]:
@@ -55,7 +54,8 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int | Non
     if question_id is not None:
         rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                      button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
-    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id))])
+    rows.append([InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, entry.id)),
+                 *page_button(context, lang, entry.id)])
     back_button = button(context, "btn.faq_back", lang, back) if back else way_back(context, lang)
     # Without agents, "human" opens this very page (TikTok Shop's own customer service): not offered on it.
     same_page = entry.topic == HANDOFF_TOPIC and not renderer(context).agents
@@ -197,9 +197,7 @@ async def profile_button(update: Update, context: Context) -> None:
 
 
 def remember(context: Context, question: str, answer: str | None) -> None:
-    recent = context.user_data.recent
-    recent.append(Asked(question[:300], answer))
-    del recent[:-RECENT]
+    context.user_data.remember(question, answer)
 
 
 def profile(context: Context) -> dict[str, str]:
@@ -242,7 +240,8 @@ async def free_text(update: Update, context: Context) -> None:
         rows = [more,
                 [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                  button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
-                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id))],
+                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id)),
+                 *page_button(context, lang, reply.entry.id)],
                 [way_back(context, lang), button(context, "btn.human", lang, "human")]]
         await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
         if reply.figure is not None and not reply.figure.market:

@@ -53,6 +53,9 @@ class Settings:
     rate_limit: bool = True  # PTB's AIORateLimiter (Telegram's ~30 msg/s); off only against an emulator
     sla_minutes: float = 10.0  # agents' desk: a ticket nobody took this long (support hours) is announced
     note_prefix: str = "//"  # agents' desk: a message starting with this is an internal note
+    web_url: str = ""  # public address of the web help center / Mini App (https://…); empty: no web in the chat
+    web_port: int | None = None  # where the bot process serves it (default 8080 when WEB_URL is set)
+    web_host: str = "0.0.0.0"  # noqa: S104 - the address it listens on (a reverse proxy in front)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -77,6 +80,9 @@ class Settings:
             rate_limit=env.get("RATE_LIMIT", "on").strip().lower() not in ("off", "0", "false", "no"),
             sla_minutes=_positive(env.get("SLA_MINUTES", ""), 10.0),
             note_prefix=env.get("NOTE_PREFIX", "").strip() or "//",
+            web_url=env.get("WEB_URL", "").strip().rstrip("/"),
+            web_port=int(port) if (port := env.get("WEB_PORT", "").strip()).isdigit() else None,
+            web_host=env.get("WEB_HOST", "").strip() or "0.0.0.0",  # noqa: S104 - see the field
         )
 
 
@@ -111,6 +117,8 @@ class HelpApplication(Application):
     """PTB's Application with our services attached (Application itself has __slots__)."""
 
     services: Services
+    web_server: Any = None  # the web help center's HTTP server (handlers/runtime/webapp.py), when it runs
+    web_site: Any = None  # its pages (web.site.Site)
 
 
 class Context(CallbackContext[ExtBot, UserData, dict, dict]):

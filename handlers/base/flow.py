@@ -39,6 +39,8 @@ STARTS: dict[str, Start] = {}  # go:<state> targets that begin a flow (its data 
 Action = Callable[[Update, Context], Coroutine[Any, Any, None]]
 ACTIONS: dict[str, Action] = {}  # what a handler may ask another room to do, without importing it
 HUMAN = "human"  # hand the user to a person (handlers/support/customer.py registers it)
+WebAction = Callable[[Update, Context, dict[str, Any]], Coroutine[Any, Any, str | None]]
+WEB_ACTIONS: dict[str, WebAction] = {}  # what the web help center's Mini App may ask (runtime/webapp.py)
 
 
 def screen(state: str) -> Callable[[Screen], Screen]:
@@ -114,6 +116,17 @@ def action(name: str) -> Callable[[Action], Action]:
 
     def register(fn: Action) -> Action:
         ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def web_action(name: str) -> Callable[[WebAction], WebAction]:
+    """Register how the chat carries out a Mini App request {"action": name, …}; it returns the
+    conversation's next state (or None) like any handler."""
+
+    def register(fn: WebAction) -> WebAction:
+        WEB_ACTIONS[name] = fn
         return fn
 
     return register

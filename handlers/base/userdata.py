@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 RETURN_FIELDS = ("order", "product", "reason", "contact", "carrier", "tracking")
+RECENT = 5  # questions remembered for a hand-off's context card
+QUESTION_KEPT = 300  # characters of each
 
 
 def _str(value: object) -> str | None:
@@ -98,6 +100,12 @@ class UserData:
     suggested: list[str] = field(default_factory=list)  # other entries to offer after a 👎
     misses: int = 0  # questions in a row the bot could not answer
     hold: int | None = None  # the open ticket whose relay a bot command or button put on hold
+    web_menu: list[str | None] | None = None  # (language, market, role) the chat's menu button was set for
+
+    def remember(self, question: str, answer: str | None) -> None:
+        """A question and the entry that answered it (None: none did), for the agents' card."""
+        self.recent.append(Asked(question[:QUESTION_KEPT], answer))
+        del self.recent[:-RECENT]
 
     def clear(self) -> None:
         """Forget everything (/forget): every field back to its default."""
@@ -110,7 +118,7 @@ class UserData:
         out: dict[str, Any] = {}
         for key, value in (("lang", self.lang), ("role", self.role), ("market", self.market),
                            ("state", str(self.state) if self.state else None), ("slots", self.slots),
-                           ("handoff_hold", self.hold)):
+                           ("handoff_hold", self.hold), ("web_menu", self.web_menu)):
             if value is not None:
                 out[key] = value
         if self.asked_market:
@@ -138,11 +146,12 @@ class UserData:
                   for item in raw.get("recent") or () if isinstance(item, dict)]
         last = raw.get("last_match")
         others = last.get("others") if isinstance(last, dict) else None
-        hold, misses, slots = raw.get("handoff_hold"), raw.get("misses"), raw.get("slots")
+        hold, misses, slots, menu = raw.get("handoff_hold"), raw.get("misses"), raw.get("slots"), raw.get("web_menu")
         return cls(lang=_str(raw.get("lang")), role=_str(raw.get("role")), market=_str(raw.get("market")),
                    asked_market=bool(raw.get("asked_market")), state=_str(raw.get("state")),
                    ret=ReturnForm.from_dict(raw.get("ret")), ref=RefundForm.from_dict(raw.get("ref")),
                    recent=recent, slots=slots if isinstance(slots, dict) else None,
                    suggested=[x for x in others or () if isinstance(x, str)],
                    misses=misses if isinstance(misses, int) else 0,
-                   hold=hold if isinstance(hold, int) else None)
+                   hold=hold if isinstance(hold, int) else None,
+                   web_menu=list(menu) if isinstance(menu, list) else None)

@@ -10,6 +10,7 @@ from handlers.base.callbacks import callback_fields
 from handlers.base.common import LANGS, Context, button, keyboard, lang_of, renderer, services, show, t
 from handlers.base.flow import SCREENS, State, current, goto, screen
 from handlers.base.userdata import RefundForm, ReturnForm
+from handlers.base.weblinks import open_rows
 
 
 @screen(State.MENU)
@@ -37,6 +38,7 @@ async def menu_screen(update: Update, context: Context) -> None:
     label = (t(context, "btn.market", lang, market=market_label(context, market, lang)) if market
              else t(context, "btn.market_none", lang))
     rows.append([InlineKeyboardButton(label, callback_data="prof:pick")])
+    rows += open_rows(context, lang)  # 📖 the web help center, when WEB_URL is set
     rows += [[button(context, "btn.faq", lang, "faq"), button(context, "btn.human", lang, "human")],
              [button(context, "btn.switch_role", lang, "role:switch"),
               button(context, "btn.lang", lang, "lang:toggle")]]

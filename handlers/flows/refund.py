@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, Update
 from telegram.error import Forbidden, TelegramError
@@ -33,6 +34,7 @@ from handlers.base.flow import (
     stale_button,
     start,
     ticket_card,
+    web_action,
 )
 from handlers.base.userdata import RefundForm
 from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
@@ -42,10 +44,6 @@ from helpcenter.storage.reminders import Reminder
 log = logging.getLogger(__name__)
 PICKER_DAYS = 7  # recent days offered as buttons
 REMIND_AT = time(10, 0)  # local time of day reminders are sent
-# Past the acceptance window: "the platform makes no ruling and refers the buyer to the seller"
-# (the dispute guidelines the windows come from); contact the seller in the app, keep the chat,
-# and ask TikTok's customer service for help (seed 001).
-CLOSED_SOURCES = ("id-dispute-guidelines", "seed-001")
 
 
 def _form(context: Context) -> RefundForm:
@@ -151,22 +149,9 @@ async def result_screen(update: Update, context: Context) -> None:
     form = _form(context)
     rule = _rule(context)
     svc = services(context)
-    kb = svc.center.kb
-    event_day = date.fromisoformat(str(form.day))
-    limits = assess(rule.limits, form.variant, event_day, svc.now())
-    entry = kb.by_id[kb.flows.refund_entry]
-    r = renderer(context)
-    windows = [lim for lim in limits if lim.kind == "acceptance"]
-    closed = bool(windows) and all(lim.deadline is not None and not lim.deadline.open for lim in windows)
-    if closed:  # nothing to file any more: only the window, and what the user can do instead
-        limits = windows
-        refs = r.footnote_numbers((*(lim.window.source for lim in limits), *CLOSED_SOURCES))
-    else:
-        refs = r.footnote_numbers(entry.sources, [rule])
-    text = r.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
-                    limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs, closed=closed,
-                    closed_sources=CLOSED_SOURCES,
-                    hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
+    assert rule is not None, "the result follows a case and market that have a rule"
+    text, limits = renderer(context).refund_result(rule, form.variant, date.fromisoformat(str(form.day)),
+                                                   svc.now(), lang)
     acceptance = acceptance_deadline(limits)
     remindable = acceptance is not None and acceptance.days_left >= 1
     reminder = await svc.store.pending_reminder(update.effective_chat.id, _request(context)) if remindable else None
@@ -265,9 +250,10 @@ async def _set_day(update: Update, context: Context, text: str) -> str | None:
     return await goto(update, context, State.REF_RESULT)
 
 
-async def _remind(update: Update, context: Context) -> None:
-    """Store a reminder for the day before the acceptance window closes, and schedule it."""
-    lang = lang_of(update, context)
+async def add_reminder(context: Context, chat_id: int, user_id: int, lang: str) -> tuple[Reminder | None, bool]:
+    """A reminder for the day before the acceptance window of the current request closes, stored
+    and scheduled once: (the reminder, whether it existed already), or (None, False) when there is
+    no day left to remind of. The ⏰ button and the Mini App's reminder (remind_from_web) use it."""
     svc = services(context)
     form = _form(context)
     rule = _rule(context)
@@ -277,28 +263,67 @@ async def _remind(update: Update, context: Context) -> None:
     now = svc.now()
     due = datetime.combine(last_day - timedelta(days=1), REMIND_AT, svc.tz) if last_day else None
     if due is None or due <= now:
-        await update.callback_query.answer(t(context, "ref.reminder_none", lang), show_alert=True)
-        return
+        return None, False
     case_name = svc.center.kb.glossary.cases[rule.case][lang]
     payload = {"lang": lang, "case": case_name, "deadline": last_day.isoformat()}
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
     request = _request(context)
     existing = await svc.store.pending_reminder(user_id, request)
-    reminder = existing
-    if existing is None:
-        reminder_id = await svc.store.add_reminder(chat_id, user_id, due, payload, now, request=request)
-        reminder = Reminder(reminder_id, chat_id, user_id, due, payload)
-        if not context.job_queue or not context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}"):
-            schedule(context.application, reminder)
-    when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
-    if existing is not None:  # a second tap: say so, change nothing
+    if existing is not None:
+        return existing, True
+    reminder_id = await svc.store.add_reminder(chat_id, user_id, due, payload, now, request=request)
+    reminder = Reminder(reminder_id, chat_id, user_id, due, payload)
+    if not context.job_queue or not context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}"):
+        schedule(context.application, reminder)
+    return reminder, False
+
+
+@web_action("remind")
+async def remind_from_web(update: Update, context: Context, action: dict[str, Any]) -> str | None:
+    """The web deadline calculator's "remind me" (runtime/webapp.py): the result in the chat, its
+    reminder set (or said to be set already, or impossible)."""
+    kb = services(context).center.kb
+    lang = lang_of(update, context)
+    case, market = str(action.get("case", "")), str(action.get("market", ""))
+    try:
+        day = date.fromisoformat(str(action.get("day", "")))
+    except ValueError:
+        return None
+    if market not in kb.markets_for(case) or day > services(context).now().date():
+        return None
+    context.user_data.ref = RefundForm(case=case, market=market, day=day.isoformat(),
+                                       variant=str(action["variant"]) if action.get("variant") else None)
+    chat_id, user_id = update.effective_chat.id, update.effective_user.id
+    reminder, existing = await add_reminder(context, chat_id, user_id, lang)
+    state = await goto(update, context, State.REF_RESULT)  # the result, with its reminder row
+    if reminder is None:
+        await show(update, context, t(context, "ref.reminder_none", lang), edit=False)
+    else:
+        key = "ref.reminder_already" if existing else "ref.reminder_set"
+        await context.bot.send_message(chat_id, t(context, key, lang, when=reminder_when(context, reminder),
+                                                  deadline=reminder.payload["deadline"]))
+    return state
+
+
+def reminder_when(context: Context, reminder: Reminder) -> str:
+    return reminder.due_at.astimezone(services(context).tz).strftime("%Y-%m-%d %H:%M")
+
+
+async def _remind(update: Update, context: Context) -> None:
+    """Store a reminder for the day before the acceptance window closes, and schedule it."""
+    lang = lang_of(update, context)
+    reminder, existing = await add_reminder(context, update.effective_chat.id, update.effective_user.id, lang)
+    if reminder is None:
+        await update.callback_query.answer(t(context, "ref.reminder_none", lang), show_alert=True)
+        return
+    when = reminder_when(context, reminder)
+    if existing:  # a second tap: say so, change nothing
         await update.callback_query.answer(t(context, "ref.reminder_already", lang, when=when))
         await edit_buttons(update, keyboard(_result_rows(context, lang, True, reminder)))
         return
     await update.callback_query.answer()
     await edit_buttons(update, keyboard(_result_rows(context, lang, True, reminder)))
-    await context.bot.send_message(chat_id, t(context, "ref.reminder_set", lang, when=when,
-                                              deadline=last_day.isoformat()))
+    await context.bot.send_message(update.effective_chat.id, t(context, "ref.reminder_set", lang, when=when,
+                                                               deadline=reminder.payload["deadline"]))
 
 
 async def _reminder_button(update: Update, context: Context, action: str, reminder_id: int) -> None:

@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.base.common import Context, display_name, keyboard, lang_of, renderer, services, show, t
-from handlers.base.flow import HUMAN, action, card_facts, way_back
+from handlers.base.flow import HUMAN, action, card_facts, way_back, web_action
 from handlers.support.outbox import flush_outbox, forum_lock
 from handlers.support.tickets import end_markup
 from helpcenter.desk.hours import WorkingHours
@@ -105,6 +105,18 @@ def _context_card(context: Context, lang: str) -> dict[str, Any]:
     recent = [{"q": item.q, "a": kb.by_id[item.a].texts[lang].title if item.a in kb.by_id else None}
               for item in context.user_data.recent]
     return {"where": where, "answers": answers, "recent": recent}
+
+
+@web_action("human")
+async def human_from_web(update: Update, context: Context, action: dict[str, Any]) -> str | None:
+    """The web page's "talk to a person" (runtime/webapp.py): the hand-off opens, and the agents'
+    card lists the entry the user was reading with their last questions."""
+    lang = lang_of(update, context)
+    entry = services(context).center.kb.by_id.get(str(action.get("entry") or ""))
+    if entry is not None:
+        context.user_data.remember(f"{t(context, 'web.card_read', lang)} {entry.texts[lang].title}", entry.id)
+    await request_human(update, context)
+    return None
 
 
 # --- while a ticket is open ----------------------------------------------------------------------

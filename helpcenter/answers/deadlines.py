@@ -18,6 +18,12 @@ _NUMERIC = re.compile(r"^(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4})
 _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 
+# Past the acceptance window: "the platform makes no ruling and refers the buyer to the seller"
+# (the dispute guidelines the windows come from); contact the seller in the app, keep the chat,
+# and ask TikTok's customer service for help (seed 001).
+CLOSED_SOURCES = ("id-dispute-guidelines", "seed-001")
+
+
 class DateError(ValueError):
     """The text is not a date we understand, or it lies in the future."""
 

@@ -10,15 +10,17 @@ import copy
 import html
 import re
 import unicodedata
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
+from helpcenter.answers.deadlines import CLOSED_SOURCES, Limit, assess
 from helpcenter.knowledge import yamlsrc
 from helpcenter.knowledge.loader import PROJECT_DIR, ContentError
-from helpcenter.knowledge.model import LANGS, Entry, KnowledgeBase, Window
+from helpcenter.knowledge.model import LANGS, DisputeRule, Entry, KnowledgeBase, Window
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096
@@ -96,6 +98,16 @@ class Renderer:
         entry's figures; markets keeps only the rules, windows and figures of those markets;
         sources replaces the entry's own sources (a filtered view cites only what it shows).
         """
+        context = self.answer_context(entry, lang, progress, steps, notes, figures, markets, sources, lead)
+        return split_message(self.render("answer.html.j2", lang, agents=self.agents, show_related=show_related,
+                                         checklist=checklist, **context))
+
+    def answer_context(self, entry: Entry, lang: str, progress: str = "", steps: tuple[int, ...] | None = None,
+                       notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
+                       markets: tuple[str, ...] | None = None, sources: tuple[str, ...] | None = None,
+                       lead: bool | None = None) -> dict[str, Any]:
+        """What an entry shows (for answer(), and the web page of the entry): its steps, notes,
+        rules, return windows and figures, only those markets' with markets, numbered sources."""
         kb = self.kb
         rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
                  kb.dispute_rules if "dispute_rules" in entry.tables else ())
@@ -111,9 +123,8 @@ class Renderer:
         if progress and entry.step:
             title = self._step_title(title, entry.step, lang)
         refs = self.footnote_numbers(entry.sources if sources is None else sources, rules, windows, shown)
-        rendered = self.render(
-            "answer.html.j2", lang, entry=entry, title=title, progress=progress, agents=self.agents,
-            show_related=show_related, checklist=checklist,
+        return dict(
+            entry=entry, title=title, progress=progress,
             steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
             notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
             advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
@@ -122,7 +133,27 @@ class Renderer:
             lead=bool(shown) and (lead if lead is not None else
                                   markets is not None and len(markets) == 1 and not rules and not windows),
         )
-        return split_message(rendered)
+
+    def refund_result(self, rule: DisputeRule, variant: str | None, event_day: date, now: datetime,
+                      lang: str) -> tuple[str, list[Limit]]:
+        """A case's deadlines in one market from the day its window counts from, judged at now
+        (the chat's refund result and the web's deadline calculator): the text, and the limits
+        (the acceptance one decides whether a reminder makes sense). Past the window: only the
+        window, and what the user can still do."""
+        limits = assess(rule.limits, variant, event_day, now)
+        entry = self.kb.by_id[self.kb.flows.refund_entry]  # its steps say how to file
+        windows = [lim for lim in limits if lim.kind == "acceptance"]
+        closed = bool(windows) and all(lim.deadline is not None and not lim.deadline.open for lim in windows)
+        if closed:  # nothing to file any more: only the window, and what the user can do instead
+            limits = windows
+            refs = self.footnote_numbers((*(lim.window.source for lim in limits), *CLOSED_SOURCES))
+        else:
+            refs = self.footnote_numbers(entry.sources, [rule])
+        text = self.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
+                           limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs, closed=closed,
+                           closed_sources=CLOSED_SOURCES,
+                           hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
+        return text, limits
 
     def entry_markets(self, entry: Entry) -> tuple[str, ...]:
         """The markets whose figures an entry shows, in order: more than one, and the answer
