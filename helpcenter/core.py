@@ -10,6 +10,7 @@ from helpcenter.answers.render import TEMPLATES_DIR, Renderer, escape, split_mes
 from helpcenter.knowledge.loader import CONTENT_DIR, ContentError, InvalidContent, load_content
 from helpcenter.knowledge.model import Entry, KnowledgeBase
 from helpcenter.understanding import embedding
+from helpcenter.understanding.classifier import MODEL_FILE, Model
 from helpcenter.understanding.matcher import Candidate, Match, Matcher
 from helpcenter.understanding.slots import FigureAnswer, Reading, Slots, Understander
 
@@ -74,8 +75,13 @@ class HelpCenter:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
-        self.matcher = Matcher(kb, semantic=embedding.load(background), background=background)
+        model = Model.load()
+        if model is None:
+            raise InvalidContent([ContentError(MODEL_FILE, 1, "the trained classifiers are missing or unreadable;"
+                                               " run `make model`")])
         self.understander = Understander(kb)
+        self.matcher = Matcher(kb, semantic=embedding.load(background), background=background, model=model,
+                               understander=self.understander)
 
     def ask(self, question: str, lang: str, profile: dict[str, str] | None = None,
             previous: Slots | None = None) -> Reply:
@@ -90,22 +96,26 @@ class HelpCenter:
         note = f"<i>{escape(self.renderer.t('long_message', lang, part=shown))}</i>\n\n"
         return replace(reply, messages=[note + reply.messages[0], *reply.messages[1:]])
 
+    def read(self, question: str, profile: dict[str, str] | None = None, previous: Slots | None = None) -> Reading:
+        """What the question is about (the slots as ask() reads them), without an answer."""
+        return self.understander.read(question, profile, previous, self.matcher.match(question).prediction)
+
     def _ask(self, question: str, lang: str, profile: dict[str, str] | None, previous: Slots | None) -> Reply:
         match = self.matcher.match(question)
-        reading = self.understander.read(question, profile, previous)
-        match = self.role_prior(match, reading.slots.role)
+        reading = self.understander.read(question, profile, previous, match.prediction)
+        match = self.role_prior(match, reading.said_role, (profile or {}).get("role"))
         r = self.renderer
         answer = match.answer.entry if match.answer else None
         if reading.social:
             return Reply(match, [r.t(f"und.social.{reading.social}", lang)], SOCIAL, reading=reading)
         if answer is not None and answer.topic == HANDOFF_TOPIC:
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
-        if reading.chitchat:
+        if match.out_of_scope:  # not ours: say what is covered, naming the subject when a word names it
+            if reading.adjacent:
+                return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
             return self._no_answer(match, question, lang, reading, suggest=False)
-        if reading.adjacent and (reading.slots.case is None or self.kb.vocabulary.adjacent[reading.adjacent].always):
-            return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
         if reading.slots.case is None and answer is not None and (case := self._case_of(answer)):
-            # No case word, but the matcher's confident entry is one case's: its figures are the
+            # No case read, but the matcher's confident entry is one case's: its figures are the
             # ones that entry would show anyway, so lead with the one asked about.
             reading = replace(reading, slots=replace(reading.slots, case=case))
         figure = self.understander.figures(reading.slots)
@@ -117,7 +127,7 @@ class HelpCenter:
         case_entry = self._case_entry(reading.slots.case)
         if answer is not None:
             if case_entry is not None and answer.dispute_case not in (None, case_entry.dispute_case):
-                answer = case_entry  # the case named beats an entry about another case
+                answer = case_entry  # the case read beats an entry about another case
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
         guess = match.guess.entry if match.guess else case_entry
         if guess is not None and case_entry is not None and guess.dispute_case not in (None, case_entry.dispute_case):
@@ -126,14 +136,18 @@ class HelpCenter:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)
 
-    def role_prior(self, match: Match, role: str | None) -> Match:
-        """The matcher's candidates re-weighed by who is asking: an entry written for the other
-        side counts ROLE_PRIOR_OTHER of its score, then the matcher's calibrated rule decides
-        again. A seller asking about a return warehouse wants the seller's setup, a buyer the buyer's steps."""
+    def role_prior(self, match: Match, said: str | None, saved: str | None = None) -> Match:
+        """The matcher's candidates re-weighed by who is asking, then decided again by the
+        matcher's calibrated rule: an entry written for the other side is out when the question
+        says who asks ("as a seller …": a seller never gets a buyer-only entry, nor the reverse),
+        and counts ROLE_PRIOR_OTHER of its score when the saved profile says it. (The role the
+        classifier reads in the wording is already in the ranking: it is not counted twice.)"""
+        role = said or saved
         if role not in ("buyer", "seller") or not match.candidates or match.out_of_scope:
             return match  # not ours to answer stays so, whoever asks
         other = "seller" if role == "buyer" else "buyer"
-        weighed = sorted((Candidate(c.entry, c.score * (ROLE_PRIOR_OTHER if c.entry.role == other else 1.0))
+        weight = 0.0 if said == role else ROLE_PRIOR_OTHER
+        weighed = sorted((Candidate(c.entry, c.score * (weight if c.entry.role == other else 1.0))
                           for c in match.candidates), key=lambda c: c.score, reverse=True)
         if not any(c.entry.role == other for c in match.candidates):
             return match  # nothing re-weighed: the matcher's decision stands

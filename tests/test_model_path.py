@@ -142,7 +142,7 @@ def test_check_fails_when_content_changed_without_new_vectors(
     monkeypatch.setattr(embedding, "SHIPPED", old)
     assert bot.main(["check"]) == 1
     out = capsys.readouterr().out
-    assert "vectors.npz: error: stale: 1 phrasing(s) have no vector" in out and "make vectors" in out
+    assert "vectors.npz: error: stale: 1 phrasing(s) have no vector" in out and "make model" in out
 
 
 def test_vector_files_for_another_model_or_broken_are_ignored(tmp_path: Path) -> None:

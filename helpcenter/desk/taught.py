@@ -113,7 +113,8 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
     taught = copy.copy(center)
     base = center.matcher  # the same model and calibration as the content's own matcher
     taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), semantic=base.semantic,
-                             background=base.background, calibration=base.calibration)
+                             background=base.background, calibration=base.calibration, model=base.model,
+                             understander=center.understander)
     return taught
 
 

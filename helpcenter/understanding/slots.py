@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +17,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from helpcenter.knowledge.model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
+from helpcenter.understanding.classifier import Prediction
 from helpcenter.understanding.normalize import Normalizer
 from helpcenter.understanding.stem import stem
 
@@ -27,6 +28,10 @@ FUZZY_TWO = 9  # ...and this long, two
 SHORT_FOLLOWUP = 10  # a question this short (characters, no spaces) can be a follow-up...
 SHORT_FOLLOWUP_WORDS = 5  # ...or this many English words
 SLOTS = ("role", "case", "aspect", "market")
+# How likely a classifier's reading must be to fill a slot; below it the slot stays empty (the
+# abstain region): a wrong case or aspect would lead with a wrong deadline.
+SURE = {"case": 0.5, "aspect": 0.5, "role": 0.6}
+PLATFORMS = "other_platforms"  # the adjacent subject that names other shops (TikTok named too: theirs still)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +69,10 @@ class Reading:
     slots: Slots
     stated: Slots  # only what the question itself says
     social: str | None = None  # greeting / thanks / bye: the whole message is small talk
-    adjacent: str | None = None  # a TikTok subject outside returns and refunds
-    chitchat: bool = False  # small talk outside the domain ("tell me a joke")
-    in_domain: bool = False  # a case or a returns/refunds word was found
+    adjacent: str | None = None  # the subject outside returns and refunds it names, if any
+    in_domain: bool = False  # a case was read, or a returns/refunds word was found
     followup: bool = False  # slots were carried over from the previous question
+    said_role: str | None = None  # "I'm a seller": the role the question says in so many words
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +159,7 @@ class Understander:
         v: Vocabulary = kb.vocabulary
         self.vocab = v
         stems: set[str] = set()
+        self.said = {k: _Words(t, stems) for k, t in v.self_identified.items()}
         self.roles = {k: _Words(t, stems) for k, t in v.roles.items()}
         self.cases = {k: _Words(c.words, stems) for k, c in v.cases.items()}
         self.aspects = {k: _Words(a.words, stems) for k, a in v.aspects.items()}
@@ -165,7 +171,6 @@ class Understander:
         self.filler = _Words(v.filler, stems)
         self.chitchat = _Words(v.chitchat, stems)
         self.home = _Words(v.home, stems)
-        self.always = {k: w for k, w in self.adjacent.items() if v.adjacent[k].always}
         self.followup = _Words(v.followup, stems)
         self.known_stems = stems
         self.fuzzy_pool = sorted(s for s in stems if len(s) >= FUZZY_MIN)
@@ -191,9 +196,11 @@ class Understander:
         """The first value (in content order) with a word in the question."""
         return next((k for k, w in found.items() if w.find(text, stems)), None)
 
-    def read(self, question: str, profile: dict[str, str] | None = None,
-             previous: Slots | None = None) -> Reading:
-        """Slots of question; profile (role, market) and previous fill what a follow-up leaves out."""
+    def read(self, question: str, profile: dict[str, str] | None = None, previous: Slots | None = None,
+             prediction: Prediction | None = None) -> Reading:
+        """Slots of question: case, aspect and role as the trained classifiers read them (a slot
+        they are not sure of stays empty), the market as named (a closed list). profile (role,
+        market) and previous fill what a follow-up leaves out."""
         raw = unicodedata.normalize("NFKC", question)
         text = Normalizer.fold(question)
         stems = self._stems(text)
@@ -202,21 +209,41 @@ class Understander:
             market = next((m for m, cased in self.cased.items()
                            if any(re.search(rf"(?<![A-Za-z]){re.escape(c)}(?![A-Za-z])", raw) for c in cased)),
                           None)
-        stated = Slots(role=self._first(self.roles, text, stems), case=self._first(self.cases, text, stems),
-                       aspect=self._first(self.aspects, text, stems), market=market)
+        learnt = prediction.slot if prediction is not None else (lambda _head, _floor: None)
+        said = [k for k, w in self.said.items() if w.find(text, stems)]
+        said_role = said[0] if len(said) == 1 else None
+        role = said_role or learnt("role", SURE["role"])
+        stated = Slots(role=role, case=learnt("case", SURE["case"]),
+                       aspect=learnt("aspect", SURE["aspect"]), market=market)
         in_domain = stated.case is not None or bool(self.scope.find(text, stems))
         social = None if in_domain else self._social(text, stems)
-        adjacent = None if self.home.find(text, stems) else self._first(self.always, text, stems)
-        if adjacent is None and not in_domain:
-            adjacent = self._first(self.adjacent, text, stems)
-        chitchat = not in_domain and adjacent is None and bool(self.chitchat.find(text, stems))
+        # The subject a scoped reply names when the matcher finds the question is not ours (not
+        # another shop when TikTok is named too).
+        home = self.home.find(text, stems)
+        adjacent = next((k for k, w in self.adjacent.items()
+                         if not (home and k == PLATFORMS) and w.find(text, stems)), None)
         slots, followup = stated, False
         if previous and stated and not social and self._is_followup(text, stems, stated):
             slots, followup = stated.over(previous), True
         base = Slots(role=(profile or {}).get("role"), market=(profile or {}).get("market"))
-        slots = slots.over(Slots(role=base.role if base.role in self.vocab.roles else None,
-                                 market=base.market if base.market in self.vocab.markets else None))
-        return Reading(slots, stated, social, adjacent, chitchat, in_domain, followup)
+        saved = base.role if base.role in self.vocab.roles else None
+        if saved and not said_role:  # who the user told us they are outweighs the wording's hint
+            slots = replace(slots, role=saved)
+        slots = slots.over(Slots(role=saved, market=base.market if base.market in self.vocab.markets else None))
+        return Reading(slots, stated, social, adjacent, in_domain, followup, said_role)
+
+    def hits(self, question: str) -> list[str]:
+        """The word lists the question touches, as feature names ("hit:case:counterfeit",
+        "hit:scope"): evidence for the classifiers, which weigh it with everything else."""
+        text = Normalizer.fold(question)
+        stems = self._stems(text)
+        tables = (("said", self.said), ("role", self.roles), ("case", self.cases), ("aspect", self.aspects),
+                  ("market", self.markets), ("adjacent", self.adjacent), ("social", self.social))
+        found = [f"hit:{group}:{key}" for group, table in tables for key, words in table.items()
+                 if words.find(text, stems)]
+        found += [f"hit:{name}" for name in ("scope", "home", "chitchat", "filler", "followup")
+                  if getattr(self, name).find(text, stems)]
+        return found
 
     def _is_followup(self, text: str, stems: tuple[str, ...], stated: Slots) -> bool:
         if stated.case and stated.aspect:
