@@ -28,6 +28,7 @@ $(BROWSER):
 
 test: $(VENV)/.dev $(BROWSER)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 check: $(VENV)/.runtime

@@ -22,13 +22,13 @@ from pathlib import Path
 
 from telegram import Update
 
-from helpcenter.content import InvalidContent, display_path
+from helpcenter.answers.render import to_plain
 from helpcenter.core import FIGURE, HelpCenter, guess_lang
-from helpcenter.db import DB_ERRORS, database, is_postgres, safe_url
-from helpcenter.evaluate import evaluate, format_report, read_questions
-from helpcenter.normalize import clean
-from helpcenter.render import to_plain
-from helpcenter.store import StoreError, check_data_dir
+from helpcenter.knowledge.loader import InvalidContent, display_path
+from helpcenter.reports.evaluate import evaluate, format_report, read_questions
+from helpcenter.storage.db import DB_ERRORS, database, is_postgres, safe_url
+from helpcenter.storage.store import StoreError, check_data_dir
+from helpcenter.understanding.normalize import clean
 
 ENV_FILE = ".env"  # in the current directory; see .env.example
 
@@ -110,7 +110,7 @@ def cmd_check(_: argparse.Namespace) -> int:
         return 1
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
-    from helpcenter import embedding
+    from helpcenter.understanding import embedding
 
     missing, extra = embedding.stale(center.matcher.vector_texts()[0])
     if missing or extra:
@@ -120,7 +120,7 @@ def cmd_check(_: argparse.Namespace) -> int:
     print(f"phrasing vectors OK: {display_path(embedding.SHIPPED)} matches content/")
     import statistics
 
-    from helpcenter.render import PHONE_COLUMNS
+    from helpcenter.answers.render import PHONE_COLUMNS
 
     screens = center.renderer.first_screens()
     longest = max(screens, key=lambda s: s[2])
@@ -129,18 +129,18 @@ def cmd_check(_: argparse.Namespace) -> int:
     wrapped = center.renderer.first_screens(PHONE_COLUMNS)
     print(f"  wrapped at {PHONE_COLUMNS} columns (a narrow phone): median"
           f" {statistics.median(s[2] for s in wrapped):g}, max {max(s[2] for s in wrapped)}")
-    from helpcenter.taught import DESK_FILE, check_overlay, load_overlay
+    from helpcenter.desk.taught import DESK_FILE, check_overlay, load_overlay
 
     overlay = Path(os.environ.get("DATA_DIR", "data")) / DESK_FILE
     url = os.environ.get("DATABASE_URL", "").strip()  # the phrasings live there when it is PostgreSQL
     overlay_errors = check_overlay(overlay, center.kb, url)
-    for error in overlay_errors:
-        print(error)
+    for problem in overlay_errors:
+        print(problem)
     if overlay_errors:
         print(f"{len(overlay_errors)} error(s) in the taught phrasings")
         return 1
     print(f"taught phrasings OK: {len(load_overlay(overlay, url))} in {safe_url(url) if url else overlay}")
-    from helpcenter.matcher import confusions
+    from helpcenter.understanding.matcher import confusions
 
     for entry, question, winner, score in confusions(center.matcher):
         print(f"{display_path(entry.file)}:{entry.line}: warning: entry {entry.id}: question {question!r} matches"
@@ -151,13 +151,13 @@ def cmd_check(_: argparse.Namespace) -> int:
 def cmd_vectors(_: argparse.Namespace) -> int:
     """Embed every phrasing of content/ into content/vectors.npz, which ships with the content so
     that no machine embeds them at start-up (`bot.py check` says when it is stale)."""
-    from helpcenter import embedding
+    from helpcenter.understanding import embedding
 
     reason = embedding.unavailable_reason()
     if reason is not None:
         print(f"error: the embedding model cannot run here: {reason}", file=sys.stderr)
         return 1
-    from helpcenter.matcher import Matcher
+    from helpcenter.understanding.matcher import Matcher
 
     texts = Matcher(_load().kb).vector_texts()[0]  # every phrasing the bot's matcher embeds
     vectors = embedding.Embedder.shared().embed(texts)
@@ -170,8 +170,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Unanswered and 👎 questions grouped by similarity, as CSV and Markdown for editors."""
     import asyncio
 
-    from helpcenter.report import group_questions, to_csv, to_markdown
-    from helpcenter.store import Store
+    from helpcenter.reports.editors import group_questions, to_csv, to_markdown
+    from helpcenter.storage.store import Store
 
     async def rows() -> list[tuple[str, str, str | None]]:
         store = Store(database(os.environ.get("DATABASE_URL", "").strip(),
@@ -196,9 +196,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Copy DATA_DIR's SQLite files into an empty PostgreSQL database and verify the counts."""
     import asyncio
 
-    from handlers import persistence
-    from helpcenter import desk, store
-    from helpcenter.migrate import Component, migrate
+    from handlers.runtime import persistence
+    from helpcenter.storage import desk_records as desk
+    from helpcenter.storage import store
+    from helpcenter.storage.migrate import Component, migrate
 
     if not is_postgres(args.to):
         print("error: --to must be a postgresql:// URL", file=sys.stderr)
@@ -224,10 +225,11 @@ def _report_desk(out: Path) -> None:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from helpcenter import service_stats, taught
-    from helpcenter.content import CONTENT_DIR, load_content
-    from helpcenter.desk import Desk
-    from helpcenter.service_chart import svg_chart
+    from helpcenter.desk import taught
+    from helpcenter.knowledge.loader import CONTENT_DIR, load_content
+    from helpcenter.reports import service_stats
+    from helpcenter.reports.service_chart import svg_chart
+    from helpcenter.storage.desk_records import Desk
 
     data_dir = Path(os.environ.get("DATA_DIR", "data"))
     tz = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Asia/Shanghai"))
@@ -277,7 +279,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from handlers.common import Settings
+    from handlers.base.common import Settings
     from web.server import listen
     from web.site import Site
 
@@ -302,7 +304,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Serve Telegram with a token; otherwise open the same conversations in the console."""
     import logging
 
-    from handlers.common import Settings
+    from handlers.base.common import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
@@ -322,7 +324,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.command == "console" or not settings.token:
-        from handlers.console import run_console
+        from handlers.offline.console import run_console
 
         logging.getLogger().setLevel(logging.WARNING)
         run_console(center, settings, lang=getattr(args, "lang", None) or "zh")
@@ -332,14 +334,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
     leader = None
     if on_postgres:
-        from helpcenter.leader import LeaderLock
+        from helpcenter.storage.leader import LeaderLock
 
         leader = LeaderLock(settings.database_url)
     health_port = os.environ.get("HEALTH_PORT", "").strip()
     if not health_port and settings.webhook_url:
         health_port = str(int(os.environ.get("PORT", "8443")) + 1)
     if health_port.isdigit():
-        from helpcenter.leader import serve_health
+        from helpcenter.storage.leader import serve_health
 
         serve_health(int(health_port), lambda: "active" if leader is None or leader.active else "standby")
     try:

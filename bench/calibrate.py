@@ -1,6 +1,6 @@
 """Fit the fusion's logistic regression and the decision thresholds on labelled tuning questions,
 by k-fold cross-validation (thresholds are chosen on out-of-fold probabilities, so they are judged
-on questions the fit did not see). Prints the CALIBRATION block for helpcenter/matcher.py.
+on questions the fit did not see). Prints the CALIBRATION block for helpcenter/understanding/matcher.py.
 
     python bench/calibrate.py [--folds 5] FILE.tsv ...
 
@@ -20,9 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpcenter import embedding, fusion  # noqa: E402
-from helpcenter.content import load_knowledge_base  # noqa: E402
-from helpcenter.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
+from helpcenter.knowledge.loader import load_knowledge_base  # noqa: E402
+from helpcenter.understanding import embedding, fusion  # noqa: E402
+from helpcenter.understanding.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
 
 # shared/ sits beside the main checkout; a worktree is one level deeper.
 SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "eval").is_dir()), ROOT.parent / "shared")

@@ -58,8 +58,8 @@ async def in_process(users: int) -> tuple[int, float, float]:
     from telegram import Update
 
     from handlers.app import build_application, serving
-    from handlers.common import Settings
-    from handlers.offline import OfflineBotAPI, UpdateFactory
+    from handlers.base.common import Settings
+    from handlers.offline.botapi import OfflineBotAPI, UpdateFactory
     from helpcenter.core import HelpCenter
 
     api = OfflineBotAPI()

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from calibrate import SHARED, Row, calibrate, default_tuning, read_labelled  # noqa: E402
 from rapidfuzz import process  # noqa: E402
 
-from helpcenter import embedding, fusion  # noqa: E402
-from helpcenter.content import load_knowledge_base  # noqa: E402
-from helpcenter.matcher import Match, Matcher  # noqa: E402
-from helpcenter.model import Entry, KnowledgeBase, Text  # noqa: E402
+from helpcenter.knowledge.loader import load_knowledge_base  # noqa: E402
+from helpcenter.knowledge.model import Entry, KnowledgeBase, Text  # noqa: E402
+from helpcenter.understanding import embedding, fusion  # noqa: E402
+from helpcenter.understanding.matcher import Match, Matcher  # noqa: E402
 
 KINDS = ("none", "adjacent", "social")
 SMALL_GRID = {"answer": (0.5, 0.6, 0.7, 0.8), "clear": (0.2, 0.3, 0.4), "ratio": (3.0, 5.0),

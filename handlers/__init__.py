@@ -1,1 +1,2 @@
-"""Telegram adapters: each module turns updates into calls on the core and renders replies."""
+"""Telegram adapters, in layers, each importing only those before it (and helpcenter):
+base → answers → flows → support → runtime → app.py → offline (tests/test_layering.py holds it)."""

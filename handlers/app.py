@@ -11,15 +11,20 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -28,19 +33,24 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from handlers.answers import faq
+from handlers.answers import replies as answers
+from handlers.base import flow, weblinks
+from handlers.base.common import CONTEXT_TYPES, Context, HelpApplication, Services, Settings, services_of
+from handlers.base.flow import SCREENS, State
+from handlers.base.userdata import UserData
+from handlers.flows import admin, menu, misc, refund, returns, seller
+from handlers.runtime import webapp
+from handlers.runtime.intake import DurableApplication, DurableQueue
+from handlers.runtime.persistence import SqlPersistence
+from handlers.runtime.processing import PerChatUpdateProcessor
+from handlers.support import agents, customer, outbox, ticket_buttons
+from handlers.support.desk import figures, history, knowledge, setup, take, transcript
 from helpcenter.core import HelpCenter
-from helpcenter.db import database, is_postgres
-from helpcenter.desk import Desk
-from helpcenter.store import Store
-from helpcenter.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
-
-from . import admin, answers, faq, flow, handoff, menu, misc, refund, returns, seller, webapp
-from . import agents as desk
-from .common import Context, HelpApplication, Services, Settings
-from .flow import REF_DATE, RET_CARRIER, RET_CONTACT, RET_ORDER, RET_PRODUCT, RET_REASON, RET_TRACKING, SCREENS
-from .intake import DurableApplication, DurableQueue
-from .persistence import SqlPersistence
-from .processing import PerChatUpdateProcessor
+from helpcenter.desk.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
+from helpcenter.storage.db import database, is_postgres
+from helpcenter.storage.desk_records import Desk
+from helpcenter.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,7 @@ CONCURRENT_UPDATES = 128  # different chats handled at once (one chat's updates 
 CONNECTIONS = 16  # HTTP connections to the Bot API; httpcore's pool costs O(size) per request
 PRIVATE = filters.ChatType.PRIVATE
 TEXT = PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-WEB_DATA = filters.StatusUpdate.WEB_APP_DATA  # a request from the Mini App (handlers/webapp.py): never relayed
+WEB_DATA = filters.StatusUpdate.WEB_APP_DATA  # a request from the Mini App (runtime/webapp.py): never relayed
 
 
 def _common_handlers() -> list:
@@ -63,7 +73,7 @@ def _common_handlers() -> list:
         CommandHandler("cancel", menu.cancel, filters=PRIVATE),
         CommandHandler("help", menu.help_command, filters=PRIVATE),
         CommandHandler("lang", menu.lang_command, filters=PRIVATE),
-        CommandHandler("human", handoff.request_human, filters=PRIVATE),
+        CommandHandler("human", customer.request_human, filters=PRIVATE),
         CommandHandler("faq", faq.browse, filters=PRIVATE),
         CommandHandler("forget", admin.forget, filters=PRIVATE),
         CommandHandler("market", answers.market_command, filters=PRIVATE),
@@ -94,26 +104,26 @@ def _handoff_handlers(support_chat_id: int | None) -> list:
     """Group -1: relays while a ticket is open, and the agents' group. They stop the update
     (ApplicationHandlerStop) when they took it, so the bot does not answer it as well."""
     handlers: list = [
-        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA, handoff.from_user),
-        MessageHandler(filters.UpdateType.EDITED_MESSAGE, handoff.on_edit),
-        CallbackQueryHandler(handoff.on_ticket_button, pattern=r"^tk:"),
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA, customer.from_user),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, agents.on_edit),
+        CallbackQueryHandler(ticket_buttons.on_ticket_button, pattern=r"^tk:"),
         CallbackQueryHandler(faq.feedback, pattern=r"^fb:"),
     ]
     if support_chat_id is not None:
-        agents = filters.Chat(support_chat_id)
+        group = filters.Chat(support_chat_id)
         handlers += [
-            CommandHandler("close", handoff.close_command, filters=agents),
-            CommandHandler("tickets", handoff.tickets_command, filters=agents),
-            CommandHandler("ban", handoff.ban_command, filters=agents),
-            CommandHandler("unban", handoff.unban_command, filters=agents),
-            # the agents' desk (handlers/agents.py)
-            CommandHandler("mine", desk.mine_command, filters=agents),
-            CommandHandler("kb", desk.kb_command, filters=agents),
-            CommandHandler("transcript", desk.transcript_command, filters=agents),
-            CommandHandler("teach", desk.teach_command, filters=agents),
-            CommandHandler("stats", desk.stats_command, filters=agents),
-            CallbackQueryHandler(desk.on_button, pattern=r"^dk:"),
-            MessageHandler(agents & filters.UpdateType.MESSAGE & ~filters.COMMAND, handoff.from_agent),
+            CommandHandler("close", agents.close_command, filters=group),
+            CommandHandler("tickets", agents.tickets_command, filters=group),
+            CommandHandler("ban", agents.ban_command, filters=group),
+            CommandHandler("unban", agents.unban_command, filters=group),
+            # the agents' desk (handlers/support/desk/)
+            CommandHandler("mine", take.mine_command, filters=group),
+            CommandHandler("kb", knowledge.kb_command, filters=group),
+            CommandHandler("transcript", transcript.transcript_command, filters=group),
+            CommandHandler("teach", knowledge.teach_command, filters=group),
+            CommandHandler("stats", figures.stats_command, filters=group),
+            CallbackQueryHandler(setup.on_button, pattern=r"^dk:"),
+            MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, agents.from_agent),
         ]
     return handlers
 
@@ -126,31 +136,32 @@ def _desk_handlers(support_chat_id: int | None) -> list:
     group = filters.Chat(support_chat_id)
     return [
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~WEB_DATA,
-                       functools.partial(desk.on_private_message, hold_key=handoff.HOLD)),
-        MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, desk.on_group_message),
-        CommandHandler("close", desk.on_close, filters=group),
+                       history.on_private_message),
+        MessageHandler(group & filters.UpdateType.MESSAGE & ~filters.COMMAND, history.on_group_message),
+        CommandHandler("close", history.on_close, filters=group),
     ]
 
 
 async def _human_button(update: Update, context: Context) -> None:
     await update.callback_query.answer()
-    await handoff.request_human(update, context)
+    await customer.request_human(update, context)
 
 
 def conversation(timeout: float) -> ConversationHandler:
-    field_text = [MessageHandler(TEXT, returns.on_text)]
+    field_text: list[BaseHandler[Update, Context, Any]] = [MessageHandler(TEXT, returns.on_text)]
     with warnings.catch_warnings():
         # per_message=False is deliberate: one conversation per user, buttons checked by our own state.
         warnings.simplefilter("ignore", PTBUserWarning)
+        states: dict[object, list[BaseHandler[Update, Context, Any]]] = {
+            **{state: [] for state in SCREENS},  # button-driven states: the common handlers serve
+            **{state: field_text for state in (State.RET_ORDER, State.RET_PRODUCT, State.RET_REASON,
+                                               State.RET_CONTACT, State.RET_CARRIER, State.RET_TRACKING)},
+            State.REF_DATE: [MessageHandler(TEXT, refund.on_text)],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, misc.timed_out)],
+        }
         return ConversationHandler(
             entry_points=_common_handlers(),
-            states={
-                **{state: [] for state in SCREENS},  # button-driven states: the common handlers serve
-                **{state: field_text for state in (RET_ORDER, RET_PRODUCT, RET_REASON, RET_CONTACT, RET_CARRIER,
-                                                   RET_TRACKING)},
-                REF_DATE: [MessageHandler(TEXT, refund.on_text)],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, misc.timed_out)],
-            },
+            states=states,
             fallbacks=_common_handlers(),
             name="main",
             persistent=True,
@@ -159,23 +170,25 @@ def conversation(timeout: float) -> ConversationHandler:
 
 
 async def _post_init(application: Application) -> None:
-    svc: Services = application.services  # type: ignore[attr-defined]
+    svc = services_of(application)
     await svc.store.open()
     if svc.desk is not None:
         await svc.desk.open()
-        desk.start_jobs(application)
+        setup.start_jobs(application)
     interrupted = await svc.store.interrupted_sends()
     if interrupted:
         log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",
                     interrupted)
-    replayed = await application.update_queue.replay(application)  # type: ignore[attr-defined]
+    queue = application.update_queue
+    assert isinstance(queue, DurableQueue) and isinstance(application, HelpApplication)
+    replayed = await queue.replay(application)
     if replayed:
         log.info("replaying %d update(s) the last run received but did not finish", replayed)
     restored = await refund.restore_reminders(application)
     log.info("restored %d pending reminder(s)", restored)
     _reload_on_sighup(application)
     if application.job_queue is not None:  # relays left pending by the last run
-        application.job_queue.run_once(handoff.flush_job, when=0, name="outbox-restore")
+        application.job_queue.run_once(outbox.flush_job, when=0, name="outbox-restore")
     wording = svc.center.renderer.for_agents(svc.settings.support_chat_id is not None)
     for lang in ("zh", "en"):
         commands = [BotCommand(c, wording.t(f"cmd.{c}", lang)) for c in COMMANDS]
@@ -183,7 +196,7 @@ async def _post_init(application: Application) -> None:
             await application.bot.set_my_commands(commands, language_code=None if lang == "zh" else lang)
         except TelegramError as exc:  # a nicety: never fatal
             log.warning("set_my_commands(%s) failed: %s", lang, exc)
-    await desk.set_group_commands(application)
+    await setup.set_group_commands(application)
     await webapp.start(application)  # the web help center, when WEB_URL or WEB_PORT is set
 
 
@@ -198,11 +211,12 @@ def _reload_on_sighup(application: Application) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     await webapp.stop(application)
-    await handoff.stop_delivery(application)  # unsent relays stay in the outbox for the next start
-    await application.services.worker.close()  # type: ignore[attr-defined]
-    await application.services.store.close()  # type: ignore[attr-defined]
-    if application.services.desk is not None:  # type: ignore[attr-defined]
-        await application.services.desk.close()  # type: ignore[attr-defined]
+    await outbox.stop_delivery(application)  # unsent relays stay in the outbox for the next start
+    svc = services_of(application)
+    await svc.worker.close()
+    await svc.store.close()
+    if svc.desk is not None:
+        await svc.desk.close()
 
 
 def build_application(settings: Settings, center: HelpCenter, request: BaseRequest | None = None,
@@ -210,10 +224,11 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     queue = DurableQueue()
     # SQLite files under DATA_DIR, or one PostgreSQL database (DATABASE_URL) for both
     persistence = SqlPersistence(database(settings.database_url, settings.data_dir / "state.sqlite3",
-                                          "helpcenter-state"))
+                                          "helpcenter-state"), user_data=UserData.from_dict)
     queue.persistence = persistence
-    builder = (Application.builder().application_class(DurableApplication)
-               .token(settings.token or "0:offline").update_queue(queue)
+    builder: ApplicationBuilder = (Application.builder().application_class(DurableApplication)
+               .token(settings.token or "0:offline").update_queue(queue).context_types(CONTEXT_TYPES)
+               .defaults(Defaults(parse_mode=ParseMode.HTML))  # every message is Telegram HTML
                .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
                .persistence(persistence)
                .post_init(_post_init).post_shutdown(_post_shutdown))
@@ -226,7 +241,8 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
         builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(30.0)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    app: HelpApplication = builder.build()  # type: ignore[assignment]
+    app = builder.build()
+    assert isinstance(app, HelpApplication)
     url = settings.database_url  # PostgreSQL for everything, or SQLite files under DATA_DIR
     store = Store(database(url, settings.data_dir / "helpcenter.sqlite3", "helpcenter-store"))
     taught = settings.data_dir / DESK_FILE  # phrasings agents taught (/teach) join the matcher
@@ -235,18 +251,17 @@ def build_application(settings: Settings, center: HelpCenter, request: BaseReque
     services = Services(apply_overlay(center, load_overlay(taught, url)), store, settings, desk=agents_desk)
     services.center_factory = lambda: with_overlay(functools.partial(HelpCenter, background=True),
                                                    settings.data_dir, url)
-    services.is_agent = handoff.is_agent  # the agents-only check: the desk refuses others the same way
     if clock is not None:
         services.clock = clock
     app.services = services
     app.add_handlers(_desk_handlers(settings.support_chat_id), group=-3)  # the desk watches first, stops only notes
-    app.add_handler(TypeHandler(Update, handoff.hold_on_bot_action), group=-2)  # before the relays
+    app.add_handler(TypeHandler(Update, customer.hold_on_bot_action), group=-2)  # before the relays
     app.add_handlers(_handoff_handlers(settings.support_chat_id), group=-1)
     app.add_handler(conversation(settings.conversation_timeout))
     app.add_handler(InlineQueryHandler(faq.inline_query))
     app.add_handler(CallbackQueryHandler(flow.stale_button))  # buttons nothing else claims
-    if webapp.enabled(settings):  # after the update: the menu button opens the help center as the user is now
-        app.add_handler(TypeHandler(Update, webapp.sync_menu_button), group=1)
+    if weblinks.enabled(settings):  # after the update: the menu button opens the help center as the user is now
+        app.add_handler(TypeHandler(Update, weblinks.sync_menu_button), group=1)
     app.add_error_handler(misc.on_error)
     return app
 

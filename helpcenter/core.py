@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import embedding
-from .content import CONTENT_DIR, ContentError, InvalidContent, load_content
-from .matcher import Candidate, Match, Matcher
-from .model import Entry, KnowledgeBase
-from .render import TEMPLATES_DIR, Renderer, escape, split_message
-from .understand import FigureAnswer, Reading, Slots, Understander
+from helpcenter.answers.render import TEMPLATES_DIR, Renderer, escape, split_message
+from helpcenter.knowledge.loader import CONTENT_DIR, ContentError, InvalidContent, load_content
+from helpcenter.knowledge.model import Entry, KnowledgeBase
+from helpcenter.understanding import embedding
+from helpcenter.understanding.matcher import Candidate, Match, Matcher
+from helpcenter.understanding.slots import FigureAnswer, Reading, Slots, Understander
 
 ROLE_PRIOR_OTHER = 0.55  # the weight of an entry written for the other side (buyer vs seller)
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back

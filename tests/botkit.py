@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from handlers.app import build_application, serving
-from handlers.common import HelpApplication, Settings
-from handlers.offline import Call, OfflineBotAPI, UpdateFactory
+from handlers.base.common import HelpApplication, Settings
+from handlers.offline.botapi import Call, OfflineBotAPI, UpdateFactory
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import to_plain
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=TZ)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from handlers.offline import Call, Failure, OfflineBotAPI
+from handlers.offline.botapi import Call, Failure, OfflineBotAPI
 
 
 class Emulator:

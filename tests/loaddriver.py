@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.offline import Call, UpdateFactory
-from helpcenter.render import to_plain
+from handlers.offline.botapi import Call, UpdateFactory
+from helpcenter.answers.render import to_plain
 
 from .emulator import Emulator
 

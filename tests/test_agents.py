@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from handlers import agents as desk
-from handlers.common import Settings
-from handlers.offline import Call, OfflineBotAPI, UpdateFactory
+from handlers.base.common import Settings
+from handlers.offline.botapi import Call, OfflineBotAPI, UpdateFactory
+from handlers.support.desk import take as desk
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.desk import Desk
-from helpcenter.hours import WorkingHours
-from helpcenter.render import to_plain
-from helpcenter.service_stats import service_block, working_minutes
-from helpcenter.store import StoreError
-from helpcenter.taught import check_overlay, mask
+from helpcenter.desk.hours import WorkingHours
+from helpcenter.desk.taught import check_overlay, mask
+from helpcenter.reports.service_stats import service_block, working_minutes
+from helpcenter.storage.desk_records import Desk
+from helpcenter.storage.store import StoreError
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
 from .conftest import ROOT
@@ -566,3 +566,21 @@ async def test_desk_schema_1_is_migrated_and_a_newer_one_refused(tmp_path: Path)
         db.execute("PRAGMA user_version=99")
     with pytest.raises(StoreError, match="newer"):
         await Desk(path).open()
+
+
+async def test_desk_and_relay_agree_on_a_card_whose_link_was_lost(tmp_path: Path, center: HelpCenter) -> None:
+    """The desk once had its own ticket lookup without the card's "🎫 #n" fallback: after a crash
+    between sending the card and storing its link, a reply to the card reached the customer but
+    /kb on the same card found no ticket. Now both read support/tickets.ticket_for."""
+    async with running_bot(tmp_path, center, **AGENTS, support_chat_id=SUPPORT) as (app, api):
+        ann = chat(app, api)
+        lin = Agent(app, api)
+        await _ticket(ann)
+        await app.services.store.db.execute("DELETE FROM links WHERE from_msg=0")  # the card's link
+        quoted = to_plain(card(api).text)
+        await lin.reply_to(card(api), "/kb 退款多久到账", quoted=quoted)
+        offer = next(c for c in lin.seen if c.buttons)
+        assert offer.button_texts == ["📤 发送 1", "📤 发送 2", "📤 发送 3"]
+        await lin.reply_to(card(api), "您好,我来看一下", quoted=quoted)
+        assert relayed(api) == [] and any("您好,我来看一下" in (c.text or "") or c.method == "copyMessage"
+                                          for c in api.calls[lin.mark:] if c.chat_id == 1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from handlers.offline import UpdateFactory
-from helpcenter.render import to_plain
+from handlers.offline.botapi import UpdateFactory
+from helpcenter.answers.render import to_plain
 
 from .emulator import Emulator
 from .test_e2e import SUPPORT, EmuUser, bot_process

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from handlers.offline import OfflineBotAPI, UpdateFactory
+from handlers.offline.botapi import OfflineBotAPI, UpdateFactory
 from helpcenter.core import HelpCenter
 
 from .botkit import running_bot

@@ -80,8 +80,8 @@ async def test_help_names_the_hand_off_that_this_bot_has(tmp_path: Path, center:
 
 async def test_a_failing_command_menu_call_is_not_fatal(tmp_path: Path, center: HelpCenter) -> None:
     from handlers.app import build_application, serving
-    from handlers.common import Settings
-    from handlers.offline import Failure, OfflineBotAPI
+    from handlers.base.common import Settings
+    from handlers.offline.botapi import Failure, OfflineBotAPI
 
     from .botkit import NOW
 

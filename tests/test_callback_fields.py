@@ -1,10 +1,10 @@
-"""The one parser of button data (handlers/common.callback_fields) that every prefix shares."""
+"""The one parser of button data (handlers/base/callbacks.py) that every prefix shares."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from handlers.common import callback_fields
+from handlers.base.callbacks import callback_fields
 
 
 def _press(data: str | None) -> SimpleNamespace:

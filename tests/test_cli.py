@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import bot
-from handlers.common import Settings
+from handlers.base.common import Settings
 
 from .conftest import ROOT
 

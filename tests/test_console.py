@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from handlers.app import serving
-from handlers.common import Settings
-from handlers.console import RULE, Console
+from handlers.base.common import Settings
+from handlers.offline.console import RULE, Console
 from helpcenter.core import HelpCenter
 
 from .conftest import ROOT

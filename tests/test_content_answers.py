@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter, check
-from helpcenter.render import to_plain
 
 from .botkit import chat, running_bot
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpcenter.content import InvalidContent, load_knowledge_base
 from helpcenter.core import HelpCenter, check
+from helpcenter.knowledge.loader import InvalidContent, load_knowledge_base
 
 from .conftest import ROOT, SHARED
 
@@ -164,3 +164,32 @@ def test_bad_pattern_is_reported(content_copy: Path) -> None:
     line = _edit(path, '  "[0-9一二三四五六七八九十两几半]', '  "(unclosed": x\n  "[0-9一二三四五六七八九十两几半]')
     errors = _errors(content_copy)
     assert any(f"lexicon.yaml:{line}: pattern '(unclosed' is not a regular expression" in e for e in errors), errors
+
+
+def test_entries_the_code_opens_come_from_flows_yaml(content_copy: Path) -> None:
+    kb = load_knowledge_base()
+    assert (kb.flows.handoff_entry, kb.flows.refund_entry, kb.flows.prevent_entry) == (
+        "handoff-human", "refund-apply", "seller-prevent-disputes")
+    path = content_copy / "flows.yaml"
+    line = _edit(path, "    refund: refund-apply", "    refund: refund-aply")
+    assert any(e.endswith(f"flows.yaml:{line}: unknown entry 'refund-aply'") for e in _errors(content_copy))
+
+
+def test_the_schema_names_nested_places_as_the_loader_always_did(content_copy: Path) -> None:
+    """knowledge/schema.py checks the shape (pydantic, extra keys forbidden); its errors keep the
+    loader's file:line and wording, down to a window inside a dispute rule."""
+    rules = content_copy / "rules.yaml"
+    line = _edit(rules, "up_to: true, when: damaged_defective", "up_to: true, colour: red, when: damaged_defective")
+    sources = content_copy / "sources.yaml"
+    url_line = _edit(sources, "url: \"https://", "url: \"http://")
+    refunds = content_copy / "refunds.yaml"
+    text = refunds.read_text(encoding="utf-8")
+    start = text.index("      questions:\n")
+    end = text.index("\n      steps:", start)
+    q_line = text[:start].count("\n") + 1
+    refunds.write_text(text[:start] + "      questions: []" + text[end:], encoding="utf-8")
+    errors = "\n".join(_errors(content_copy))
+    assert (f"rules.yaml:{line}: unknown key 'colour' in return window US (allowed: from, source, unit, up_to,"
+            " value, value_max, when)") in errors
+    assert f"sources.yaml:{url_line}: source " in errors and "url must be https://… or null" in errors
+    assert f"refunds.yaml:{q_line}: entry refund-apply zh: needs at least one question" in errors

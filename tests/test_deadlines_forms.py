@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpcenter import forms
-from helpcenter.content import load_knowledge_base
+from helpcenter.answers import forms, privacy
+from helpcenter.answers.deadlines import DateError, add_months, deadline, parse_day, window_end
 from helpcenter.core import check
-from helpcenter.deadlines import DateError, add_months, deadline, parse_day, window_end
-from helpcenter.model import Window
+from helpcenter.desk import taught
+from helpcenter.knowledge.loader import load_knowledge_base
+from helpcenter.knowledge.model import Window
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -160,7 +161,7 @@ def test_not_contacts(text: str) -> None:
     ("30 days return window", "30 days return window"), ("2026", "2026"),
 ])
 def test_mask_personal(text: str, expected: str) -> None:
-    assert forms.mask_personal(text) == expected
+    assert privacy.mask_personal(text) == expected
 
 
 # Chinese month numerals, a day of the month alone, weekday words (all words from lexicon.yaml);
@@ -201,3 +202,11 @@ def test_questions_are_told_by_a_mark_or_a_word() -> None:
     assert forms.looks_like_question("How long", words) and forms.looks_like_question("can I return it", words)
     assert not forms.looks_like_question("not a contact", words)
     assert not forms.looks_like_question("show me", words)  # "how" inside a word does not count
+
+
+def test_one_masking_policy_for_the_question_log_and_taught_phrasings() -> None:
+    """There were two: the question log's (forms.mask_personal) kept links, /teach's (taught.mask)
+    masked them. Both read answers/privacy.py now."""
+    text = "看这个 https://shop.example.com/item/5768 退款 ann@example.com"
+    assert privacy.mask_personal(text) == "看这个 [link] 退款 [email]"
+    assert taught.mask(text) == privacy.mask_personal(text)

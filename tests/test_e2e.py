@@ -15,8 +15,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from handlers.offline import Call, Failure, UpdateFactory
-from helpcenter.render import to_plain
+from handlers.offline.botapi import Call, Failure, UpdateFactory
+from helpcenter.answers.render import to_plain
 
 from .conftest import ROOT, Backend
 from .emulator import Emulator

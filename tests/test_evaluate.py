@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from helpcenter.core import HelpCenter
-from helpcenter.evaluate import (
+from helpcenter.reports.evaluate import (
     ASPECTS,
     CASES,
     MARKETS,
@@ -24,7 +24,7 @@ from helpcenter.evaluate import (
     format_report,
     read_questions,
 )
-from helpcenter.matcher import Candidate, Match
+from helpcenter.understanding.matcher import Candidate, Match
 
 from .conftest import ROOT, SHARED
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from telegram import Update
 
+from handlers.base.userdata import UserData
 from helpcenter.core import HelpCenter
-from helpcenter.report import group_questions, to_csv, to_markdown
+from helpcenter.reports.editors import group_questions, to_csv, to_markdown
 
 from .botkit import NOW, chat, running_bot
 from .conftest import ROOT
@@ -137,14 +138,14 @@ async def test_forget_asks_first_then_says_what_was_deleted(tmp_path: Path, cent
         await ann.press("不删除")
         assert "没有删除任何数据" in ann.text
         assert len(await store.pending_reminders()) == 1
-        assert app.user_data[1].get("ref")
+        assert app.user_data[1].ref.to_dict()
         await ann.send("/forget")
         await ann.press("确定删除")
         assert "已删除:1 条提问记录、1 个提醒、0 个工单,以及对话进度和设置。" in ann.text
         assert await store.pending_reminders() == []
         assert await store.to_review() == []
         assert (await store.stats(NOW - timedelta(days=1)))["total"] == 0
-        assert app.user_data.get(1, {}) == {}
+        assert app.user_data.get(1, UserData()).to_dict() == {}
         assert not app.job_queue.get_jobs_by_name("reminder-1")
 
 
@@ -266,7 +267,7 @@ async def test_reload_keeps_old_content_on_errors_and_switches_on_success(tmp_pa
 
 
 def test_check_warns_about_confusing_phrasings(tmp_path: Path) -> None:
-    from helpcenter.matcher import confusions
+    from helpcenter.understanding.matcher import confusions
 
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.offline import Failure, OfflineBotAPI
+from handlers.offline.botapi import Failure, OfflineBotAPI
 from helpcenter.core import HelpCenter
 
 from .botkit import chat, running_bot
@@ -99,7 +99,7 @@ async def test_state_on_disk_is_the_screen_just_shown(tmp_path: Path, center: He
         assert state == data["state"] and data["ret"]["step"] == 4  # the field state, with its form
         await ann.send("/human")  # the hand-off handlers (group -1) stop the update: saved all the same
         await ann.send("还在吗")
-        assert _committed(tmp_path, 1)[1] == app.user_data[1]
+        assert _committed(tmp_path, 1)[1] == app.user_data[1].to_dict()
 
 
 async def test_an_update_received_but_not_handled_is_handled_after_a_restart(tmp_path: Path,
@@ -107,8 +107,8 @@ async def test_an_update_received_but_not_handled_is_handled_after_a_restart(tmp
     from telegram import Update
 
     from handlers.app import build_application, serving
-    from handlers.common import Settings
-    from handlers.offline import UpdateFactory
+    from handlers.base.common import Settings
+    from handlers.offline.botapi import UpdateFactory
 
     from .botkit import NOW
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.offline import Call, OfflineBotAPI
+from handlers.offline.botapi import Call, OfflineBotAPI
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import to_plain
 
 from .botkit import Chat, chat, running_bot
 
@@ -145,11 +145,11 @@ async def test_ask_button_in_a_field_answers_the_question(tmp_path: Path, center
         assert "要退的是哪件商品" in ann.text
         await ann.send("耳机")
         assert "退货原因是什么" in ann.text
-        assert app.user_data[1]["ret"]["product"] == "耳机"
+        assert app.user_data[1].ret.product == "耳机"
         await ann.press("提个问题")
         await ann.send("吊牌剪了还能退吗")
         await ann.send("尺码太小")  # one question per tap: the next text is the answer again
-        assert "留一个联系方式" in ann.text and app.user_data[1]["ret"]["reason"] == "尺码太小"
+        assert "留一个联系方式" in ann.text and app.user_data[1].ret.reason == "尺码太小"
 
 
 async def test_after_going_back_every_later_field_is_shown_again(tmp_path: Path, center: HelpCenter) -> None:
@@ -270,7 +270,7 @@ async def test_after_forget_an_english_user_stays_in_english(tmp_path: Path, cen
         await bob.press("Back to where I was", call=answer)  # user_data is gone
         assert "Hello Bob!" in bob.text and "buyer or a seller" in bob.text
         assert _still_there(api, bob, answer) == answer.text
-        assert app.user_data[7]["lang"] == "en"
+        assert app.user_data[7].lang == "en"
 
 
 async def test_menu_button_on_an_answer_keeps_the_answer(tmp_path: Path, center: HelpCenter) -> None:

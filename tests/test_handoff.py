@@ -8,9 +8,9 @@ from pathlib import Path
 
 from telegram import Update
 
-from handlers.offline import Failure, OfflineBotAPI, UpdateFactory
+from handlers.offline.botapi import Failure, OfflineBotAPI, UpdateFactory
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import to_plain
 
 from .botkit import NOW, TZ, Chat, chat, running_bot
 

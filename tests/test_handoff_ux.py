@@ -8,7 +8,7 @@ from pathlib import Path
 
 from telegram import Update
 
-from handlers.offline import OfflineBotAPI
+from handlers.offline.botapi import OfflineBotAPI
 from helpcenter.core import HelpCenter
 
 from .botkit import chat, running_bot

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from helpcenter.render import NO_AGENTS
+from helpcenter.answers.render import NO_AGENTS
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*ROOT.glob("bot.py"), *ROOT.glob("handlers/*.py"), *ROOT.glob("helpcenter/*.py"),
+SOURCES = [*ROOT.glob("bot.py"), *ROOT.glob("handlers/**/*.py"), *ROOT.glob("helpcenter/**/*.py"),
            *ROOT.glob("templates/*.j2"), *ROOT.glob("web/*.py"), *ROOT.glob("templates/web/*.j2")]
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from helpcenter.core import HelpCenter
-from helpcenter.evaluate import evaluate, read_questions
-from helpcenter.matcher import Matcher
+from helpcenter.reports.evaluate import evaluate, read_questions
+from helpcenter.understanding.matcher import Matcher
 
 from .conftest import ROOT
 

@@ -17,11 +17,11 @@ import pytest
 from telegram import Update
 
 import bot
-from helpcenter import embedding
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.matcher import FOCUS_CHARS, Matcher
-from helpcenter.render import to_plain
-from helpcenter.worker import Busy, FairWorker
+from helpcenter.understanding import embedding
+from helpcenter.understanding.matcher import FOCUS_CHARS, Matcher
+from helpcenter.understanding.worker import Busy, FairWorker
 
 from .botkit import chat, running_bot
 
@@ -161,7 +161,7 @@ REASON = embedding.unavailable_reason({"EMBEDDINGS": "on"})
 @pytest.mark.skipif(REASON is not None, reason=f"embedding model unavailable: {REASON}")
 def test_a_taught_phrasing_is_the_only_one_embedded_on_reload(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from helpcenter.taught import Phrasing, apply_overlay
+    from helpcenter.desk.taught import Phrasing, apply_overlay
 
     semantic = embedding.Semantic(embedding.VectorStore(embedding.SHIPPED, tmp_path / "cache"))
     semantic.start(background=False)
@@ -169,7 +169,7 @@ def test_a_taught_phrasing_is_the_only_one_embedded_on_reload(
     center.matcher = Matcher(center.kb, semantic=semantic)
     assert center.matcher.semantic_ready  # content/vectors.npz: nothing embedded at start
     taught = Phrasing("refund-arrival", "zh", "钱啥时候回到我卡上", "agent")
-    with caplog.at_level(logging.INFO, logger="helpcenter.embedding"):
+    with caplog.at_level(logging.INFO, logger="helpcenter.understanding.embedding"):
         overlaid = apply_overlay(center, [taught])
     assert [r.getMessage() for r in caplog.records] == ["embedding 1 phrasing(s) the vector files lack"]
     assert overlaid.matcher.semantic_ready

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpcenter.content import load_knowledge_base
-from helpcenter.normalize import Normalizer
+from helpcenter.knowledge.loader import load_knowledge_base
+from helpcenter.understanding.normalize import Normalizer
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from handlers.app import COMMANDS
+from helpcenter.answers.render import FIRST_SCREEN_MEDIAN, first_screen_lines, split_message, to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import FIRST_SCREEN_MEDIAN, first_screen_lines, split_message, to_plain
 
 from .botkit import Chat, chat, running_bot
 
@@ -96,7 +96,7 @@ async def test_market_is_asked_once_then_its_figures_come_first(tmp_path: Path, 
         assert ann.replies[0].method == "sendMessage" and uk_word in ann.text  # the US answer stays
         await ann.send(question)  # asked once: the market is known now
         assert ask not in ann.text and us_line in ann.text
-        assert app.user_data[ann.user_id]["market"] == "US" and app.user_data[ann.user_id]["role"] == "buyer"
+        assert app.user_data[ann.user_id].market == "US" and app.user_data[ann.user_id].role == "buyer"
 
 
 async def test_ignored_market_question_is_not_asked_again(tmp_path: Path, center: HelpCenter) -> None:
@@ -152,7 +152,7 @@ async def test_dispute_answer_opens_refund_with_case_and_market_chosen(
         await ann.send(question)
         assert calc in ann.buttons
         await ann.press(calc)
-        assert app.user_data[ann.user_id]["ref"] == {"case": "counterfeit", "market": "ID"}
+        assert app.user_data[ann.user_id].ref.to_dict() == {"case": "counterfeit", "market": "ID"}
         assert ask_date in ann.text  # straight to the day: case and market are known
         await ann.press(ann.buttons[0])  # today
         assert ann.text.startswith(result), ann.text
@@ -165,7 +165,7 @@ async def test_deadline_without_a_market_asks_for_the_market(tmp_path: Path, cen
         await ann.send("质量有问题怎么办")
         call = _message_with(ann, "⏰")
         await ann.press("⏰", call)
-        assert app.user_data[ann.user_id]["ref"] == {"case": "quality_safety"}
+        assert app.user_data[ann.user_id].ref.to_dict() == {"case": "quality_safety"}
         assert "耐用" in " ".join(ann.buttons)  # this case asks its variant first, then the market
         await ann.press(ann.buttons[0])
         assert "印度尼西亚" in ann.buttons
@@ -246,7 +246,7 @@ async def test_return_flow_offers_the_market_once_then_shows_it_first(tmp_path: 
         next_label = next(b for b in ann.buttons if "▶" in b)
         await ann.press(next_label)
         await ann.send("/cancel")
-        app.user_data[ann.user_id].pop("market")
+        app.user_data[ann.user_id].market = None
         await ann.send("/return")
         assert not any("🌏" in b for b in ann.buttons)  # offered once
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpcenter import embedding
-from helpcenter.content import load_knowledge_base
 from helpcenter.core import HelpCenter
-from helpcenter.evaluate import evaluate, read_questions
-from helpcenter.matcher import Matcher
+from helpcenter.knowledge.loader import load_knowledge_base
+from helpcenter.reports.evaluate import evaluate, read_questions
+from helpcenter.understanding import embedding
+from helpcenter.understanding.matcher import Matcher
 
 from .conftest import ROOT
 from .test_matcher import DEV
@@ -105,7 +105,7 @@ def test_vectors_come_from_the_shipped_file_then_the_cache_and_a_failed_write_is
     assert missing == [] and again is not None and np.allclose(again[:2], first, atol=1e-3)
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with caplog.at_level(logging.WARNING, logger="helpcenter.embedding"):
+    with caplog.at_level(logging.WARNING, logger="helpcenter.understanding.embedding"):
         embedding.VectorStore(shipped, blocker / "cache").add([new], model.embed([new]))
     assert "could not keep phrasing vectors" in caplog.text
 
@@ -133,9 +133,9 @@ def test_without_the_model_the_bot_says_so_once_and_answers(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("EMBEDDINGS", "off")
     monkeypatch.setattr(embedding, "_reported", False)
-    with caplog.at_level(logging.INFO, logger="helpcenter.embedding"):
+    with caplog.at_level(logging.INFO, logger="helpcenter.understanding.embedding"):
         first, second = HelpCenter(), HelpCenter()  # e.g. a /reload
-    notes = [r.getMessage() for r in caplog.records if r.name == "helpcenter.embedding"]
+    notes = [r.getMessage() for r in caplog.records if r.name == "helpcenter.understanding.embedding"]
     assert notes == ["semantic matching off: EMBEDDINGS=off; questions are matched on lexical signals only"]
     assert first.matcher.mode == second.matcher.mode == "lexical"
     reply = first.ask("怎么申请退款", "zh")
@@ -147,7 +147,7 @@ def test_with_the_model_the_help_center_uses_it(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fused: Matcher) -> None:
     monkeypatch.setenv("EMBEDDINGS", "on")
     monkeypatch.setattr(embedding, "_reported", False)
-    with caplog.at_level(logging.INFO, logger="helpcenter.embedding"):
+    with caplog.at_level(logging.INFO, logger="helpcenter.understanding.embedding"):
         center = HelpCenter()
     assert center.matcher.mode == "fused" and center.matcher.semantic_ready
     assert any("semantic matching on" in r.getMessage() for r in caplog.records)

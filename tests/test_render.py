@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from helpcenter.answers.render import TELEGRAM_LIMIT, split_message, to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import TELEGRAM_LIMIT, split_message, to_plain
 
 ALLOWED_TAGS = re.compile(r"</?(b|i|a|code|pre)( href=\"[^\"]*\")?>|<blockquote expandable>|</blockquote>")
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from handlers.offline import Call
-from handlers.persistence import STEPS as STATE_STEPS
-from handlers.persistence import SqlPersistence
+from handlers.offline.botapi import Call
+from handlers.runtime.persistence import STEPS as STATE_STEPS
+from handlers.runtime.persistence import SqlPersistence
 from helpcenter.core import HelpCenter
-from helpcenter.db import StoreError, database
-from helpcenter.store import STEPS as STORE_STEPS
-from helpcenter.store import Store
+from helpcenter.storage.db import StoreError, database
+from helpcenter.storage.store import STEPS as STORE_STEPS
+from helpcenter.storage.store import Store
 
 from .botkit import chat, running_bot
 from .conftest import ROOT, Backend
@@ -230,7 +230,7 @@ async def test_migrate_copies_a_data_dir_into_postgresql(tmp_path: Path, pg_url:
     assert pg.rows("SELECT user_id, status FROM tickets") == [(2, "open")]
     async with running_bot(tmp_path / "unused", center, database_url=pg_url, support_chat_id=-1005000) as (app, api):
         ann = chat(app, api)
-        assert app.user_data[1]["ret"]["step"] == 2  # the conversation state came along
+        assert app.user_data[1].ret.step == 2  # the conversation state came along
         screen = Call("sendMessage", {}, result={"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}})
         await ann.press_data("ret:next:2", screen)  # the step-2 screen's Next, pressed after the move
         assert "步骤 3/6" in ann.text
@@ -262,7 +262,7 @@ async def test_a_newer_schema_is_refused(backend: Backend) -> None:
 
 
 def _desk(backend: Backend):
-    from helpcenter.desk import Desk
+    from helpcenter.storage.desk_records import Desk
 
     if backend.url:
         return Desk(database(backend.url, backend.data_dir / "desk.sqlite3"))
@@ -271,7 +271,7 @@ def _desk(backend: Backend):
 
 async def test_the_agents_desk_on_both_backends(backend: Backend) -> None:
     """Holding, history (a replayed update adds nothing), taught phrasings, service rows, forget."""
-    from helpcenter.taught import load_overlay
+    from helpcenter.desk.taught import load_overlay
 
     store = _store(backend)
     await store.open()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpcenter.content import load_content
 from helpcenter.core import HelpCenter
-from helpcenter.understand import Slots, Understander
-from helpcenter.vocabload import ASPECTS, MARKETS
+from helpcenter.knowledge.loader import load_content
+from helpcenter.knowledge.vocabulary import ASPECTS, MARKETS
+from helpcenter.understanding.slots import Slots, Understander
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,7 +194,7 @@ def test_understanding_errors_name_file_and_line(content_copy: Path, old: str, n
 
 
 def test_figure_score_counts_the_figure_the_bot_leads_with(tmp_path: Path, center: HelpCenter) -> None:
-    from helpcenter.evaluate import figure_score, read_questions
+    from helpcenter.reports.evaluate import figure_score, read_questions
 
     labelled = tmp_path / "q.tsv"
     labelled.write_text(
@@ -213,7 +213,7 @@ def test_figure_score_counts_the_figure_the_bot_leads_with(tmp_path: Path, cente
 def test_a_missing_string_for_the_vocabulary_stops_the_start(tmp_path: Path) -> None:
     import shutil
 
-    from helpcenter.content import InvalidContent
+    from helpcenter.knowledge.loader import InvalidContent
 
     templates = tmp_path / "templates"
     shutil.copytree(ROOT / "templates", templates)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpcenter.core import HelpCenter
-from helpcenter.matcher import Candidate, Match
+from helpcenter.understanding.matcher import Candidate, Match
 
 from .botkit import chat, running_bot
 

@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from helpcenter.answers.render import to_plain
 from helpcenter.core import HelpCenter
-from helpcenter.render import to_plain
 
 from .botkit import NOW, Chat, chat, running_bot
 

@@ -26,8 +26,8 @@ import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from helpcenter.model import LANGS
-from helpcenter.worker import Busy
+from helpcenter.knowledge.model import LANGS
+from helpcenter.understanding.worker import Busy
 
 from .initdata import InitDataError, WebAppUser, verify
 from .site import Prefs, Site
@@ -60,7 +60,7 @@ class Base(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-cache")
 
     async def head(self, *args: str) -> None:
-        result = self.get(*args)  # type: ignore[attr-defined]
+        result = self.get(*args)
         if result is not None:
             await result
 
@@ -166,7 +166,7 @@ class WebAppPost(Base):
         if not isinstance(data, dict):
             self.fail(400, "invalid", "zh")
             return
-        lang = data.get("lang") if data.get("lang") in LANGS else "zh"
+        lang = str(data["lang"]) if data.get("lang") in LANGS else "zh"
         if self.post_to_chat is None or not self.token:
             self.fail(503, "no_bot", lang)
             return
@@ -225,6 +225,7 @@ def listen(site: Site, port: int, host: str = "127.0.0.1", token: str = "", post
                         idle_connection_timeout=60)
     sockets = bind_sockets(port, address=host)
     server.add_sockets(sockets)
-    server.port = sockets[0].getsockname()[1]  # type: ignore[attr-defined] - port 0 picks a free one
-    log.info("web help center on http://%s:%d/", host, server.port)  # type: ignore[attr-defined]
+    port = sockets[0].getsockname()[1]  # port 0 picks a free one: tests read it from the server
+    server.port = port  # type: ignore[attr-defined]  # tornado's HTTPServer has no port: the tests read it here
+    log.info("web help center on http://%s:%d/", host, port)
     return server

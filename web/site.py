@@ -23,12 +23,12 @@ import yaml
 from markupsafe import Markup
 
 from helpcenter import core
+from helpcenter.answers.deadlines import DateError, parse_day
+from helpcenter.answers.render import Renderer
 from helpcenter.core import HelpCenter
-from helpcenter.deadlines import DateError, parse_day
-from helpcenter.model import LANGS, Entry
-from helpcenter.normalize import clean
-from helpcenter.render import Renderer
-from helpcenter.worker import FairWorker
+from helpcenter.knowledge.model import LANGS, Entry
+from helpcenter.understanding.normalize import clean
+from helpcenter.understanding.worker import FairWorker
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -38,7 +38,6 @@ MIN_SUGGEST = 2  # characters before as-you-type suggestions start
 SUGGESTIONS = 6
 SEARCH_CACHE = 2048  # recent (question, language, role, market) → result
 PAGE_CACHE = 4096  # rendered pages kept (25 entries × 2 languages × 10 markets × 3 roles fit)
-HANDOFF_ENTRY = "handoff-human"
 WEB_QUEUE = ("web",)  # the web's place in the answer worker's round robin of chats
 
 

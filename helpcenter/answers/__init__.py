@@ -1,0 +1,2 @@
+"""Answers: messages rendered from templates, deadline arithmetic, form checks, masking personal
+data. May import: helpcenter.knowledge, helpcenter.understanding."""

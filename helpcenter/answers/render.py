@@ -1,0 +1,403 @@
+"""Render every message from templates/ as Telegram HTML, and split long ones.
+
+One Jinja2 environment with StrictUndefined (a missing value is an error, not a blank) and HTML
+autoescape (user text can never become markup).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+import unicodedata
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from helpcenter.answers.deadlines import CLOSED_SOURCES, Limit, assess
+from helpcenter.knowledge import yamlsrc
+from helpcenter.knowledge.loader import PROJECT_DIR, ContentError
+from helpcenter.knowledge.model import LANGS, DisputeRule, Entry, KnowledgeBase, Window
+
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+TELEGRAM_LIMIT = 4096
+FIRST_SCREEN_MEDIAN = 6  # lines: the median answer's first screen fits a phone without scrolling
+PHONE_COLUMNS = 40  # a narrow phone's line, in columns (a Chinese character is two)
+NO_AGENTS = ".no_agents"  # i18n key suffix: the wording of a bot without live agents
+
+
+class Renderer:
+    """Knows the knowledge base and the wording; turns both into message texts.
+
+    agents: whether this bot has live agents (SUPPORT_CHAT_ID), so that what an answer promises
+    about reaching a person is true in either configuration; see for_agents(). None (this base
+    renderer, e.g. for HelpCenter.ask) means not known: wording true either way.
+    """
+
+    def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self.kb = kb
+        self.templates_dir = templates_dir
+        self.agents: bool | None = None
+        self._variants: dict[bool | None, Renderer] = {None: self}
+        self.strings: dict[str, dict[str, str]] = yamlsrc.load(templates_dir / "i18n.yaml")
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,  # no stat() per message; /reload builds a new Renderer
+        )
+        self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
+                                sources=kb.sources)
+
+    def for_agents(self, agents: bool) -> Renderer:
+        """The same renderer for a bot with (or without) live agents; cached, shares everything
+        else, so one HelpCenter can serve bots configured either way."""
+        if agents not in self._variants:
+            variant = copy.copy(self)
+            variant.agents = agents
+            self._variants[agents] = variant
+        return self._variants[agents]
+
+    def t(self, key: str, lang: str, **values: Any) -> str:
+        """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n. Without live
+        agents `<key>.no_agents` replaces key where it exists: no offer of a hand-off it cannot give."""
+        if self.agents is False and key + NO_AGENTS in self.strings:
+            key += NO_AGENTS
+        text = self.strings[key][lang]
+        if "|" in text:
+            one, many = text.split("|", 1)
+            text = one if values.get("n") == 1 else many
+        return text.format(**{k: _number(v) for k, v in values.items()})
+
+    def amount(self, window: Window, lang: str) -> str:
+        unit = f"unit.{window.unit}"
+        if window.value_max is not None:
+            n = self.t("range", lang, lo=window.value, hi=window.value_max)
+            return self.t(unit, lang, n=n)
+        return self.t(unit, lang, n=window.value)
+
+    def render(self, template: str, lang: str, **context: Any) -> str:
+        text = self.env.get_template(template).render(lang=lang, **context)
+        return tidy_fold(_BLANK_RUNS.sub("\n\n", text).strip())
+
+    def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
+               checklist: bool = False, steps: tuple[int, ...] | None = None,
+               notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
+               markets: tuple[str, ...] | None = None,
+               sources: tuple[str, ...] | None = None, lead: bool | None = None) -> list[str]:
+        """An entry as one or more messages, each within Telegram's limit. lead: its figures are
+        the direct answer and come first (by default: when shown for one market).
+
+        steps/notes pick 1-based items (a flow shows only what applies); figures overrides the
+        entry's figures; markets keeps only the rules, windows and figures of those markets;
+        sources replaces the entry's own sources (a filtered view cites only what it shows).
+        """
+        context = self.answer_context(entry, lang, progress, steps, notes, figures, markets, sources, lead)
+        return split_message(self.render("answer.html.j2", lang, agents=self.agents, show_related=show_related,
+                                         checklist=checklist, **context))
+
+    def answer_context(self, entry: Entry, lang: str, progress: str = "", steps: tuple[int, ...] | None = None,
+                       notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
+                       markets: tuple[str, ...] | None = None, sources: tuple[str, ...] | None = None,
+                       lead: bool | None = None) -> dict[str, Any]:
+        """What an entry shows (for answer(), and the web page of the entry): its steps, notes,
+        rules, return windows and figures, only those markets' with markets, numbered sources."""
+        kb = self.kb
+        rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
+                 kb.dispute_rules if "dispute_rules" in entry.tables else ())
+        windows = kb.return_windows if "return_windows" in entry.tables else ()
+        if markets is not None:
+            rules = tuple(r for r in rules if r.market in markets)
+            windows = tuple(w for w in windows if w.market in markets)
+        shown = [kb.figures[f] for f in (entry.figures if figures is None else figures)]
+        if markets is not None:
+            shown = [f for f in shown if f.market in markets]
+        text = entry.texts[lang]
+        title = text.title
+        if progress and entry.step:
+            title = self._step_title(title, entry.step, lang)
+        refs = self.footnote_numbers(entry.sources if sources is None else sources, rules, windows, shown)
+        return dict(
+            entry=entry, title=title, progress=progress,
+            steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
+            notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
+            advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
+            related=[kb.by_id[r] for r in entry.related],
+            # Shown for one market, that market's figures are the direct answer: first screen.
+            lead=bool(shown) and (lead if lead is not None else
+                                  markets is not None and len(markets) == 1 and not rules and not windows),
+        )
+
+    def refund_result(self, rule: DisputeRule, variant: str | None, event_day: date, now: datetime,
+                      lang: str) -> tuple[str, list[Limit]]:
+        """A case's deadlines in one market from the day its window counts from, judged at now
+        (the chat's refund result and the web's deadline calculator): the text, and the limits
+        (the acceptance one decides whether a reminder makes sense). Past the window: only the
+        window, and what the user can still do."""
+        limits = assess(rule.limits, variant, event_day, now)
+        entry = self.kb.by_id[self.kb.flows.refund_entry]  # its steps say how to file
+        windows = [lim for lim in limits if lim.kind == "acceptance"]
+        closed = bool(windows) and all(lim.deadline is not None and not lim.deadline.open for lim in windows)
+        if closed:  # nothing to file any more: only the window, and what the user can do instead
+            limits = windows
+            refs = self.footnote_numbers((*(lim.window.source for lim in limits), *CLOSED_SOURCES))
+        else:
+            refs = self.footnote_numbers(entry.sources, [rule])
+        text = self.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
+                           limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs, closed=closed,
+                           closed_sources=CLOSED_SOURCES,
+                           hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
+        return text, limits
+
+    def entry_markets(self, entry: Entry) -> tuple[str, ...]:
+        """The markets whose figures an entry shows, in order: more than one, and the answer
+        depends on where the user is (the bot asks once, then shows that market first)."""
+        kb = self.kb
+        rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
+                 kb.dispute_rules if "dispute_rules" in entry.tables else ())
+        found = [r.market for r in rules]
+        found += [w.market for w in kb.return_windows] if "return_windows" in entry.tables else []
+        found += [kb.figures[f].market for f in entry.figures]
+        return tuple(dict.fromkeys(found))
+
+    def market_name(self, market: str, lang: str) -> str:
+        """A market as users say it: understanding.yaml's name, else the glossary's."""
+        words = self.kb.vocabulary.markets.get(market)
+        if words is not None:
+            return words.name[lang]
+        return self.kb.glossary.markets.get(market, {}).get(lang, market)
+
+    def case_name(self, case: str, lang: str) -> str:
+        names = self.kb.glossary.cases.get(case)
+        return names[lang] if names else self.t(f"und.case.{case}", lang)
+
+    def figure_first(self, answer: Any, lang: str, title: str = "") -> str:
+        """A FigureAnswer (helpcenter.understand): that case's figure for that market, with sources;
+        or that the market has none, and which markets do."""
+        refs = {sid: n for n, sid in enumerate(answer.sources, start=1)}
+        known = self.t("und.list_sep", lang).join(self.market_name(m, lang) for m in answer.known)
+        title = title or self.kb.by_id[answer.entry].texts[lang].title
+        return self.render("figure_first.html.j2", lang, answer=answer, refs=refs, known=known, title=title,
+                           case_name=self.case_name(answer.case, lang),
+                           aspect_name=self.t(f"und.aspect.{answer.aspect}", lang),
+                           market_name=lambda m: self.market_name(m, lang))
+
+    def adjacent(self, topic: str, lang: str) -> str:
+        go = self.kb.vocabulary.adjacent[topic].go
+        return self.render("adjacent.html.j2", lang, topic=topic, go=go)
+
+    def check_vocabulary(self) -> list[ContentError]:
+        """Every aspect, case and adjacent topic the vocabulary can name has its wording."""
+        v = self.kb.vocabulary
+        keys = [f"und.aspect.{a.id}" for a in v.aspects.values() if a.figure]
+        keys += [f"und.case.{c}" for c in v.cases if c not in self.kb.glossary.cases]
+        keys += [k for a in v.adjacent.values() for k in (f"und.topic.{a.id}", f"und.go.{a.go}")]
+        keys += [f"und.social.{k}" for k in v.social]
+        where = self.templates_dir / "i18n.yaml"
+        errors = [ContentError(where, 1, f"missing string {k!r} (content/understanding.yaml uses it)")
+                  for k in keys if not all(lang in self.strings.get(k, {}) for lang in LANGS)]
+        if errors:
+            return errors
+        from helpcenter.understanding.slots import Slots, Understander  # the figure screen, for every case and aspect
+
+        reader = Understander(self.kb)
+        for case in v.cases:
+            for aspect in v.aspects:
+                for market in (None, "other"):
+                    answer = reader.figures(Slots(case=case, aspect=aspect, market=market))
+                    for lang in LANGS if answer is not None else ():
+                        try:
+                            self.figure_first(answer, lang)
+                        except Exception as exc:  # noqa: BLE001 - any template failure is reported
+                            errors.append(ContentError(where.parent / "figure_first.html.j2", 1,
+                                                       f"{case} × {aspect} ({lang}) fails to render: {exc}"))
+        return errors
+    def _step_title(self, title: str, step: int, lang: str) -> str:
+        """In a flow the progress mark ("Step 1/6") says which step this is, so the title's own
+        "Step 1: " goes: one step mark per line, not two."""
+        prefix = self.t("step_prefix", lang, n=step)
+        if not title.startswith(prefix):
+            return title
+        rest = title[len(prefix):].lstrip()
+        return rest[:1].upper() + rest[1:]
+
+    def seller_case(self, entry: Entry, lang: str) -> list[str]:
+        """A dispute case from the seller's side: the seller's deadline and the decision time per
+        market, what to submit (sourced evidence apart from general advice), and the steps."""
+        kb, side = self.kb, entry.seller
+        if side is None or entry.dispute_case is None:
+            raise ValueError(f"entry {entry.id} has no seller side")
+        rules = kb.rules_for(entry.dispute_case)
+        shown = [kb.figures[f] for f in side.figures]
+        refs = self.footnote_numbers(side.sources, rules, (), shown)
+        text = side.texts[lang]
+        rendered = self.render("seller_case.html.j2", lang, case=entry.dispute_case, rules=rules,
+                               steps=text.steps, notes=text.notes, advice=text.advice,
+                               figures=shown, refs=refs)
+        return split_message(rendered)
+
+    @staticmethod
+    def footnote_numbers(sources: tuple[str, ...], rules: Any = (), windows: Any = (),
+                         figures: Any = ()) -> dict[str, int]:
+        """Number every cited source once, in order of first use: [1], [2], ..."""
+        cited = [*sources]
+        cited += [w.source for rule in rules for ws in rule.limits.values() for w in ws]
+        cited += [rule.evidence_source for rule in rules if rule.evidence_source]
+        cited += [w.source for rw in windows for w in rw.windows]
+        cited += [(f.window or f.count).source for f in figures if f.window or f.count]
+        return {sid: n for n, sid in enumerate(dict.fromkeys(cited), start=1)}
+
+    def first_screens(self, columns: int | None = None) -> list[tuple[str, str, int]]:
+        """(entry id, language, lines of its first screen) for every entry × language, as the
+        bot sends it (related questions are buttons): what `bot.py check` reports and the tests
+        hold to FIRST_SCREEN_MEDIAN. columns: count wrapped lines at that width."""
+        return [(e.id, lang, first_screen_lines(self.answer(e, lang, show_related=False)[0], columns))
+                for e in self.kb.entries for lang in LANGS]
+
+    def check_all(self) -> list[ContentError]:
+        """Render every entry in every language; a failure is a content error at the entry."""
+        errors = []
+        for entry in self.kb.entries:
+            for lang, agents in ((lang, agents) for lang in LANGS for agents in (False, True)):
+                try:
+                    self.for_agents(agents).answer(entry, lang)
+                    if entry.seller is not None:
+                        self.for_agents(agents).seller_case(entry, lang)
+                except Exception as exc:  # noqa: BLE001 - any template failure is reported
+                    errors.append(ContentError(entry.file, entry.line,
+                                               f"entry {entry.id} ({lang}) fails to render: {exc}"))
+        return errors + self.check_vocabulary()
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def escape(text: str) -> Markup:
+    """User text made safe for Telegram HTML."""
+    return Markup.escape(text)
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BLANK_RUNS = re.compile(r"\n\s*\n\s*\n+")
+FOLD_OPEN, FOLD_CLOSE = "<blockquote expandable>", "</blockquote>"
+_FOLD = re.compile(r"<blockquote expandable>\n?(.*?)\n?</blockquote>", re.S)
+FOLD_PREVIEW = 3  # lines a collapsed expandable quote still shows in Telegram's apps
+FOLD_MARK = "┆ "  # how the console shows a folded line
+
+
+def tidy_fold(text: str) -> str:
+    """The folded part without blank lines (it is read on demand, densely); none if empty."""
+    def tidy(m: re.Match[str]) -> str:
+        body = "\n".join(line for line in m.group(1).split("\n") if line.strip())
+        return f"{FOLD_OPEN}{body}{FOLD_CLOSE}" if body else ""
+    return _BLANK_RUNS.sub("\n\n", _FOLD.sub(tidy, text)).strip()
+
+
+def first_screen_lines(text: str, columns: int | None = None) -> int:
+    """Lines a phone shows before the user expands anything: the text outside folds, and the
+    first lines of each collapsed quote. Blank lines are spacing, not lines. With columns, a
+    line wraps at that width (a Chinese character is two columns), as on a narrow screen."""
+    count = 0
+    for i, piece in enumerate(re.split(r"<blockquote expandable>|</blockquote>", text)):
+        lines = [html.unescape(ln) for ln in _TAG.sub("", piece).split("\n") if ln.strip()]
+        n = sum(-(-_columns(ln) // columns) for ln in lines) if columns else len(lines)
+        count += min(FOLD_PREVIEW, n) if i % 2 else n
+    return count
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+def to_plain(text: str) -> str:
+    """Telegram HTML as terminal text: links keep their address, tags go, entities decode; a
+    folded (expandable) quote shows each of its lines after a ┆ mark."""
+    text = _FOLD.sub(lambda m: "\n".join(FOLD_MARK + line for line in m.group(1).split("\n")), text)
+    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"\2 <\1>", text)
+    text = _TAG.sub(lambda m: m.group(0) if m.group(0).startswith("<http") else "", text)
+    return html.unescape(text)
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split at paragraph, then line boundaries so every part fits and no tag is cut; a fold
+    cut in two is closed at the end of one part and opened again in the next."""
+    if _units(text) <= limit:
+        return [text]
+    return _reopen_folds(_split(text, limit - len(FOLD_OPEN) - len(FOLD_CLOSE)))
+
+
+def _reopen_folds(parts: list[str]) -> list[str]:
+    out, inside = [], False
+    for part in parts:
+        if inside:
+            part = FOLD_OPEN + part
+        inside = part.rfind(FOLD_OPEN) > part.rfind(FOLD_CLOSE)
+        out.append(part + FOLD_CLOSE if inside else part)
+    return out
+
+
+def _split(text: str, limit: int) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for block in _pieces(text, limit):
+        sep = "\n\n" if current else ""
+        if _units(current + sep + block) <= limit:
+            current += sep + block
+        else:
+            if current:
+                parts.append(current)
+            current = block
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    out: list[str] = []
+    for para in text.split("\n\n"):
+        if _units(para) <= limit:
+            out.append(para)
+            continue
+        line_buf = ""
+        for line in para.split("\n"):
+            for chunk in _hard_split(line, limit):
+                if line_buf and _units(line_buf + "\n" + chunk) > limit:
+                    out.append(line_buf)
+                    line_buf = chunk
+                else:
+                    line_buf = f"{line_buf}\n{chunk}" if line_buf else chunk
+        if line_buf:
+            out.append(line_buf)
+    return out
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    """A single over-long line: cut outside tags and entities (tags never span our cuts)."""
+    chunks = []
+    while _units(line) > limit:
+        cut = limit // 2  # UTF-16 safe lower bound for any character mix
+        cut = max(cut, 1)
+        while cut < len(line) and _units(line[:cut + 1]) <= limit:
+            cut += 1
+        head = line[:cut]
+        back = max(head.rfind("<"), head.rfind("&"))
+        if back > 0 and ">" not in head[back:] and ";" not in head[back:]:
+            cut = back
+        chunks.append(line[:cut])
+        line = line[cut:]
+    chunks.append(line)
+    return chunks

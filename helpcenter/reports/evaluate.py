@@ -1,0 +1,216 @@
+"""Score the matcher on a labelled question file (the format of shared/eval/dev_questions.tsv).
+
+The format (tab-separated, `#` lines are comments):
+    question<TAB>topics[<TAB>case<TAB>aspect<TAB>market<TAB>role<TAB>source]
+topics are `|`-separated topic ids, or one of the none kinds (`none`, `none:adjacent`,
+`none:social`), all of which the bot must not answer confidently. The columns after the second
+are optional; `-` (or an empty cell) means not stated. tests/data/questions/README.md says more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from helpcenter.understanding.matcher import Match, Matcher
+
+if TYPE_CHECKING:
+    from helpcenter.core import HelpCenter
+
+NONE = "none"
+NONE_KINDS = ("none", "none:adjacent", "none:social")
+CASES = ("mismatch", "counterfeit", "quality_safety", "late_shipment", "lost_package",
+         "damaged_package", "return", "refund")
+ASPECTS = ("acceptance", "evidence_deadline", "decision", "evidence", "apply", "where", "who_pays",
+           "arrival", "escalation")
+MARKETS = ("US", "UK", "ID", "TH", "VN", "MY", "PH", "SG", "other")
+ROLES = ("buyer", "seller")
+# The optional columns in file order, with the values each may take.
+SLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("case", CASES), ("aspect", ASPECTS), ("market", MARKETS), ("role", ROLES))
+UNSET = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """One labelled question. Every none kind also puts NONE in topics, so callers that only
+    ask `NONE in row.topics` keep working; `kind` keeps the finer label."""
+
+    question: str
+    topics: frozenset[str]
+    line: int
+    kind: str = ""  # "" for an in-scope question, else one of NONE_KINDS
+    case: str | None = None
+    aspect: str | None = None
+    market: str | None = None
+    role: str | None = None
+    source: str | None = None
+
+    @property
+    def is_none(self) -> bool:
+        return bool(self.kind)
+
+
+@dataclass
+class Report:
+    in_scope: int = 0
+    top1: int = 0
+    top3: int = 0
+    none_total: int = 0
+    none_rejected: int = 0
+    # none kind -> [questions, rejected]
+    by_kind: dict[str, list[int]] = field(default_factory=dict)
+    misses: list[tuple[Labelled, Match]] = field(default_factory=list)
+
+    @property
+    def top1_rate(self) -> float:
+        return self.top1 / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def top3_rate(self) -> float:
+        return self.top3 / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def rejection_rate(self) -> float:
+        return self.none_rejected / self.none_total if self.none_total else 1.0
+
+    def kind_rejection_rate(self, kind: str) -> float:
+        total, rejected = self.by_kind.get(kind, (0, 0))
+        return rejected / total if total else 1.0
+
+
+def _cell(value: str) -> str | None:
+    value = value.strip()
+    return None if value in ("", UNSET) else value
+
+
+def parse_line(line: str, where: str, number: int) -> Labelled:
+    """One non-comment line; ValueError names the file and line of anything malformed."""
+    cells = line.rstrip("\r\n").split("\t")
+    question = cells[0].strip()
+    labels = [t.strip() for t in (cells[1] if len(cells) > 1 else "").split("|") if t.strip()]
+    if not question or not labels:
+        raise ValueError(f"{where}:{number}: expected 'question<TAB>topic|topic'")
+    if len(cells) > 7:
+        raise ValueError(f"{where}:{number}: {len(cells)} columns, at most 7"
+                         " (question, topics, case, aspect, market, role, source)")
+    kinds = [t for t in labels if t in NONE_KINDS or t.startswith(NONE + ":")]
+    if kinds and (len(labels) > 1 or kinds[0] not in NONE_KINDS):
+        raise ValueError(f"{where}:{number}: a none label stands alone and is one of"
+                         f" {', '.join(NONE_KINDS)}; got {'|'.join(labels)}")
+    slots: dict[str, str | None] = {}
+    for (name, allowed), raw in zip(SLOTS, cells[2:6], strict=False):
+        value = _cell(raw)
+        if value is not None and value not in allowed:
+            raise ValueError(f"{where}:{number}: {name} {value!r} is not one of"
+                             f" {', '.join(allowed)} or {UNSET}")
+        slots[name] = value
+    source = _cell(cells[6]) if len(cells) > 6 else None
+    kind = kinds[0] if kinds else ""
+    topics = frozenset([NONE]) if kind else frozenset(labels)
+    return Labelled(question, topics, number, kind=kind, source=source, **slots)
+
+
+def read_questions(path: Path) -> list[Labelled]:
+    """Every labelled question of a file; '#' lines and blank lines are skipped."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        rows.append(parse_line(line, str(path), number))
+    return rows
+
+
+def ranked_topics(match: Match) -> list[str]:
+    """Topics in the order the bot would show them: the answer, then its suggestions."""
+    shown = ([match.answer] if match.answer else []) + list(match.suggestions)
+    return [c.entry.topic for c in shown]
+
+
+def evaluate(matcher: Matcher, rows: list[Labelled]) -> Report:
+    report = Report()
+    for row in rows:
+        match = matcher.match(row.question)
+        if row.is_none or NONE in row.topics:
+            kind = row.kind or NONE
+            counts = report.by_kind.setdefault(kind, [0, 0])
+            counts[0] += 1
+            report.none_total += 1
+            if match.answer is None:
+                counts[1] += 1
+                report.none_rejected += 1
+            else:
+                report.misses.append((row, match))
+            continue
+        report.in_scope += 1
+        hit1 = match.answer is not None and match.answer.entry.topic in row.topics
+        hit3 = any(t in row.topics for t in ranked_topics(match)[:3])
+        report.top1 += hit1
+        report.top3 += hit3
+        if not hit1:
+            report.misses.append((row, match))
+    return report
+
+
+def format_report(report: Report) -> str:
+    lines = []
+    for row, match in report.misses:
+        got = (f"answered {match.answer.entry.topic} ({match.answer.score:.2f})" if match.answer
+               else "no answer")
+        shown = ", ".join(f"{c.entry.topic} {c.score:.2f}" for c in match.candidates[:3])
+        lines.append(f"  miss line {row.line}: {row.question!r} want {row.kind or '|'.join(sorted(row.topics))};"
+                     f" {got}; top: {shown}")
+    lines.append(f"in-scope questions: {report.in_scope}, none questions: {report.none_total}")
+    lines.append(f"top-1 accuracy: {report.top1_rate:.1%} ({report.top1}/{report.in_scope})")
+    lines.append(f"top-3 accuracy: {report.top3_rate:.1%} ({report.top3}/{report.in_scope})")
+    lines.append(f"none rejected: {report.rejection_rate:.1%}"
+                 f" ({report.none_rejected}/{report.none_total})")
+    if set(report.by_kind) - {NONE}:
+        for kind in NONE_KINDS:
+            if kind in report.by_kind:
+                total, rejected = report.by_kind[kind]
+                lines.append(f"  {kind} rejected: {report.kind_rejection_rate(kind):.1%}"
+                             f" ({rejected}/{total})")
+    return "\n".join(lines)
+
+
+# --- case × aspect figure right (issue 10): does the bot lead with the labelled case's figure? ---
+
+@dataclass
+class FigureScore:
+    total: int = 0  # labelled rows whose case × aspect (× market) has a figure in content
+    right: int = 0
+    misses: list[tuple[Labelled, str]] = field(default_factory=list)  # the row, and what was shown
+
+    @property
+    def rate(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+
+def figure_score(center: HelpCenter, rows: list[Labelled]) -> FigureScore:
+    """For rows labelled with a case and a time-limit aspect: the reply must lead with exactly the
+    figures content has for that case, aspect and market (and role, when labelled)."""
+    from helpcenter.core import FIGURE, guess_lang
+    from helpcenter.understanding.slots import Slots
+
+    score = FigureScore()
+    for row in rows:
+        if row.is_none or row.case is None or row.aspect is None:
+            continue
+        want = center.understander.figures(Slots(role=row.role, case=row.case, aspect=row.aspect,
+                                                 market=row.market))
+        if want is None:
+            continue  # not a time-limit aspect, or content has no figure for this case
+        score.total += 1
+        # The labelled role is the asker's: the bot knows it from the saved profile.
+        reply = center.ask(row.question, guess_lang(row.question), profile={"role": row.role} if row.role else None)
+        got = reply.figure if reply.kind == FIGURE else None
+        if got is not None and (got.case, got.aspect, got.market, got.lines) == (
+                want.case, want.aspect, want.market, want.lines):
+            score.right += 1
+        else:
+            entry = reply.entry.id if reply.entry else ""
+            shown = f"{got.case}/{got.aspect}/{got.market}" if got else f"{reply.kind} {entry}"
+            score.misses.append((row, shown))
+    return score
