@@ -37,10 +37,7 @@ from handlers.answers import faq
 from handlers.answers import replies as answers
 from handlers.base import flow, weblinks
 from handlers.base.common import CONTEXT_TYPES, Context, HelpApplication, Services, Settings, services_of
-from handlers.base.flow import (
-    SCREENS,
-    State,
-)
+from handlers.base.flow import SCREENS, State
 from handlers.base.userdata import UserData
 from handlers.flows import admin, menu, misc, refund, returns, seller
 from handlers.runtime import webapp

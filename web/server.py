@@ -226,6 +226,6 @@ def listen(site: Site, port: int, host: str = "127.0.0.1", token: str = "", post
     sockets = bind_sockets(port, address=host)
     server.add_sockets(sockets)
     port = sockets[0].getsockname()[1]  # port 0 picks a free one: tests read it from the server
-    server.port = port
+    server.port = port  # type: ignore[attr-defined]  # tornado's HTTPServer has no port: the tests read it here
     log.info("web help center on http://%s:%d/", host, port)
     return server

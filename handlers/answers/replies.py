@@ -6,6 +6,8 @@ Every answer is logged (normalised text, language, entry, score) and carries ðŸ‘
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.base.callbacks import callback_data
@@ -232,41 +234,74 @@ async def free_text(update: Update, context: Context) -> None:
         reply.entry.topic if reply.entry else None, round(best.score, 4) if best else 0.0, svc.now())
     shown = reply.answered.id if reply.answered else None
     data.suggested = [c.entry.id for c in match.suggestions if c.entry.id != shown]
-    if reply.kind == core.FIGURE and reply.entry is not None:
-        data.misses = 0
-        more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")]
-        if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases:
-            more.append(deadline_button(context, lang, reply.figure.case))
-        rows = [more,
-                [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
-                 button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
-                [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id)),
-                 *page_button(context, lang, reply.entry.id)],
-                [way_back(context, lang), button(context, "btn.human", lang, "human")]]
-        await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
-        if reply.figure is not None and not reply.figure.market:
-            await ask_profile(update, context, reply.entry, question_id)
-        return
-    if reply.entry is not None:
-        data.misses = 0
-        if reply.entry.topic == HANDOFF_TOPIC:
-            await ACTIONS[HUMAN](update, context)  # a question can be a request for a person
-            return
-        stated = reply.reading.slots.market if reply.reading is not None else None
-        await send_entry(update, context, reply.entry, question_id=question_id, market=stated)
-        return
-    if reply.kind == core.GUESS and reply.answered is not None:
-        rows = [[button(context, "und.btn.not_this", lang, f"fb:{question_id}:down")],
-                [way_back(context, lang), button(context, "btn.human", lang, "human")]]
-        await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
-        return
-    if reply.kind == core.ADJACENT:  # a scoped reply, not a failure
-        rows = [[way_back(context, lang), button(context, "btn.human", lang, "human")]]
-        await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
-        return
+    shows = REPLIES.get(reply.kind)  # each kind of reply has its own screen; anything else is a miss
+    if shows is None or not await shows(update, context, reply, question_id):
+        await _missed(update, context, reply)
+
+
+async def _figure(update: Update, context: Context, reply: core.Reply, question_id: int) -> bool:
+    """The case's time limit first, the entry a tap away (and the deadline calculator)."""
+    if reply.entry is None:
+        return False
+    lang, svc = lang_of(update, context), services(context)
+    context.user_data.misses = 0
+    more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")]
+    if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases:
+        more.append(deadline_button(context, lang, reply.figure.case))
+    rows = [more,
+            [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
+             button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],
+            [InlineKeyboardButton(t(context, "btn.share", lang), url=deep_link(context, reply.entry.id)),
+             *page_button(context, lang, reply.entry.id)],
+            [way_back(context, lang), button(context, "btn.human", lang, "human")]]
+    await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
+    if reply.figure is not None and not reply.figure.market:
+        await ask_profile(update, context, reply.entry, question_id)
+    return True
+
+
+async def _answer(update: Update, context: Context, reply: core.Reply, question_id: int) -> bool:
+    """The entry, or the hand-off when the question asks for a person."""
+    if reply.entry is None:
+        return False
+    context.user_data.misses = 0
+    if reply.entry.topic == HANDOFF_TOPIC:
+        await ACTIONS[HUMAN](update, context)  # a question can be a request for a person
+        return True
+    stated = reply.reading.slots.market if reply.reading is not None else None
+    await send_entry(update, context, reply.entry, question_id=question_id, market=stated)
+    return True
+
+
+async def _guess(update: Update, context: Context, reply: core.Reply, question_id: int) -> bool:
+    """"I think you mean": the entry, with a way to say it is not."""
+    if reply.answered is None:
+        return False
+    lang = lang_of(update, context)
+    rows = [[button(context, "und.btn.not_this", lang, f"fb:{question_id}:down")],
+            [way_back(context, lang), button(context, "btn.human", lang, "human")]]
+    await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
+    return True
+
+
+async def _adjacent(update: Update, context: Context, reply: core.Reply, question_id: int) -> bool:
+    """TikTok, but outside returns and refunds: a scoped reply, not a failure."""
+    lang = lang_of(update, context)
+    rows = [[way_back(context, lang), button(context, "btn.human", lang, "human")]]
+    await show(update, context, reply.messages, keyboard(rows), edit=False, keep=True)
+    return True
+
+
+REPLIES: dict[str, Callable[[Update, Context, core.Reply, int], Awaitable[bool]]] = {
+    core.FIGURE: _figure, core.ANSWER: _answer, core.GUESS: _guess, core.ADJACENT: _adjacent}
+
+
+async def _missed(update: Update, context: Context, reply: core.Reply) -> None:
+    """No answer: "did you mean" suggestions, and after MISSES_BEFORE_HUMAN misses a person."""
+    lang, data = lang_of(update, context), context.user_data
     misses = data.misses + 1
     data.misses = misses
-    rows = suggestion_rows(context, lang, [c.entry.id for c in match.suggestions])
+    rows = suggestion_rows(context, lang, [c.entry.id for c in reply.match.suggestions])
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:
         text += "\n\n" + t(context, "too_many_misses", lang)

@@ -2,8 +2,10 @@
 
 One ConversationHandler runs every flow, so a user is only ever in one place; that place is
 also kept in user_data, so a detour (a free-text question, a stale button, a timeout) can lead
-straight back to it. What every flow shares sits here too (resume, stale_button, the @start
-registry behind go:<state>), so feature modules never import one another to reach it.
+straight back to it. What every flow shares sits here too (resume, stale_button, and the
+registries: @screen and @start behind go:<state>, @ticket_card for what a flow shows on an agents'
+ticket card, actions such as "human" and the Mini App's web actions), so rooms never import one
+another to reach each other.
 """
 
 from __future__ import annotations

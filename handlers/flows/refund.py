@@ -25,17 +25,7 @@ from handlers.base.common import (
     show,
     t,
 )
-from handlers.base.flow import (
-    CardFacts,
-    State,
-    current,
-    goto,
-    screen,
-    stale_button,
-    start,
-    ticket_card,
-    web_action,
-)
+from handlers.base.flow import CardFacts, State, current, goto, screen, stale_button, start, ticket_card, web_action
 from handlers.base.userdata import RefundForm
 from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
 from helpcenter.knowledge.model import DisputeRule

@@ -10,16 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers.answers.replies import free_text, more_markets_button, should_ask_market
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import Context, button, keyboard, lang_of, off_loop, renderer, services, show, t
-from handlers.base.flow import (
-    CardFacts,
-    State,
-    current,
-    goto,
-    screen,
-    stale_button,
-    start,
-    ticket_card,
-)
+from handlers.base.flow import CardFacts, State, current, goto, screen, stale_button, start, ticket_card
 from handlers.base.userdata import ReturnForm
 from helpcenter.answers import forms
 

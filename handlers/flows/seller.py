@@ -8,17 +8,7 @@ from telegram import InlineKeyboardButton, Update
 from handlers.answers.replies import send_entry
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import Context, button, case_rows, keyboard, lang_of, renderer, services, show, t
-from handlers.base.flow import (
-    SCREENS,
-    CardFacts,
-    State,
-    current,
-    goto,
-    screen,
-    stale_button,
-    start,
-    ticket_card,
-)
+from handlers.base.flow import SCREENS, CardFacts, State, current, goto, screen, stale_button, start, ticket_card
 from helpcenter.knowledge.model import ViewOption
 
 # The seller flow's screens, named for the agents' card by the label of the button that opens them.
