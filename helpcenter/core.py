@@ -14,7 +14,9 @@ from helpcenter.understanding.classifier import MODEL_FILE, Model
 from helpcenter.understanding.matcher import Candidate, Match, Matcher
 from helpcenter.understanding.slots import FigureAnswer, Reading, Slots, Understander
 
-ROLE_PRIOR_OTHER = 0.55  # the weight of an entry written for the other side (buyer vs seller)
+# The weight of an entry written for the other side (buyer vs seller) when the saved profile says
+# who asks (cross-checked: no labelled question loses its right answer to it).
+ROLE_PRIOR_OTHER = 0.3
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
 NOTE_QUOTE = 60  # how much of the part of a long message that was answered is quoted
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -47,6 +49,7 @@ class Reply:
     answered: Entry | None = None  # the entry answered or guessed (may differ from the matcher's)
     reading: Reading | None = None
     figure: FigureAnswer | None = None
+    note: str = ""  # said before the answer (HTML): which part of a long message was read
 
     @property
     def entry(self) -> Entry | None:
@@ -94,7 +97,7 @@ class HelpCenter:
             return reply
         shown = focused if len(focused) <= NOTE_QUOTE else focused[:NOTE_QUOTE] + "…"
         note = f"<i>{escape(self.renderer.t('long_message', lang, part=shown))}</i>\n\n"
-        return replace(reply, messages=[note + reply.messages[0], *reply.messages[1:]])
+        return replace(reply, messages=[note + reply.messages[0], *reply.messages[1:]], note=note)
 
     def read(self, question: str, profile: dict[str, str] | None = None, previous: Slots | None = None) -> Reading:
         """What the question is about (the slots as ask() reads them), without an answer."""

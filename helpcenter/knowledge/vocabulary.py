@@ -79,7 +79,8 @@ def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries
     adjacent, social = read.adjacent(), read.social()
     return Vocabulary(self_identified=said, roles=roles, cases=cases, aspects=aspects, markets=markets,
                       limit_roles=limit_roles, scope=read.plain("scope"), adjacent=adjacent, social=social,
-                      filler=read.plain("filler"), chitchat=read.plain("chitchat"), home=read.plain("home"), followup=read.plain("followup"))
+                      filler=read.plain("filler"), chitchat=read.plain("chitchat"), home=read.plain("home"),
+                      followup=read.plain("followup"))
 
 
 class _VocabularyReader:

@@ -13,7 +13,7 @@ same; the vocabulary and IDF come with the trained model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,7 +52,7 @@ class Vectorizer:
         self.idf = idf.astype(np.float32)
 
     @classmethod
-    def fit(cls, rows: list[Mapping[str, float]], min_df: int = 1) -> Vectorizer:
+    def fit(cls, rows: Sequence[Mapping[str, float]], min_df: int = 1) -> Vectorizer:
         """The vocabulary and smooth IDF (sklearn's formula) of the training rows."""
         df: dict[str, int] = {}
         for row in rows:

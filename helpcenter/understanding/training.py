@@ -142,6 +142,8 @@ class Trainer:
         self.vectorizer = Vectorizer.fit(self.feats)
         self.vectors = self._vectors(semantic)
         self.rows = [i for i, e in enumerate(self.examples) if e.row is not None]
+        self.normalized: dict[int, str] = {}  # each labelled question as the matcher normalises it
+        self.fusion_probs: dict[str, dict[int, np.ndarray]] = {}  # per stage: out-of-fold fusion probabilities
 
     def _vectors(self, semantic: Semantic | None) -> np.ndarray | None:
         """Every example's e5 vector (the store's, computed and kept when new)."""
@@ -277,10 +279,10 @@ class Trainer:
                 probs[j] = fusion.probability(feats[j], w, b)
         w, b = fusion.fit_logistic(np.vstack(feats), np.concatenate(ys))
         fitted = [fusion.probability(f, w, b) for f in feats]
-        base = {"signals": list(FUSED if stage == "fused" else LEXICAL),
-                "weights": [round(float(x), 4) for x in w], "bias": round(b, 4)}
-        self._normalized = {self.rows[j]: n for j, (n, _) in enumerate(table)}
-        self._probs = getattr(self, "_probs", {}) | {stage: dict(zip(self.rows, probs, strict=True))}
+        base: dict[str, Any] = {"signals": list(FUSED if stage == "fused" else LEXICAL),
+                                "weights": [round(float(x), 4) for x in w], "bias": round(b, 4)}
+        self.normalized |= {self.rows[j]: n for j, (n, _) in enumerate(table)}
+        self.fusion_probs[stage] = dict(zip(self.rows, probs, strict=True))
         best: tuple[float, dict[str, Any], dict[str, float]] | None = None
         must = [j for j, i in enumerate(self.rows) if self.examples[i].file == MUST]
         for values in itertools.product(*GRID.values()):
@@ -297,7 +299,7 @@ class Trainer:
 
     def decide(self, j: int, prob: np.ndarray, cal: dict[str, Any]) -> Match:
         i = self.rows[j]
-        return self.matcher.decide(self.examples[i].text, self._normalized[i], prob, cal)
+        return self.matcher.decide(self.examples[i].text, self.normalized[i], prob, cal)
 
     def outcomes(self, js: list[int], probs: list[np.ndarray], cal: dict[str, Any]) -> dict[str, float]:
         """Decisions under cal on labelled questions (indexes into self.rows), scored."""
@@ -313,7 +315,7 @@ class Trainer:
         """The lowest bar at which skipping the model when the lexical stage is that sure gains as
         much, cross-validated, as always asking it; and a line per bar tried."""
         lines, gains = [], []
-        lexical, fused = self._probs["lexical"], self._probs["fused"]
+        lexical, fused = self.fusion_probs["lexical"], self.fusion_probs["fused"]
         for bar in SKIP:
             stats = dict.fromkeys(("in", "right", "guess_right", "top3", "off", "rejected", "wrong", "gain"), 0.0)
             used = 0
