@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 BROWSER := /usr/bin/chromium
 
-.PHONY: run test check model bench calibrate load-bench web-bench
+.PHONY: run test check model bench load-bench web-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,10 +40,7 @@ model: $(VENV)/.dev
 	$(PY) bot.py model
 
 bench: $(VENV)/.dev
-	$(PY) bench/matcher_bench.py
-
-calibrate: $(VENV)/.dev
-	$(PY) bench/calibrate.py
+	$(PY) bench/understanding_bench.py
 
 load-bench: $(VENV)/.dev
 	$(PY) bench/load_bench.py --users 500

@@ -311,8 +311,8 @@ class Matcher:
         return self.decide(query, normalized, self.probabilities(scores), used_model=True, prediction=prediction)
 
     def decisive(self, match: Match) -> bool:
-        """The lexical stage is sure: the model would not change the answer (bench/calibrate.py
-        measures how often and how right)."""
+        """The lexical stage is sure: the model would not change the answer (training.py's
+        cascade() chose skip_model so, and says how often and how right)."""
         sure = float(self.first_stage.get("skip_model", 2.0))
         return (match.answer is not None or match.out_of_scope is not None) and match.top >= sure
 
