@@ -23,8 +23,9 @@ from pathlib import Path
 from telegram import Update
 
 from helpcenter.answers.render import to_plain
-from helpcenter.core import FIGURE, HelpCenter, guess_lang
+from helpcenter.core import FIGURE, GUESS, HelpCenter, guess_lang
 from helpcenter.knowledge.loader import InvalidContent, display_path
+from helpcenter.knowledge.model import Entry
 from helpcenter.reports.evaluate import evaluate, format_report, read_questions
 from helpcenter.storage.db import DB_ERRORS, database, is_postgres, safe_url
 from helpcenter.storage.store import StoreError, check_data_dir
@@ -71,15 +72,21 @@ def _load(background: bool = False) -> HelpCenter:
 
 
 def _as_json(center: HelpCenter, question: str) -> str:
-    match = center.matcher.match(question)
+    """What a user gets (design.md's contract): the entry answered (or the figure's entry), else
+    null; the suggestions the chat offers (a guess first)."""
+    reply = center.ask(question, guess_lang(question))
+    match = reply.match
+    scores = {c.entry.id: c.score for c in match.candidates}
 
-    def item(c):  # noqa: ANN001, ANN202 - tiny local shape helper
-        return {"id": c.entry.id, "topic": c.entry.topic, "score": round(c.score, 4)}
+    def item(entry: Entry) -> dict[str, object]:
+        return {"id": entry.id, "topic": entry.topic, "score": round(scores.get(entry.id, match.top), 4)}
 
+    offered = ([reply.answered] if reply.kind == GUESS and reply.answered else []) + [
+        c.entry for c in match.suggestions]
     return json.dumps({
         "query": question,
-        "answer": item(match.answer) if match.answer else None,
-        "suggestions": [item(c) for c in match.suggestions],
+        "answer": item(reply.entry) if reply.entry is not None else None,
+        "suggestions": [item(e) for e in {e.id: e for e in offered}.values()][:3],
     }, ensure_ascii=False)
 
 
@@ -91,6 +98,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for question in map(clean, questions):
         if args.json:
             print(_as_json(center, question), flush=True)
+            continue
+        if args.explain:
+            from helpcenter.reports.explain import explain
+
+            print(explain(center, question, args.lang), flush=True)
             continue
         lang = args.lang or guess_lang(question)
         reply = center.ask(question, lang)
@@ -437,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     ask = command("ask", "print the bot's answer to a question")
     ask.add_argument("question", metavar="QUESTION",
                      help="the question in Chinese or English, quoted; '-' reads one question per line from stdin")
-    ask.add_argument("--json", action="store_true", help="print the match as JSON (entry id, topic, score)")
+    ask.add_argument("--json", action="store_true", help="print the reply as JSON (entry id, topic, score)")
+    ask.add_argument("--explain", action="store_true",
+                     help="say why: each signal's candidates, the slots' probabilities, the rule that decided")
     ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed from the question)")
     command("check", "check content/, templates/ and the phrasings agents taught for errors (file:line), exit 1 on"
                      " any")

@@ -121,6 +121,10 @@ class HelpCenter:
             # No case read, but the matcher's confident entry is one case's: its figures are the
             # ones that entry would show anyway, so lead with the one asked about.
             reading = replace(reading, slots=replace(reading.slots, case=case))
+        if reading.slots.aspect is None and answer is not None and (
+                aspect := self.understander.aspect_of(answer, reading.slots.case, reading.slots.role)):
+            # Likewise the aspect, when the confident entry is the one holding that aspect's figures.
+            reading = replace(reading, slots=replace(reading.slots, aspect=aspect))
         figure = self.understander.figures(reading.slots)
         if figure is not None:
             entry = self.kb.by_id[figure.entry]

@@ -26,6 +26,10 @@ STAGES = ("lexical", "fused")  # sparse features only; sparse features and the e
 HEADS = ("topic", "case", "aspect", "role")
 UNSTATED = "-"  # a slot head's class for "the question does not say"
 NONE_KINDS = ("none:other", "none:adjacent", "none:social")  # the topic head's classes outside scope
+# How likely a slot head's reading must be to count; below it the slot stays empty (the abstain
+# region: a wrong case or aspect would lead with a wrong deadline), and the lexical stage is not
+# sure enough to skip the model.
+SURE = {"case": 0.5, "aspect": 0.5, "role": 0.6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +57,15 @@ class Prediction:
     topic: dict[str, float]  # every topic head class (entry ids and NONE_KINDS) → probability
     slots: dict[str, tuple[str, float]]  # case / aspect / role → (most likely class, its probability)
 
-    def slot(self, head: str, floor: float) -> str | None:
-        """The head's class when it is at least floor likely and not UNSTATED: else the abstain region."""
+    def slot(self, head: str) -> str | None:
+        """The head's class when it is SURE enough and not UNSTATED: else the abstain region."""
         value, p = self.slots.get(head, (UNSTATED, 0.0))
-        return value if value != UNSTATED and p >= floor else None
+        return value if value != UNSTATED and p >= SURE[head] else None
+
+    @property
+    def unsure(self) -> bool:
+        """The case or the aspect head is in its abstain region (not even sure the slot is unstated)."""
+        return any(self.slots.get(head, (UNSTATED, 0.0))[1] < SURE[head] for head in ("case", "aspect"))
 
     @property
     def out_of_scope(self) -> float:

@@ -102,10 +102,13 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, threshold: float | None = None, *,
                  semantic: Semantic | None = None, background: bool = False,
                  calibration: dict[str, Any] | None = None, model: Model | None = None,
-                 understander: Understander | None = None) -> None:
+                 understander: Understander | None = None, taught: dict[str, str] | None = None) -> None:
         """semantic: the e5 model and vector store (None: the lexical signals only). background:
         vectors the store lacks are computed in a thread, and the model joins once they are in.
-        model: the trained classifiers and their calibration (None: the retrieval signals alone)."""
+        model: the trained classifiers and their calibration (None: the retrieval signals alone).
+        taught: phrasings agents taught (/teach) → their entry: asked in those words (as normalised),
+        the answer is that entry, however vague the words (the agent decided; the classifiers never
+        saw them)."""
         self.kb = kb
         self.norm = Normalizer(kb.lexicon)
         self.entries: list[Entry] = list(kb.entries)
@@ -163,6 +166,9 @@ class Matcher:
         # The cascade's first stage: the lexical calibration, which also says when it is sure.
         self.first_stage = self.calibration if self.mode == "lexical" else dict(calibrations["lexical"])
         self.item_classes = self._item_classes(model) if model is not None else None
+        index = {item.id: i for i, item in enumerate(self.items)}
+        self.taught = {n: index[e] for text, e in (taught or {}).items()
+                       if e in index and (n := self.norm.normalize(text))}
         self._vectors: _Vectors | None = None
         if semantic is not None:
             texts, owner = self.vector_texts()
@@ -299,6 +305,8 @@ class Matcher:
             return Match(query, normalized, None, (), out_of_scope=kind, suggest_floor=floor, prediction=prediction)
         first = self.decide(query, normalized, self.probabilities(scores, self.first_stage), self.first_stage,
                             prediction=prediction)
+        if normalized in self.taught:
+            return self._as_taught(first, self.items[self.taught[normalized]])
         if self.mode == "lexical" or self.decisive(first):
             return first
         qvec = self.query_vector(query)
@@ -310,10 +318,19 @@ class Matcher:
             scores["clf"] = self.item_scores(prediction)
         return self.decide(query, normalized, self.probabilities(scores), used_model=True, prediction=prediction)
 
+    @staticmethod
+    def _as_taught(match: Match, entry: Entry) -> Match:
+        """A taught phrasing: its entry is the answer, the other candidates the runners-up."""
+        answer = Candidate(entry, 1.0)
+        rest = tuple(c for c in match.candidates if c.entry.id != entry.id)
+        return replace(match, answer=answer, guess=None, out_of_scope=None, top=1.0, candidates=(answer, *rest))
+
     def decisive(self, match: Match) -> bool:
         """The lexical stage is sure: the model would not change the answer (training.py's
         cascade() chose skip_model so, and says how often and how right)."""
         sure = float(self.first_stage.get("skip_model", 2.0))
+        if match.answer is not None and match.prediction is not None and match.prediction.unsure:
+            return False  # the answer is clear, what is asked about it (case, aspect) is not
         return (match.answer is not None or match.out_of_scope is not None) and match.top >= sure
 
     def probabilities(self, scores: dict[str, np.ndarray], calibration: dict[str, Any] | None = None) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from helpcenter.knowledge.model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
+from helpcenter.knowledge.model import CaseWords, Entry, Figure, KnowledgeBase, Term, Vocabulary, Window
 from helpcenter.understanding.classifier import Prediction
 from helpcenter.understanding.normalize import Normalizer
 from helpcenter.understanding.stem import stem
@@ -28,9 +28,7 @@ FUZZY_TWO = 9  # ...and this long, two
 SHORT_FOLLOWUP = 10  # a question this short (characters, no spaces) can be a follow-up...
 SHORT_FOLLOWUP_WORDS = 5  # ...or this many English words
 SLOTS = ("role", "case", "aspect", "market")
-# How likely a classifier's reading must be to fill a slot; below it the slot stays empty (the
-# abstain region): a wrong case or aspect would lead with a wrong deadline.
-SURE = {"case": 0.5, "aspect": 0.5, "role": 0.6}
+FIRM = 0.8  # a follow-up's own reading of a slot replaces the previous question's only this sure
 PLATFORMS = "other_platforms"  # the adjacent subject that names other shops (TikTok named too: theirs still)
 
 
@@ -209,12 +207,11 @@ class Understander:
             market = next((m for m, cased in self.cased.items()
                            if any(re.search(rf"(?<![A-Za-z]){re.escape(c)}(?![A-Za-z])", raw) for c in cased)),
                           None)
-        learnt = prediction.slot if prediction is not None else (lambda _head, _floor: None)
+        learnt = prediction.slot if prediction is not None else (lambda _head: None)
         said = [k for k, w in self.said.items() if w.find(text, stems)]
         said_role = said[0] if len(said) == 1 else None
-        role = said_role or learnt("role", SURE["role"])
-        stated = Slots(role=role, case=learnt("case", SURE["case"]),
-                       aspect=learnt("aspect", SURE["aspect"]), market=market)
+        role = said_role or learnt("role")
+        stated = Slots(role=role, case=learnt("case"), aspect=learnt("aspect"), market=market)
         in_domain = stated.case is not None or bool(self.scope.find(text, stems))
         social = None if in_domain else self._social(text, stems)
         # The subject a scoped reply names when the matcher finds the question is not ours (not
@@ -224,7 +221,11 @@ class Understander:
                          if not (home and k == PLATFORMS) and w.find(text, stems)), None)
         slots, followup = stated, False
         if previous and stated and not social and self._is_followup(text, stems, stated):
-            slots, followup = stated.over(previous), True
+            # "in the US?", "那假货呢?": what the short question names replaces the previous
+            # question's slot only when the reading is firm; the rest carries over.
+            firm = Slots(**{h: getattr(stated, h) for h in SLOTS
+                            if h == "market" or prediction is None or prediction.slots.get(h, ("", 1.0))[1] >= FIRM})
+            slots, followup = firm.over(previous), True
         base = Slots(role=(profile or {}).get("role"), market=(profile or {}).get("market"))
         saved = base.role if base.role in self.vocab.roles else None
         if saved and not said_role:  # who the user told us they are outweighs the wording's hint
@@ -326,6 +327,19 @@ class Understander:
             lines = list(here)
         return FigureAnswer(slots.case, slots.aspect, slots.market, tuple(lines), (), entry,
                             tuple(dict.fromkeys(line.window.source for line in lines)))
+
+    def aspect_of(self, entry: Entry, case: str | None, role: str | None) -> str | None:
+        """The one time-limit aspect an entry stands for in a case, as content says (the entry
+        holding that aspect's figures, or the case's table entry for its window): what the
+        matcher's confident answer tells when the question's own wording did not."""
+        words = self.vocab.cases.get(case or "")
+        if words is None:
+            return None
+        tables = [words.figures] + ([words.seller_figures] if "seller" in (role, entry.role) else [])
+        found = {aspect for table in tables for aspect, ids in table.items() if set(ids) & set(entry.figures)}
+        if words.table == "return_windows" and entry.id == words.entry:
+            found.add("acceptance")
+        return found.pop() if len(found) == 1 else None
 
     @staticmethod
     def _figure_ids(case: CaseWords, slots: Slots) -> dict[str, tuple[str, ...]]:
