@@ -123,7 +123,8 @@ class HelpCenter:
             reading = replace(reading, slots=replace(reading.slots, case=case))
         if reading.slots.aspect is None and answer is not None and (
                 aspect := self.understander.aspect_of(answer, reading.slots.case, reading.slots.role)):
-            # Likewise the aspect, when the confident entry is the one holding that aspect's figures.
+            # Likewise the aspect, when the confident entry is the one holding that aspect's figures
+            # (cross-validated: the reader's "no aspect" is less reliable than the entry).
             reading = replace(reading, slots=replace(reading.slots, aspect=aspect))
         figure = self.understander.figures(reading.slots)
         if figure is not None:
