@@ -3,6 +3,7 @@ window counts from, and get the deadlines computed from content/rules.yaml, with
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -42,7 +43,6 @@ from handlers.base.flow import (
 from handlers.base.userdata import RefundForm
 from helpcenter.answers import forms
 from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
-from helpcenter.answers.render import escape
 from helpcenter.knowledge.model import DisputeRule
 from helpcenter.storage.reminders import Reminder
 
@@ -170,8 +170,8 @@ async def date_screen(update: Update, context: Context) -> None:
                  button(context, "btn.change_market", lang, "go:ref_market"),
                  button(context, "btn.cancel", lang, "cancel")])
     event_name = services(context).center.kb.glossary.events[event][lang] if event else ""
-    text = t(context, "ref.ask_date", lang, event=event_name) + "\n<i>" + escape(
-        r.zone_note(form.market, zone, assumed, today, lang)) + "</i>"
+    note = html.escape(r.zone_note(form.market, zone, assumed, today, lang))
+    text = f"{t(context, 'ref.ask_date', lang, event=event_name)}\n<i>{note}</i>"
     await show(update, context, text, keyboard(rows))
 
 

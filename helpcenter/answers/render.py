@@ -55,7 +55,7 @@ class Renderer:
         )
         self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
                                 sources=kb.sources)
-        self.env.filters["limit_name"] = lambda kind, lang: kb.glossary.limits[kind][lang]
+        self.env.globals["limit_list"] = self.limit_list
 
     def for_agents(self, agents: bool) -> Renderer:
         """The same renderer for a bot with (or without) live agents; cached, shares everything
@@ -154,6 +154,7 @@ class Renderer:
             rules=folded, return_windows=split["windows"], figures=split["figures"],
             lead=lead, lead_items=own_lead if lead else [], led=bool(lead),
             basis=[r for r in split["rules"] if r.basis != "dispute"] if market else [],
+            market_name=self.market_name(market, lang) if market else "",
             market=market, missing=missing, other=split["other"],
             refs=refs, own_refs=own_refs, other_refs=other_refs,
             related=[kb.by_id[r] for r in entry.related],
@@ -203,8 +204,8 @@ class Renderer:
         look = [missing["source"]] if missing and missing.get("source") else []
         own = self.footnote_numbers((*look, *split["sources"]), split["rules"], split["windows"], split["figures"])
         other = split["other"]
-        rest = self.footnote_numbers(tuple(split["other_sources"]), other.get("rules", ()), other.get("windows", ()),
-                                     other.get("figures", ())) if other else {}
+        rest = self.footnote_numbers((), other.get("rules", ()), other.get("windows", ()), other.get("figures", ()))
+        rest = {**rest, **dict.fromkeys(split["other_sources"], 0)} if other else {}  # figures first: read first
         other_refs = {sid: len(own) + n for n, sid in enumerate((s for s in rest if s not in own), start=1)}
         return {**own, **other_refs}, own, other_refs
 
@@ -216,6 +217,13 @@ class Renderer:
         return {"line": self.t("mkt.none" if figures else "mkt.none_text", lang, market=name),
                 "look": self.t("mkt.look", lang, path=look.texts[lang]) if look else "",
                 "source": look.source if look else None}
+
+    def limit_list(self, kinds: list[str], lang: str) -> str:
+        """Limit kinds named in a sentence: "Buyer's evidence deadline, decision time"."""
+        names = [self.kb.glossary.limits[k][lang] for k in kinds]
+        if lang == "en":
+            names = names[:1] + [n[:1].lower() + n[1:] for n in names[1:]]
+        return self.t("und.list_sep", lang).join(names)
 
     def market_label(self, market: str, lang: str) -> str:
         """A market as a line or a button starts with it: the glossary's name, else the
@@ -235,7 +243,7 @@ class Renderer:
         """"Dates are counted in … time, where today is …", saying when the zone is assumed."""
         key = ("tz.assumed" if assumed else "tz.market") if market in self.kb.markets.zones else "tz.bot"
         return self.t(key, lang, zone=zone, today=today.isoformat(),
-                      market=self.market_label(market, lang) if market else "")
+                      market=self.market_name(market, lang) if market else "")
 
     def refund_result(self, rule: DisputeRule | None, variant: str | None, event_day: date | None, now: datetime,
                       lang: str, market: str | None = None, zone: tuple[str, bool] | None = None,
@@ -278,6 +286,7 @@ class Renderer:
                            limits=limits, rule=rule, how_to=how["steps"], refs=refs, closed=closed,
                            closed_sources=CLOSED_SOURCES, zone_line=zone_line,
                            market_label=self.market_label(rule.market, lang),
+                           market_name=self.market_name(rule.market, lang),
                            absent=[] if closed else absent,
                            hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
         return text, limits
@@ -402,7 +411,7 @@ class Renderer:
                                steps=split["steps"], notes=split["notes"], advice=text.advice,
                                figures=split["figures"], refs=refs, own_refs=own_refs, other_refs=other_refs,
                                other=split["other"], missing=missing, absent=absent, market=market,
-                               market_label=self.market_label(market, lang) if market else "")
+                               market_name=self.market_name(market, lang) if market else "")
         return split_message(rendered)
 
     @staticmethod
