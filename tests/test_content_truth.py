@@ -50,7 +50,7 @@ LIMIT_KINDS = ("acceptance", "evidence_buyer", "evidence_seller", "decision")
 ALIASES = {"US": [r"\bUS\b", "美国"], "UK": [r"\bUK\b", "英国"], "ID": ["Indonesia", "印尼", "印度尼西亚"],
            "TH": ["Thailand", "泰国"], "VN": ["Vietnam", "越南"], "SEA": ["Southeast Asia cross-border", "东南亚跨境"]}
 # Seller kinds of the warehouse flow and the markets their view may show.
-WAREHOUSE_MARKETS = {"us": {"US"}, "cn": {"US", "CN"}, "sea": {"SEA"}, "other": set()}
+WAREHOUSE_MARKETS = {"us": {"US"}, "cn": {"US", "CN"}, "sea": {"SEA"}, "uk": {"UK"}, "other": set()}
 OTHERS_HEADING = {lang: re.sub(r"\{\w+\}", "", I18N["mkt.others"][lang]) for lang in LANGS}
 
 

@@ -179,6 +179,7 @@ class Site:
             # The chat's rule: the market's figures first (or that it has none, and where to look
             # in the app), the other markets' apart; no market chosen: every market alike.
             shown = r.answer_context(entry, lang, market=market, role=prefs.role)
+            shown.pop("market_name")  # the page names the market its own way (web.your_market)
             # A dispute case from the seller's side, as the chat's seller flow shows it: first for sellers.
             seller = (Markup("\n\n".join(r.seller_case(entry, lang, market=market)))  # noqa: S704 - our HTML
                       if entry.seller else "")

@@ -47,7 +47,7 @@ async def warehouse_screen(update: Update, context: Context) -> None:
     rows.append([InlineKeyboardButton(renderer(context).market_label(OTHER_MARKET, lang),
                                       callback_data=f"sel:wh:{OTHER_MARKET}")])
     rows.append(_back(context, lang, State.SEL))
-    await show(update, context, t(context, "sel.pick_wh_market", lang), keyboard(rows))
+    await show(update, context, t(context, "sel.pick_type", lang), keyboard(rows))
 
 
 @screen(State.SEL_HANDLE)
@@ -141,6 +141,7 @@ async def _show_option(update: Update, context: Context, lang: str, options: tup
         return False
     entry = services(context).center.kb.by_id[entry_id]
     text = renderer(context).answer(entry, lang, show_related=False, steps=option.steps, notes=option.notes,
-                                    figures=option.figures, sources=option.sources, lead=lead or None)
+                                    figures=option.figures, sources=option.sources, lead=lead,
+                                    market=option.market, role="seller")
     await show(update, context, text, keyboard([_back(context, lang, back)]), keep=True)
     return True
