@@ -290,8 +290,8 @@ async def test_a_market_without_figures_is_said_to_be_unknown_and_a_question_doe
         await ann.press("美国")
         await ann.send("丢件了怎么办")  # a lost package: the US sources give no window
         first = to_plain(ann.replies[0].text).split("\n")
-        assert first[1:3] == ["美国:没有公开数据。", "在哪里查看:TikTok App:个人主页 → Your Orders → 这笔订单 → "
-                                                   "Request Return/Refund;已提交的申请在订单的 Return/Refund Details 里查看 [1]"], first
+        assert first[1] == "美国:没有公开数据。", first
+        assert first[2].startswith("在哪里查看:TikTok App:个人主页 → Your Orders → 这笔订单"), first
         await ann.send("发错货了怎么办")  # the US's own return window comes first
         assert to_plain(ann.replies[0].text).split("\n")[1].startswith("• 美国 · 退货/退款申请期限:30 个自然日")
         await ann.send("退货期限是多久 英国")  # a market named in the question: that answer, for that market

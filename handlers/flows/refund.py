@@ -203,8 +203,8 @@ def _result_rows(context: Context, lang: str, remindable: bool,
     """The result's buttons; once a reminder is set, its row confirms it and offers to cancel."""
     rows = []
     if reminder is not None:
-        rows.append([InlineKeyboardButton(t(context, "btn.reminded", lang, when=reminder_when(context, reminder,
-                                                                                             "%m-%d %H:%M")),
+        rows.append([InlineKeyboardButton(t(context, "btn.reminded", lang,
+                                            when=reminder_when(context, reminder, "%m-%d %H:%M", zone=False)),
                                           callback_data=f"ref:reminded:{reminder.id}"),
                      button(context, "btn.unremind", lang, f"ref:unremind:{reminder.id}")])
     elif remindable:
@@ -378,14 +378,16 @@ async def remind_from_web(update: Update, context: Context, action: dict[str, An
     return state
 
 
-def reminder_when(context: Context, reminder: Reminder, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """When a reminder goes off, in the time zone its deadline was counted in (named)."""
-    zone = str(reminder.payload.get("zone") or services(context).settings.timezone)
+def reminder_when(context: Context, reminder: Reminder, fmt: str = "%Y-%m-%d %H:%M", zone: bool = True) -> str:
+    """When a reminder goes off, in the time zone its deadline was counted in (named, unless on a
+    button: the result above it names the zone)."""
+    name = str(reminder.payload.get("zone") or services(context).settings.timezone)
     try:
-        tz: tzinfo = ZoneInfo(zone)
+        tz: tzinfo = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        tz, zone = services(context).tz, services(context).settings.timezone
-    return f"{reminder.due_at.astimezone(tz).strftime(fmt)} ({zone})"
+        tz, name = services(context).tz, services(context).settings.timezone
+    when = reminder.due_at.astimezone(tz).strftime(fmt)
+    return f"{when} ({name})" if zone else when
 
 
 async def _remind(update: Update, context: Context) -> None:
