@@ -62,7 +62,7 @@ async def test_a_markets_own_figure_or_none_comes_first(tmp_path: Path, center: 
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await ann.send("美国的假货多久内可以申请售后")  # the US's own return window (any item)
-        assert ann.text.startswith("假冒产品 · 受理期\n• 美国 · 退货/退款申请期限:30 个自然日,订单显示“已签收/已送达”起")
+        assert ann.text.startswith("假冒产品 · 受理期\n• 美国 · 退货/退款申请期限:30 个自然日,订单显示“已签收")
         own = ann.text.split("🌏 其他市场")[0]
         assert "14 天" not in own and "bigseller" not in own  # Indonesia's figure and source: folded apart
         await ann.send("马来西亚的假货多久内可以申请售后")
