@@ -308,7 +308,8 @@ class Site:
             "web/deadline.html.j2", prefs, "deadline", r.t("web.deadline_title", lang), keep=keep,
             case=case, variant=variant, market=market, day=day[:40], result=result, error=error, remind=remind,
             zone_note=r.zone_note(market or None, zone[0], zone[1], now.date(), lang), today=now.date().isoformat(),
-            case_variants={c: self.variants(c) for c in kb.glossary.cases},
+            case_variants={c: [(v, rule.market) for rule in kb.rules_for(c) for v in rule.variants]
+                           for c in kb.glossary.cases},
         )
 
     # --- what the Mini App may ask the chat to do ---------------------------------------------------
