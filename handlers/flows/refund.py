@@ -22,6 +22,7 @@ from handlers.base.common import (
     edit_buttons,
     keyboard,
     lang_of,
+    off_loop,
     renderer,
     services,
     services_of,
@@ -293,8 +294,11 @@ async def on_text(update: Update, context: Context) -> str | None:
     try:
         day = parse_day(text, market_now(context, _form(context).market)[0].date(), svc.center.kb.lexicon.dates)
     except DateError:
-        if forms.looks_like_question(text, svc.center.kb.flows.question_words):
-            await free_text(update, context)  # its answer leads back here
+        # Not a day: a question (a question word or mark, or text the knowledge base answers with
+        # confidence) is answered, and the day is asked again below the answer.
+        question = forms.looks_like_question(text, svc.center.kb.flows.question_words)
+        if question or (await off_loop(update, context, svc.center.matcher.match, text)).answer is not None:
+            await free_text(update, context)
             await SCREENS[State.REF_DATE](update, context)
             return None
         await show(update, context, t(context, "ref.bad_date", lang),
