@@ -279,7 +279,9 @@ class Renderer:
         absent = [k for k in ("evidence_buyer", "decision") if not rule.limits.get(k)]
         if closed:  # nothing to file any more: only the window, and what the user can do instead
             limits = windows
-            refs = self.footnote_numbers((*(lim.window.source for lim in limits), *CLOSED_SOURCES))
+            # "no ruling past the window" is the dispute guidelines' rule: said where a rule is theirs
+            after = CLOSED_SOURCES if rule.basis == "dispute" else CLOSED_SOURCES[1:]
+            refs = self.footnote_numbers((*(lim.window.source for lim in limits), *after))
         else:
             refs = self.footnote_numbers(tuple(how["sources"]), [rule])
         text = self.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
