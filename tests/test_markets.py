@@ -219,7 +219,8 @@ async def test_a_us_buyer_with_a_crushed_box_gets_the_us_windows_and_todays_date
         ann = chat(app, api, language_code=language)
         await ann.send("/market")
         await ann.press("美国" if zh else "United States")
-        await ann.send("盒子压坏了,美国能申请多少天" if zh else "the box arrived crushed, how many days do I have in the US")
+        crushed = "盒子压坏了,美国能申请多少天" if zh else "the box arrived crushed, how many days do I have in the US"
+        await ann.send(crushed)
         lines = ann.text.split("\n")
         assert lines[1].startswith("• 美国 · " if zh else "• United States · "), lines
         await ann.press("⏰")
