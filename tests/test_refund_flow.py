@@ -28,7 +28,7 @@ async def test_mismatch_window_open_with_last_day_and_evidence_deadline(tmp_path
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await _case(ann, "产品不一致")
-        assert "受理期自订单显示“已签收/已送达”起计算" in ann.text
+        assert "申请期限自订单显示“已签收/已送达”起计算" in ann.text
         assert ann.buttons[:2] == ["今天", "昨天"]
         await ann.press("昨天")
         text = ann.text
