@@ -168,7 +168,7 @@ class Renderer:
         facts = self.kb.markets
 
         def mine(code: str) -> bool:
-            return facts.place((code,), market) == OWN
+            return facts.covers(code, market)
 
         other: dict[str, Any] = {
             "rules": [r for r in rules if not mine(r.market)],

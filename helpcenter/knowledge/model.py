@@ -280,6 +280,10 @@ class MarketFacts:
             return OWN
         return OTHER
 
+    def covers(self, code: str, market: str | None) -> bool:
+        """Whether a rule or figure of code (a market, a group, ALL) is market's own."""
+        return self.place((code,), market) == OWN
+
     def where(self, market: str | None, role: str) -> Look | None:
         """Where to look in the app in market, for a buyer or a seller."""
         return (self.look.get(market or "", {}).get(role)

@@ -16,7 +16,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from helpcenter.knowledge.model import OWN, CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
+from helpcenter.knowledge.model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
 from helpcenter.understanding.normalize import Normalizer
 from helpcenter.understanding.stem import stem
 
@@ -302,8 +302,7 @@ class Understander:
         # Only markets whose sources give a value are "known"; an unknown limit is not an answer.
         known = tuple(dict.fromkeys(line.market for line in lines if line.window.value is not None))
         if slots.market is not None:
-            here = tuple(line for line in lines
-                         if kb.markets.place((line.market,), slots.market) == OWN)
+            here = tuple(line for line in lines if kb.markets.covers(line.market, slots.market))
             others = tuple(line for line in lines if line not in here and line.window.value is not None)
             return FigureAnswer(slots.case, slots.aspect, slots.market, here, known, entry,
                                 tuple(dict.fromkeys(line.window.source for line in here)), others, seller, slots.role)
