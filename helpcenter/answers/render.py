@@ -262,13 +262,14 @@ class Renderer:
         how = self.split(market, (), (), (), [(s, entry.step_markets[i] if i < len(entry.step_markets) else None)
                                               for i, s in enumerate(entry.texts[lang].steps)], [], entry.sources)
         if rule is None or event_day is None:
-            missing = self.missing(market or "other", lang, "buyer") if rule is None else None
+            # no figure there, or not started yet: either way, where to look in the app meanwhile
+            missing = self.missing(market or "other", lang, "buyer")
             pending = None
             if rule is not None:
                 pending = [w for w in rule.limits.get("acceptance", ())
                            if variant is None or w.when in (None, variant)]
-            refs = self.footnote_numbers((*([missing["source"]] if missing and missing["source"] else ()),
-                                          *(w.source for w in pending or ())))
+            refs = self.footnote_numbers((*(w.source for w in pending or ()),
+                                          *([missing["source"]] if missing["source"] else ())))
             text = self.render("refund_none.html.j2", lang, case=case, market=market, refs=refs, missing=missing,
                                pending=pending, rule=rule, zone_line=zone_line,
                                market_label=self.market_label(market or "other", lang))
