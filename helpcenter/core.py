@@ -10,7 +10,7 @@ from helpcenter.answers.render import TEMPLATES_DIR, Renderer, escape, split_mes
 from helpcenter.knowledge.loader import CONTENT_DIR, ContentError, InvalidContent, load_content
 from helpcenter.knowledge.model import Entry, KnowledgeBase
 from helpcenter.understanding import embedding
-from helpcenter.understanding.classifier import MODEL_FILE, Model
+from helpcenter.understanding.classifier import MODEL_FILE, UNSTATED, Model
 from helpcenter.understanding.matcher import Candidate, Match, Matcher
 from helpcenter.understanding.slots import FigureAnswer, Reading, Slots, Understander
 
@@ -18,6 +18,7 @@ from helpcenter.understanding.slots import FigureAnswer, Reading, Slots, Underst
 # who asks (cross-checked: no labelled question loses its right answer to it).
 ROLE_PRIOR_OTHER = 0.3
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
+NO_ASPECT = 0.9  # the aspect reader's "no aspect stated" vetoes the answered entry's aspect this sure
 NOTE_QUOTE = 60  # how much of the part of a long message that was answered is quoted
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -113,7 +114,9 @@ class HelpCenter:
             return Reply(match, [r.t(f"und.social.{reading.social}", lang)], SOCIAL, reading=reading)
         if answer is not None and answer.topic == HANDOFF_TOPIC:
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
-        if match.out_of_scope:  # not ours: say what is covered, naming the subject when a word names it
+        # Not ours: say what is covered, naming the subject when a word names it (a bare "in
+        # Singapore?" right after a question is a follow-up of that question, not a new one).
+        if match.out_of_scope and not reading.followup:
             if reading.adjacent:
                 return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
             return self._no_answer(match, question, lang, reading, suggest=False)
@@ -121,10 +124,10 @@ class HelpCenter:
             # No case read, but the matcher's confident entry is one case's: its figures are the
             # ones that entry would show anyway, so lead with the one asked about.
             reading = replace(reading, slots=replace(reading.slots, case=case))
-        if reading.slots.aspect is None and answer is not None and (
+        if reading.slots.aspect is None and answer is not None and not self._no_time_asked(match) and (
                 aspect := self.understander.aspect_of(answer, reading.slots.case, reading.slots.role)):
             # Likewise the aspect, when the confident entry is the one holding that aspect's figures
-            # (cross-validated: the reader's "no aspect" is less reliable than the entry).
+            # and the reader is not all but sure that no time limit is asked about.
             reading = replace(reading, slots=replace(reading.slots, aspect=aspect))
         figure = self.understander.figures(reading.slots)
         if figure is not None:
@@ -160,6 +163,13 @@ class HelpCenter:
         if not any(c.entry.role == other for c in match.candidates):
             return match  # nothing re-weighed: the matcher's decision stands
         return self.matcher.judge(replace(match, candidates=tuple(weighed)))
+
+    @staticmethod
+    def _no_time_asked(match: Match) -> bool:
+        """The aspect reader is all but sure the question states no aspect ("what do I do after
+        sending it back"), so the answered entry's figures do not lead."""
+        value, p = match.prediction.slots.get("aspect", ("", 0.0)) if match.prediction else ("", 0.0)
+        return value == UNSTATED and p >= NO_ASPECT
 
     def _case_of(self, entry: Entry) -> str | None:
         """The case an entry stands for: its dispute case, or the case whose full answer it is."""

@@ -17,7 +17,6 @@ from helpcenter.desk.taught import Phrasing, apply_overlay
 def test_messages_without_domain_content_get_no_entry(center: HelpCenter, question: str) -> None:
     reply = center.ask(question, "zh")
     assert reply.kind not in (ANSWER, FIGURE, GUESS), (reply.kind, reply.answered)
-    assert not reply.match.suggestions
 
 
 @pytest.mark.parametrize("question", [
