@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 BROWSER := /usr/bin/chromium
 
-.PHONY: run test check vectors bench calibrate load-bench web-bench
+.PHONY: run test check model bench load-bench web-bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,15 +34,13 @@ test: $(VENV)/.dev $(BROWSER)
 check: $(VENV)/.runtime
 	$(PY) bot.py check
 
-# After editing content/: embed its phrasings into content/vectors.npz (commit it with the content).
-vectors: $(VENV)/.runtime
-	$(PY) bot.py vectors
+# After editing content/ or the labelled questions: embed the phrasings and train the classifiers
+# (content/vectors.npz, content/model.npz; commit them with the change). scikit-learn is a dev tool.
+model: $(VENV)/.dev
+	$(PY) bot.py model
 
 bench: $(VENV)/.dev
-	$(PY) bench/matcher_bench.py
-
-calibrate: $(VENV)/.dev
-	$(PY) bench/calibrate.py
+	$(PY) bench/understanding_bench.py
 
 load-bench: $(VENV)/.dev
 	$(PY) bench/load_bench.py --users 500

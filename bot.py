@@ -4,7 +4,7 @@
     python bot.py console         the console chat (same handlers, no Telegram needed)
     python bot.py ask [--json] [--lang zh|en] QUESTION|-
     python bot.py check           validate content/ and templates/
-    python bot.py vectors         embed content/'s phrasings into content/vectors.npz (make vectors)
+    python bot.py model           embed content/'s phrasings, train the classifiers (make model)
     python bot.py eval FILE.tsv   score the matcher on labelled questions
     python bot.py report          the editors' list of unanswered and unhelpful questions, service figures
     python bot.py migrate --to postgresql://…   move a SQLite DATA_DIR into PostgreSQL
@@ -23,8 +23,9 @@ from pathlib import Path
 from telegram import Update
 
 from helpcenter.answers.render import to_plain
-from helpcenter.core import FIGURE, HelpCenter, guess_lang
+from helpcenter.core import FIGURE, GUESS, HelpCenter, guess_lang
 from helpcenter.knowledge.loader import InvalidContent, display_path
+from helpcenter.knowledge.model import Entry
 from helpcenter.reports.evaluate import evaluate, format_report, read_questions
 from helpcenter.storage.db import DB_ERRORS, database, is_postgres, safe_url
 from helpcenter.storage.store import StoreError, check_data_dir
@@ -71,15 +72,21 @@ def _load(background: bool = False) -> HelpCenter:
 
 
 def _as_json(center: HelpCenter, question: str) -> str:
-    match = center.matcher.match(question)
+    """What a user gets (design.md's contract): the entry answered (or the figure's entry), else
+    null; the suggestions the chat offers (a guess first)."""
+    reply = center.ask(question, guess_lang(question))
+    match = reply.match
+    scores = {c.entry.id: c.score for c in match.candidates}
 
-    def item(c):  # noqa: ANN001, ANN202 - tiny local shape helper
-        return {"id": c.entry.id, "topic": c.entry.topic, "score": round(c.score, 4)}
+    def item(entry: Entry) -> dict[str, object]:
+        return {"id": entry.id, "topic": entry.topic, "score": round(scores.get(entry.id, match.top), 4)}
 
+    offered = ([reply.answered] if reply.kind == GUESS and reply.answered else []) + [
+        c.entry for c in match.suggestions]
     return json.dumps({
         "query": question,
-        "answer": item(match.answer) if match.answer else None,
-        "suggestions": [item(c) for c in match.suggestions],
+        "answer": item(reply.entry) if reply.entry is not None else None,
+        "suggestions": [item(e) for e in {e.id: e for e in offered}.values()][:3],
     }, ensure_ascii=False)
 
 
@@ -91,6 +98,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for question in map(clean, questions):
         if args.json:
             print(_as_json(center, question), flush=True)
+            continue
+        if args.explain:
+            from helpcenter.reports.explain import explain
+
+            print(explain(center, question, args.lang), flush=True)
             continue
         lang = args.lang or guess_lang(question)
         reply = center.ask(question, lang)
@@ -111,13 +123,20 @@ def cmd_check(_: argparse.Namespace) -> int:
     print(f"content OK: {len(center.kb.entries)} entries, {len(center.kb.topics)} topics,"
           f" {len(center.kb.sources)} sources")
     from helpcenter.understanding import embedding
+    from helpcenter.understanding.classifier import MODEL_FILE
+    from helpcenter.understanding.training import model_key
 
     missing, extra = embedding.stale(center.matcher.vector_texts()[0])
     if missing or extra:
         print(f"{display_path(embedding.SHIPPED)}: error: stale: {missing} phrasing(s) have no vector,"
-              f" {extra} vector(s) belong to phrasings content/ no longer has; run `make vectors`")
+              f" {extra} vector(s) belong to phrasings content/ no longer has; run `make model`")
         return 1
-    print(f"phrasing vectors OK: {display_path(embedding.SHIPPED)} matches content/")
+    if center.matcher.model is None or center.matcher.model.key != model_key(center.kb):
+        print(f"{display_path(MODEL_FILE)}: error: stale: content/ or the labelled questions changed since the"
+              " classifiers were trained; run `make model`")
+        return 1
+    print(f"phrasing vectors and classifiers OK: {display_path(embedding.SHIPPED)}, {display_path(MODEL_FILE)}"
+          " match content/ and the labelled questions")
     import statistics
 
     from helpcenter.answers.render import PHONE_COLUMNS
@@ -148,21 +167,35 @@ def cmd_check(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_vectors(_: argparse.Namespace) -> int:
-    """Embed every phrasing of content/ into content/vectors.npz, which ships with the content so
-    that no machine embeds them at start-up (`bot.py check` says when it is stale)."""
+def cmd_model(_: argparse.Namespace) -> int:
+    """Build what the bot learns from content/ and the labelled questions (tests/data): the
+    phrasing vectors (content/vectors.npz) and the trained classifiers with the fusion's
+    calibration (content/model.npz). Both ship with the content; `bot.py check` says when they are
+    stale. Needs the embedding model and scikit-learn (requirements-dev.txt; `make model`)."""
+    from helpcenter.knowledge.loader import load_knowledge_base
     from helpcenter.understanding import embedding
+    from helpcenter.understanding.classifier import MODEL_FILE
+    from helpcenter.understanding.matcher import Matcher
+    from helpcenter.understanding.training import Trainer
 
     reason = embedding.unavailable_reason()
     if reason is not None:
         print(f"error: the embedding model cannot run here: {reason}", file=sys.stderr)
         return 1
-    from helpcenter.understanding.matcher import Matcher
-
-    texts = Matcher(_load().kb).vector_texts()[0]  # every phrasing the bot's matcher embeds
-    vectors = embedding.Embedder.shared().embed(texts)
-    embedding.write_vectors(embedding.SHIPPED, texts, vectors)
+    try:
+        kb = load_knowledge_base()
+    except InvalidContent as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    texts = Matcher(kb).vector_texts()[0]  # every phrasing the bot's matcher embeds
+    embedding.write_vectors(embedding.SHIPPED, texts, embedding.Embedder.shared().embed(texts))
     print(f"{display_path(embedding.SHIPPED)}: {len(texts)} phrasing vectors ({embedding.MODEL})")
+    semantic = embedding.Semantic(embedding.VectorStore(embedding.SHIPPED, embedding.default_cache_dir()))
+    semantic.start(background=False)
+    model = Trainer(kb, semantic).train()
+    model.save(MODEL_FILE)
+    print(f"{display_path(MODEL_FILE)}: classifiers over {len(model.vectorizer.index)} features; key {model.key}")
     return 0
 
 
@@ -416,12 +449,14 @@ def main(argv: list[str] | None = None) -> int:
     ask = command("ask", "print the bot's answer to a question")
     ask.add_argument("question", metavar="QUESTION",
                      help="the question in Chinese or English, quoted; '-' reads one question per line from stdin")
-    ask.add_argument("--json", action="store_true", help="print the match as JSON (entry id, topic, score)")
+    ask.add_argument("--json", action="store_true", help="print the reply as JSON (entry id, topic, score)")
+    ask.add_argument("--explain", action="store_true",
+                     help="say why: each signal's candidates, the slots' probabilities, the rule that decided")
     ask.add_argument("--lang", choices=("zh", "en"), help="answer language (default: guessed from the question)")
     command("check", "check content/, templates/ and the phrasings agents taught for errors (file:line), exit 1 on"
                      " any")
-    command("vectors", "embed content/'s phrasings into content/vectors.npz (after editing content/; needs the"
-                       " model)")
+    command("model", "after editing content/ or the labelled questions: embed the phrasings and train the"
+                     " classifiers (content/vectors.npz, content/model.npz)")
     ev = command("eval", "score the answers on labelled questions (top-1, top-3, misses)")
     ev.add_argument("file", metavar="FILE.tsv", help="question<TAB>topics lines, e.g. shared/eval/dev_questions.tsv")
     report = command("report", "the unanswered and 👎 questions, grouped, for editors (CSV + Markdown); the agents'"
@@ -435,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     args = parser.parse_args(argv)
     handlers = {"ask": cmd_ask, "check": cmd_check, "eval": cmd_eval, "run": cmd_run, "console": cmd_run,
-                "report": cmd_report, "migrate": cmd_migrate, "vectors": cmd_vectors, "web": cmd_web}
+                "report": cmd_report, "migrate": cmd_migrate, "model": cmd_model, "web": cmd_web}
     return handlers[args.command or "run"](args)
 
 

@@ -37,9 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpcenter.understanding.evaluate import read_questions  # noqa: E402
-
 from handlers.offline.botapi import Call, UpdateFactory  # noqa: E402
+from helpcenter.knowledge.labelled import read_questions  # noqa: E402
 from tests.emulator import Emulator  # noqa: E402
 from tests.loaddriver import cpu_seconds  # noqa: E402
 

@@ -10,11 +10,15 @@ from helpcenter.answers.render import TEMPLATES_DIR, Renderer, escape, split_mes
 from helpcenter.knowledge.loader import CONTENT_DIR, ContentError, InvalidContent, load_content
 from helpcenter.knowledge.model import Entry, KnowledgeBase
 from helpcenter.understanding import embedding
+from helpcenter.understanding.classifier import MODEL_FILE, UNSTATED, Model
 from helpcenter.understanding.matcher import Candidate, Match, Matcher
 from helpcenter.understanding.slots import FigureAnswer, Reading, Slots, Understander
 
-ROLE_PRIOR_OTHER = 0.55  # the weight of an entry written for the other side (buyer vs seller)
+# The weight of an entry written for the other side (buyer vs seller) when the saved profile says
+# who asks (cross-checked: no labelled question loses its right answer to it).
+ROLE_PRIOR_OTHER = 0.3
 QUOTE_LIMIT = 200  # how much of an unanswered question is echoed back
+NO_ASPECT = 0.9  # the aspect reader's "no aspect stated" vetoes the answered entry's aspect this sure
 NOTE_QUOTE = 60  # how much of the part of a long message that was answered is quoted
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -46,6 +50,7 @@ class Reply:
     answered: Entry | None = None  # the entry answered or guessed (may differ from the matcher's)
     reading: Reading | None = None
     figure: FigureAnswer | None = None
+    note: str = ""  # said before the answer (HTML): which part of a long message was read
 
     @property
     def entry(self) -> Entry | None:
@@ -74,8 +79,13 @@ class HelpCenter:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
         self.renderer = renderer
-        self.matcher = Matcher(kb, semantic=embedding.load(background), background=background)
+        model = Model.load()
+        if model is None:
+            raise InvalidContent([ContentError(MODEL_FILE, 1, "the trained classifiers are missing or unreadable;"
+                                               " run `make model`")])
         self.understander = Understander(kb)
+        self.matcher = Matcher(kb, semantic=embedding.load(background), background=background, model=model,
+                               understander=self.understander)
 
     def ask(self, question: str, lang: str, profile: dict[str, str] | None = None,
             previous: Slots | None = None) -> Reply:
@@ -88,26 +98,37 @@ class HelpCenter:
             return reply
         shown = focused if len(focused) <= NOTE_QUOTE else focused[:NOTE_QUOTE] + "…"
         note = f"<i>{escape(self.renderer.t('long_message', lang, part=shown))}</i>\n\n"
-        return replace(reply, messages=[note + reply.messages[0], *reply.messages[1:]])
+        return replace(reply, messages=[note + reply.messages[0], *reply.messages[1:]], note=note)
+
+    def read(self, question: str, profile: dict[str, str] | None = None, previous: Slots | None = None) -> Reading:
+        """What the question is about (the slots as ask() reads them), without an answer."""
+        return self.understander.read(question, profile, previous, self.matcher.match(question).prediction)
 
     def _ask(self, question: str, lang: str, profile: dict[str, str] | None, previous: Slots | None) -> Reply:
         match = self.matcher.match(question)
-        reading = self.understander.read(question, profile, previous)
-        match = self.role_prior(match, reading.slots.role)
+        reading = self.understander.read(question, profile, previous, match.prediction)
+        match = self.role_prior(match, reading.said_role, (profile or {}).get("role"))
         r = self.renderer
         answer = match.answer.entry if match.answer else None
         if reading.social:
             return Reply(match, [r.t(f"und.social.{reading.social}", lang)], SOCIAL, reading=reading)
         if answer is not None and answer.topic == HANDOFF_TOPIC:
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
-        if reading.chitchat:
+        # Not ours: say what is covered, naming the subject when a word names it (a bare "in
+        # Singapore?" right after a question is a follow-up of that question, not a new one).
+        if match.out_of_scope and not reading.followup:
+            if reading.adjacent:
+                return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
             return self._no_answer(match, question, lang, reading, suggest=False)
-        if reading.adjacent and (reading.slots.case is None or self.kb.vocabulary.adjacent[reading.adjacent].always):
-            return Reply(match, [r.adjacent(reading.adjacent, lang)], ADJACENT, reading=reading)
         if reading.slots.case is None and answer is not None and (case := self._case_of(answer)):
-            # No case word, but the matcher's confident entry is one case's: its figures are the
+            # No case read, but the matcher's confident entry is one case's: its figures are the
             # ones that entry would show anyway, so lead with the one asked about.
             reading = replace(reading, slots=replace(reading.slots, case=case))
+        if reading.slots.aspect is None and answer is not None and not self._no_time_asked(match) and (
+                aspect := self.understander.aspect_of(answer, reading.slots.case, reading.slots.role)):
+            # Likewise the aspect, when the confident entry is the one holding that aspect's figures
+            # and the reader is not all but sure that no time limit is asked about.
+            reading = replace(reading, slots=replace(reading.slots, aspect=aspect))
         figure = self.understander.figures(reading.slots)
         if figure is not None:
             entry = self.kb.by_id[figure.entry]
@@ -117,7 +138,7 @@ class HelpCenter:
         case_entry = self._case_entry(reading.slots.case)
         if answer is not None:
             if case_entry is not None and answer.dispute_case not in (None, case_entry.dispute_case):
-                answer = case_entry  # the case named beats an entry about another case
+                answer = case_entry  # the case read beats an entry about another case
             return Reply(match, r.answer(answer, lang), ANSWER, answer, reading)
         guess = match.guess.entry if match.guess else case_entry
         if guess is not None and case_entry is not None and guess.dispute_case not in (None, case_entry.dispute_case):
@@ -126,18 +147,29 @@ class HelpCenter:
             return Reply(match, self._guessed(guess, lang), GUESS, guess, reading)
         return self._no_answer(match, question, lang, reading, suggest=True)
 
-    def role_prior(self, match: Match, role: str | None) -> Match:
-        """The matcher's candidates re-weighed by who is asking: an entry written for the other
-        side counts ROLE_PRIOR_OTHER of its score, then the matcher's calibrated rule decides
-        again. A seller asking about a return warehouse wants the seller's setup, a buyer the buyer's steps."""
+    def role_prior(self, match: Match, said: str | None, saved: str | None = None) -> Match:
+        """The matcher's candidates re-weighed by who is asking, then decided again by the
+        matcher's calibrated rule: an entry written for the other side is out when the question
+        says who asks ("as a seller …": a seller never gets a buyer-only entry, nor the reverse),
+        and counts ROLE_PRIOR_OTHER of its score when the saved profile says it. (The role the
+        classifier reads in the wording is already in the ranking: it is not counted twice.)"""
+        role = said or saved
         if role not in ("buyer", "seller") or not match.candidates or match.out_of_scope:
             return match  # not ours to answer stays so, whoever asks
         other = "seller" if role == "buyer" else "buyer"
-        weighed = sorted((Candidate(c.entry, c.score * (ROLE_PRIOR_OTHER if c.entry.role == other else 1.0))
+        weight = 0.0 if said == role else ROLE_PRIOR_OTHER
+        weighed = sorted((Candidate(c.entry, c.score * (weight if c.entry.role == other else 1.0))
                           for c in match.candidates), key=lambda c: c.score, reverse=True)
         if not any(c.entry.role == other for c in match.candidates):
             return match  # nothing re-weighed: the matcher's decision stands
         return self.matcher.judge(replace(match, candidates=tuple(weighed)))
+
+    @staticmethod
+    def _no_time_asked(match: Match) -> bool:
+        """The aspect reader is all but sure the question states no aspect ("what do I do after
+        sending it back"), so the answered entry's figures do not lead."""
+        value, p = match.prediction.slots.get("aspect", ("", 0.0)) if match.prediction else ("", 0.0)
+        return value == UNSTATED and p >= NO_ASPECT
 
     def _case_of(self, entry: Entry) -> str | None:
         """The case an entry stands for: its dispute case, or the case whose full answer it is."""

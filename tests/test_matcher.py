@@ -11,6 +11,7 @@ import pytest
 
 from helpcenter.core import HelpCenter
 from helpcenter.reports.evaluate import evaluate, read_questions
+from helpcenter.understanding.classifier import Model
 from helpcenter.understanding.matcher import Matcher
 
 from .conftest import ROOT
@@ -80,8 +81,11 @@ def test_another_shop_named_beside_tiktok_is_still_ours(center: HelpCenter) -> N
     assert "refund.apply" in [c.entry.topic for c in match.candidates[:3]]
 
 
+MODEL = Model.load()  # the trained classifiers: the calibrations below weigh their "clf" signal
+
+
 def test_threshold_turns_an_answer_into_suggestions(center: HelpCenter) -> None:
-    strict = Matcher(center.kb, threshold=1.01, calibration=dict(center.matcher.calibration, clear=1.01))
+    strict = Matcher(center.kb, threshold=1.01, calibration=dict(center.matcher.calibration, clear=1.01), model=MODEL)
     match = strict.match("怎么申请退款")
     assert match.answer is None
     assert match.suggestions[0].entry.topic == "refund.apply"
@@ -90,7 +94,7 @@ def test_threshold_turns_an_answer_into_suggestions(center: HelpCenter) -> None:
 
 def test_a_clear_leader_under_the_threshold_is_a_guess(center: HelpCenter) -> None:
     cal = dict(center.matcher.calibration, answer=1.01, clear=1.01, guess=0.05, lead=1.5)
-    match = Matcher(center.kb, calibration=cal).match("怎么申请退款")
+    match = Matcher(center.kb, calibration=cal, model=MODEL).match("怎么申请退款")
     assert match.answer is None
     assert match.guess is not None and match.guess.entry.topic == "refund.apply"
     assert match.suggestions[0] == match.guess  # the guess leads the suggestions
@@ -99,10 +103,10 @@ def test_a_clear_leader_under_the_threshold_is_a_guess(center: HelpCenter) -> No
 def test_two_close_topics_give_no_guess(center: HelpCenter) -> None:
     question = "退货 退款"  # equally about returns and refunds
     cal = dict(center.matcher.calibration, answer=1.01, clear=1.01, guess=0.0)
-    first, second = Matcher(center.kb, calibration=dict(cal, lead=1.0)).match(question).candidates[:2]
-    assert Matcher(center.kb, calibration=dict(cal, lead=1.0)).match(question).guess == first
+    first, second = Matcher(center.kb, calibration=dict(cal, lead=1.0), model=MODEL).match(question).candidates[:2]
+    assert Matcher(center.kb, calibration=dict(cal, lead=1.0), model=MODEL).match(question).guess == first
     too_close = dict(cal, lead=first.score / second.score + 0.01)
-    assert Matcher(center.kb, calibration=too_close).match(question).guess is None
+    assert Matcher(center.kb, calibration=too_close, model=MODEL).match(question).guess is None
 
 
 def test_suggestions_are_distinct_entries_best_first(center: HelpCenter) -> None:

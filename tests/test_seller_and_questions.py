@@ -69,7 +69,7 @@ async def test_free_text_anywhere_is_answered(tmp_path: Path, center: HelpCenter
 async def test_unclear_question_offers_did_you_mean_then_a_human(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
-        await ann.send('退货 退款 <b>bold</b> & <a href="x">')
+        await ann.send('地址 <b>bold</b> & <a href="x">')
         assert "您是不是想问" in ann.text
         first = ann.replies[-1]
         assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href=&#34;x&#34;&gt;" in first.text  # shown literally

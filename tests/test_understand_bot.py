@@ -168,7 +168,7 @@ async def test_best_guess_says_so_and_offers_not_this(tmp_path: Path, center: He
         match = real(query, exclude)
         if query != "zzz refund-ish":
             return match
-        return replace(match, answer=None, guess=Candidate(entry, 0.35),
+        return replace(match, answer=None, guess=Candidate(entry, 0.35), out_of_scope=None,
                        candidates=(Candidate(entry, 0.35), Candidate(other, 0.25)))
 
     monkeypatch.setattr(center.matcher, "match", guessing)

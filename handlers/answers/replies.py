@@ -68,15 +68,18 @@ def deadline_button(context: Context, lang: str, case: str, market: str | None =
 
 
 async def send_entry(update: Update, context: Context, entry: Entry, question_id: int | None = None,
-                     back: str | None = None, market: str | None = None) -> None:
+                     back: str | None = None, market: str | None = None, note: str = "") -> None:
     """The answer, with related questions, 👍/👎, a share link, and the way back; the first
-    answer whose figures depend on the market asks for it (and the role, if unknown), once."""
+    answer whose figures depend on the market asks for it (and the role, if unknown), once.
+    note (HTML) goes before it: which part of a long message was read."""
     lang = lang_of(update, context)
     svc = services(context)
     if question_id is None:  # opened from a button or link: logged too, so feedback counts
         question_id = await svc.store.log_question(update.effective_chat.id, lang, "", entry.id, entry.topic,
                                                    1.0, svc.now(), source="button")
     messages, rows = entry_view(context, entry, lang, question_id, back, market=market)
+    if note:
+        messages = [note + messages[0], *messages[1:]]
     await show(update, context, messages, keyboard(rows), edit=False, keep=True)
     await ask_profile(update, context, entry, question_id)
 
@@ -254,7 +257,7 @@ async def _answer(update: Update, context: Context, reply: core.Reply, question_
         await ACTIONS[HUMAN](update, context)  # a question can be a request for a person
         return True
     stated = reply.reading.slots.market if reply.reading is not None else None
-    await send_entry(update, context, reply.entry, question_id=question_id, market=stated)
+    await send_entry(update, context, reply.entry, question_id=question_id, market=stated, note=reply.note)
     return True
 
 

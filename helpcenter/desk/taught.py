@@ -96,10 +96,12 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
     """A help center whose matcher also knows the taught phrasings (the content itself and the
     given center are left alone); invalid rows are skipped, `bot.py check` reports them."""
     extra: dict[str, dict[str, list[str]]] = {}
+    said: dict[str, str] = {}  # phrasing → entry: asked again in these words, answered with that entry
     for p in phrasings:
         text = without_placeholders(p.text)
         if p.entry_id in center.kb.by_id and p.lang in LANGS and text:
             extra.setdefault(p.entry_id, {}).setdefault(p.lang, []).append(text)
+            said[text] = p.entry_id
     if not extra:
         return center
     entries = []
@@ -113,7 +115,8 @@ def apply_overlay(center: HelpCenter, phrasings: list[Phrasing]) -> HelpCenter:
     taught = copy.copy(center)
     base = center.matcher  # the same model and calibration as the content's own matcher
     taught.matcher = Matcher(replace(center.kb, entries=tuple(entries), by_id={}), semantic=base.semantic,
-                             background=base.background, calibration=base.calibration)
+                             background=base.background, calibration=base.calibration, model=base.model,
+                             understander=center.understander, taught=said)
     return taught
 
 

@@ -221,14 +221,14 @@ class AdjacentTopic:
     id: str
     go: str  # where to go instead: templates/i18n.yaml und.go.<go>
     words: tuple[Term, ...]
-    always: bool = False  # also when the question is about returns (unless it names TikTok)
 
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
     """Every word the question reader knows, in the order that decides ties."""
 
-    roles: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    self_identified: dict[str, tuple[Term, ...]] = field(default_factory=dict)  # "I'm a seller": read as said
+    roles: dict[str, tuple[Term, ...]] = field(default_factory=dict)  # cues for the role classifier
     cases: dict[str, CaseWords] = field(default_factory=dict)
     aspects: dict[str, AspectWords] = field(default_factory=dict)
     markets: dict[str, MarketWords] = field(default_factory=dict)

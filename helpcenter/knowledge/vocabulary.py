@@ -32,8 +32,8 @@ GENERAL_CASES = ("return", "refund")  # beside the six dispute cases of the glos
 READER_ROLES = ("buyer", "seller")
 TABLES = ("return_windows",)
 SOCIAL = ("greeting", "thanks", "bye")
-KEYS = {"limit_roles", "roles", "cases", "aspects", "markets", "scope", "adjacent", "social", "filler",
-        "chitchat", "followup", "home"}
+KEYS = {"limit_roles", "self_identified", "roles", "cases", "aspects", "markets", "scope", "adjacent", "social",
+        "filler", "chitchat", "followup", "home"}
 
 
 class Reader(Protocol):
@@ -73,12 +73,14 @@ def read_vocabulary(r: Reader, node: Any, line: int, glossary: Glossary, entries
         return Vocabulary()
     r.check_keys(node, KEYS, ("cases", "aspects", "markets"), "understanding")
     read = _VocabularyReader(r, node)
-    roles, limit_roles = read.roles(), read.limit_roles()  # in this order: errors are listed as found
+    # in this order: errors are listed as found
+    said, roles, limit_roles = read.roles("self_identified"), read.roles(), read.limit_roles()
     cases, aspects, markets = read.cases(glossary, entries, figures), read.aspects(), read.markets()
     adjacent, social = read.adjacent(), read.social()
-    return Vocabulary(roles=roles, cases=cases, aspects=aspects, markets=markets, limit_roles=limit_roles,
-                      scope=read.plain("scope"), adjacent=adjacent, social=social, filler=read.plain("filler"),
-                      chitchat=read.plain("chitchat"), home=read.plain("home"), followup=read.plain("followup"))
+    return Vocabulary(self_identified=said, roles=roles, cases=cases, aspects=aspects, markets=markets,
+                      limit_roles=limit_roles, scope=read.plain("scope"), adjacent=adjacent, social=social,
+                      filler=read.plain("filler"), chitchat=read.plain("chitchat"), home=read.plain("home"),
+                      followup=read.plain("followup"))
 
 
 class _VocabularyReader:
@@ -138,8 +140,8 @@ class _VocabularyReader:
         node = self.node
         return self.terms(node[key], line_of(node, key), f"understanding.{key}") if key in node else ()
 
-    def roles(self) -> dict[str, tuple[Term, ...]]:
-        return {k: self.terms(v, at, f"role {k}") for k, (v, at) in self.section("roles", READER_ROLES).items()}
+    def roles(self, key: str = "roles") -> dict[str, tuple[Term, ...]]:
+        return {k: self.terms(v, at, f"{key} {k}") for k, (v, at) in self.section(key, READER_ROLES).items()}
 
     def social(self) -> dict[str, tuple[Term, ...]]:
         return {k: self.terms(v, at, f"social {k}") for k, (v, at) in self.section("social", SOCIAL).items()}
@@ -206,12 +208,8 @@ class _VocabularyReader:
 
     def adjacent(self) -> dict[str, AdjacentTopic]:
         adjacent: dict[str, AdjacentTopic] = {}
-        for tid, spec, what in self.specs("adjacent", None, "adjacent topic", {"go", "words", "always"},
-                                          {"go", "words"}):
-            if not isinstance(spec.get("always", False), bool):
-                self.r.error(line_of(spec, "always"), f"{what}: always must be true or false")
-            adjacent[tid] = AdjacentTopic(tid, str(spec.get("go", "")), self.words(spec, what),
-                                          bool(spec.get("always", False)))
+        for tid, spec, what in self.specs("adjacent", None, "adjacent topic", {"go", "words"}, {"go", "words"}):
+            adjacent[tid] = AdjacentTopic(tid, str(spec.get("go", "")), self.words(spec, what))
         return adjacent
 
 

@@ -131,6 +131,11 @@ class Embedder:
                 self._queries.popitem(last=False)
         return vec
 
+    def forget(self) -> None:
+        """Empty the question cache (the benchmarks measure questions new to the model)."""
+        with self._lock:
+            self._queries.clear()
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of phrasings, BATCH at a time so questions can be answered in between."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)

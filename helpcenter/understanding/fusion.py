@@ -1,14 +1,13 @@
 """Fuse the matcher's signals into one calibrated probability per candidate.
 
 Each signal scores every item (entries, and the out-of-scope examples): the n-gram matcher
-("lex"), BM25 ("bm25") and, when the model is loaded, e5 cosine ("e5"). Raw scores live on
+("lex", "rare"), BM25 ("bm25"), the trained topic classifier's probability ("clf") and, when the
+model is loaded, e5 cosine ("e5"). Raw scores live on
 different scales and e5 cosines are bunched (0.8-0.98 for almost anything), so no raw score is
 thresholded directly. Instead each candidate gets a few features per signal — its score, its lead
 over the best item of another topic, and its rank — and a logistic regression fitted on labelled
-questions (bench/calibrate.py, cross-validated) turns them into the probability that this
+questions (training.py, cross-validated, `make model`) turns them into the probability that this
 candidate is the right answer. Ranking and deciding then use that one number.
-
-Reciprocal rank fusion is kept as the measured alternative (bench/matcher_bench.py).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import numpy as np
 
 E5_FLOOR = 0.8  # e5 cosines below this mean "unrelated" for this model; above it, stretched to 0..1
 PLAIN = ("unknown",)  # per-item evidence used as it is, not a ranking signal
-RRF_K = 5  # small: with ~25 items, rank 1 against rank 3 must matter
 
 
 def _lead(x: np.ndarray, topic_ids: np.ndarray) -> np.ndarray:
@@ -72,11 +70,6 @@ def features(scores: dict[str, np.ndarray], topic_ids: np.ndarray) -> np.ndarray
 
 def probability(feats: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(feats @ weights + bias)))
-
-
-def rrf(scores: dict[str, np.ndarray], k: float = RRF_K) -> np.ndarray:
-    """Reciprocal rank fusion: sum over signals of 1 / (k + rank)."""
-    return np.asarray(sum(1.0 / (k + 1.0 + ranks(x)) for name, x in scores.items() if name not in PLAIN))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:

@@ -32,8 +32,11 @@ from rapidfuzz import fuzz, process
 from helpcenter.knowledge.model import LANGS, Entry, KnowledgeBase, Text
 from helpcenter.understanding import fusion
 from helpcenter.understanding.bm25 import Bm25Index
+from helpcenter.understanding.classifier import Model, Prediction
 from helpcenter.understanding.embedding import Semantic
+from helpcenter.understanding.features import Featurizer
 from helpcenter.understanding.normalize import Normalizer
+from helpcenter.understanding.slots import Understander
 
 RERANK = 8  # entries re-scored with rapidfuzz; also how many candidates a Match keeps
 W_COSINE = 0.4  # nearest phrasing
@@ -48,8 +51,8 @@ TIKTOK = "tiktok"  # as normalised (content/lexicon.yaml folds "tik tok", "tt" i
 FOCUS_CHARS = 240  # of a long message, the part that is matched (real questions are shorter)
 _PIECES = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 
-# Fitted by bench/calibrate.py (cross-validated on the tuning questions); one set per mode,
-# since without the model the probabilities rest on less evidence.
+# Without a trained model (content/model.npz; a matcher built for a test or a bench): the
+# retrieval signals alone, calibrated the same way (cross-validated), one set per mode.
 CALIBRATION: dict[str, dict[str, Any]] = {
     "lexical": {"signals": ("lex", "rare", "bm25", "unknown"),
                 "weights": (-2.6437, 5.0852, 1.622, 1.7453, -1.0812, -0.5323, -0.2431, 0.7304, -0.3874, -4.3938,
@@ -80,6 +83,7 @@ class Match:
     suggest_floor: float = 0.1
     top: float = 0.0  # the best item's probability (an entry or an out-of-scope example)
     used_model: bool = False  # decided with the e5 signal (the fused calibration)
+    prediction: Prediction | None = None  # what the trained classifiers read (topic, slots)
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
@@ -97,9 +101,14 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, threshold: float | None = None, *,
                  semantic: Semantic | None = None, background: bool = False,
-                 calibration: dict[str, Any] | None = None) -> None:
-        """semantic: the model and vector store (None: the lexical signals only). background:
-        vectors the store lacks are computed in a thread, and the model joins once they are in."""
+                 calibration: dict[str, Any] | None = None, model: Model | None = None,
+                 understander: Understander | None = None, taught: dict[str, str] | None = None) -> None:
+        """semantic: the e5 model and vector store (None: the lexical signals only). background:
+        vectors the store lacks are computed in a thread, and the model joins once they are in.
+        model: the trained classifiers and their calibration (None: the retrieval signals alone).
+        taught: phrasings agents taught (/teach) → their entry: asked in those words (as normalised),
+        the answer is that entry, however vague the words (the agent decided; the classifiers never
+        saw them)."""
         self.kb = kb
         self.norm = Normalizer(kb.lexicon)
         self.entries: list[Entry] = list(kb.entries)
@@ -148,11 +157,18 @@ class Matcher:
         self.semantic = semantic
         self.background = background
         self.mode = "fused" if semantic is not None else "lexical"
-        self.calibration = dict(calibration or CALIBRATION[self.mode])
+        self.model = model
+        self.featurizer = Featurizer(self.norm, understander or Understander(kb), self.other_platform)
+        calibrations = model.calibration if model is not None and self.mode in model.calibration else CALIBRATION
+        self.calibration = dict(calibration or calibrations[self.mode])
         if threshold is not None:
             self.calibration["answer"] = threshold
         # The cascade's first stage: the lexical calibration, which also says when it is sure.
-        self.first_stage = self.calibration if self.mode == "lexical" else dict(CALIBRATION["lexical"])
+        self.first_stage = self.calibration if self.mode == "lexical" else dict(calibrations["lexical"])
+        self.item_classes = self._item_classes(model) if model is not None else None
+        index = {item.id: i for i, item in enumerate(self.items)}
+        self.taught = {n: index[e] for text, e in (taught or {}).items()
+                       if e in index and (n := self.norm.normalize(text))}
         self._vectors: _Vectors | None = None
         if semantic is not None:
             texts, owner = self.vector_texts()
@@ -173,6 +189,26 @@ class Matcher:
                         owner.append(idx)
         return texts, owner
 
+    def _item_classes(self, model: Model) -> np.ndarray:
+        """For each item, the topic head's class it stands for (the entry, or a none kind)."""
+        classes = model.heads[("lexical", "topic")].classes
+        kinds = {"social": "none:social", "adjacent": "none:adjacent"}
+        return np.asarray([classes.index(kinds.get(item.topic.removeprefix(OUT_OF_SCOPE), "none:other")
+                                         if item.topic.startswith(OUT_OF_SCOPE) else item.id)
+                           for item in self.items])
+
+    def classify(self, query: str, normalized: str, vector: np.ndarray | None = None) -> Prediction | None:
+        """The trained classifiers on the question (the fused stage when its e5 vector is given)."""
+        if self.model is None:
+            return None
+        return self.model.predict(self.featurizer.sparse(query, normalized), vector)
+
+    def item_scores(self, prediction: Prediction) -> np.ndarray:
+        """The topic head's probability of each item's class: the "clf" signal."""
+        assert self.item_classes is not None
+        probs = np.asarray(list(prediction.topic.values()), dtype=np.float32)
+        return probs[self.item_classes]
+
     def _attach(self, texts: list[str], owner: list[int], vectors: np.ndarray) -> None:
         """The phrasing vectors are in: from now on undecided questions also ask the model."""
         owner_arr = np.asarray(owner, dtype=np.int64)
@@ -185,18 +221,25 @@ class Matcher:
         """The model is loaded and the phrasing vectors are in."""
         return self.semantic is not None and self.semantic.embedder is not None and self._vectors is not None
 
-    def semantic_scores(self, query: str, exclude: str | None = None) -> np.ndarray | None:
+    def query_vector(self, query: str) -> np.ndarray | None:
+        """The question's e5 vector, or None without a model (or before it is ready)."""
+        if self._vectors is None or self.semantic is None:
+            return None
+        folded = self.norm.fold(query)
+        if not folded:
+            return None
+        return self.semantic.query(folded)
+
+    def semantic_scores(self, query: str, exclude: str | None = None,
+                        qvec: np.ndarray | None = None) -> np.ndarray | None:
         """Cosine of the question to each item's nearest phrasing, or None without a model
         (or before it is ready)."""
         vec = self._vectors
         if vec is None or self.semantic is None:
             return None
-        folded = self.norm.fold(query)
-        if not folded:
-            return np.zeros(len(self.items), dtype=np.float32)
-        qvec = self.semantic.query(folded)
+        qvec = self.query_vector(query) if qvec is None else qvec
         if qvec is None:
-            return None
+            return np.zeros(len(self.items), dtype=np.float32) if not self.norm.fold(query) else None
         cos = vec.vectors @ qvec
         if exclude is not None:
             cos[[i for i, t in enumerate(vec.texts) if t == exclude]] = -1.0
@@ -224,45 +267,70 @@ class Matcher:
                 with_model: bool = True) -> tuple[str, dict[str, np.ndarray]]:
         """The normalised question and each signal's score of every item (entries, then the
         out-of-scope examples); empty when the question has nothing to match on. e5 only
-        with_model, and when the model is ready."""
+        with_model, and when the model is ready; "clf" when a trained model is there."""
+        normalized, scores, _ = self.read(query, exclude, with_model)
+        return normalized, scores
+
+    def read(self, query: str, exclude: str | None = None,
+             with_model: bool = True) -> tuple[str, dict[str, np.ndarray], Prediction | None]:
+        """signals(), and what the classifiers read."""
         normalized = self.norm.normalize(query)
         grams = self.norm.grams(normalized)
         lex = self.lexical(normalized, exclude, grams)
         if not lex.any() and not self.norm.fold(query):
-            return normalized, {}
+            return normalized, {}, None
         out = {"lex": lex, "rare": self.rare(normalized, grams), "bm25": self.bm25.scores(normalized)}
         # Not a ranking signal but evidence against every entry: the share of the question's
         # words that no item has ("tell me a joke": only "tell" is known).
         out["unknown"] = np.where(self.is_entry, self.unknown_share(normalized, grams), 0.0).astype(np.float32)
-        semantic = self.semantic_scores(query, exclude) if with_model else None
+        qvec = self.query_vector(query) if with_model else None
+        semantic = self.semantic_scores(query, exclude, qvec) if with_model else None
         if semantic is not None:
             out["e5"] = semantic
-        return normalized, out
+        prediction = self.classify(query, normalized, qvec)
+        if prediction is not None:
+            out["clf"] = self.item_scores(prediction)
+        return normalized, out, prediction
 
     def match(self, query: str, exclude: str | None = None) -> Match:
         """The best entries for query and what to do with them. exclude leaves one phrasing (as
         it is indexed) out, so a phrasing can be tested against the rest (see confusions())."""
-        normalized, scores = self.signals(query, exclude, with_model=False)
+        normalized, scores, prediction = self.read(query, exclude, with_model=False)
         floor = float(self.calibration["suggest"])
         if not any(scores[name].any() for name in LEXICAL if name in scores):
             # No word of the question is in any entry (e5 alone finds some similarity in
             # anything). Only filler words (你好, hi, please): small talk; words no entry knows
             # (asdfgh, a bare number): not ours; no words at all: nothing.
             kind = ("other" if self.norm.grams(normalized) else "social") if normalized else None
-            return Match(query, normalized, None, (), out_of_scope=kind, suggest_floor=floor)
-        first = self.decide(query, normalized, self.probabilities(scores, self.first_stage), self.first_stage)
+            return Match(query, normalized, None, (), out_of_scope=kind, suggest_floor=floor, prediction=prediction)
+        first = self.decide(query, normalized, self.probabilities(scores, self.first_stage), self.first_stage,
+                            prediction=prediction)
+        if normalized in self.taught:
+            return self._as_taught(first, self.items[self.taught[normalized]])
         if self.mode == "lexical" or self.decisive(first):
             return first
-        semantic = self.semantic_scores(query, exclude)
-        if semantic is None:  # the model is still loading: the lexical decision stands
+        qvec = self.query_vector(query)
+        if qvec is None:  # the model is still loading: the lexical decision stands
             return first
-        scores["e5"] = semantic
-        return self.decide(query, normalized, self.probabilities(scores), used_model=True)
+        scores["e5"] = self.semantic_scores(query, exclude, qvec)  # type: ignore[assignment]
+        prediction = self.classify(query, normalized, qvec)
+        if prediction is not None:
+            scores["clf"] = self.item_scores(prediction)
+        return self.decide(query, normalized, self.probabilities(scores), used_model=True, prediction=prediction)
+
+    @staticmethod
+    def _as_taught(match: Match, entry: Entry) -> Match:
+        """A taught phrasing: its entry is the answer, the other candidates the runners-up."""
+        answer = Candidate(entry, 1.0)
+        rest = tuple(c for c in match.candidates if c.entry.id != entry.id)
+        return replace(match, answer=answer, guess=None, out_of_scope=None, top=1.0, candidates=(answer, *rest))
 
     def decisive(self, match: Match) -> bool:
-        """The lexical stage is sure: the model would not change the answer (bench/calibrate.py
-        measures how often and how right)."""
+        """The lexical stage is sure: the model would not change the answer (training.py's
+        cascade() chose skip_model so, and says how often and how right)."""
         sure = float(self.first_stage.get("skip_model", 2.0))
+        if match.answer is not None and match.prediction is not None and match.prediction.unsure:
+            return False  # the answer is clear, what is asked about it (case, aspect) is not
         return (match.answer is not None or match.out_of_scope is not None) and match.top >= sure
 
     def probabilities(self, scores: dict[str, np.ndarray], calibration: dict[str, Any] | None = None) -> np.ndarray:
@@ -279,7 +347,7 @@ class Matcher:
                 and TIKTOK not in normalized)
 
     def decide(self, query: str, normalized: str, prob: np.ndarray, calibration: dict[str, Any] | None = None,
-               used_model: bool = False) -> Match:
+               used_model: bool = False, prediction: Prediction | None = None) -> Match:
         """Answer, guess, suggest or nothing, from each item's probability."""
         cal = self.calibration if calibration is None else calibration
         floor = float(cal["suggest"])
@@ -288,7 +356,8 @@ class Matcher:
         order = top[np.argsort(-prob[top], kind="stable")]
         cands = tuple(Candidate(self.items[i], float(prob[i])) for i in order if self.is_entry[i])[:RERANK]
         best = int(order[0])
-        plain = Match(query, normalized, None, cands, suggest_floor=floor, top=float(prob[best]), used_model=used_model)
+        plain = Match(query, normalized, None, cands, suggest_floor=floor, top=float(prob[best]), used_model=used_model,
+                      prediction=prediction)
         if self.other_platform(normalized):
             return replace(plain, out_of_scope="other", top=1.0)
         if not self.is_entry[best]:

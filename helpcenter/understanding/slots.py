@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from helpcenter.knowledge.model import CaseWords, Figure, KnowledgeBase, Term, Vocabulary, Window
+from helpcenter.knowledge.model import CaseWords, Entry, Figure, KnowledgeBase, Term, Vocabulary, Window
+from helpcenter.understanding.classifier import Prediction
 from helpcenter.understanding.normalize import Normalizer
 from helpcenter.understanding.stem import stem
 
@@ -27,6 +28,8 @@ FUZZY_TWO = 9  # ...and this long, two
 SHORT_FOLLOWUP = 10  # a question this short (characters, no spaces) can be a follow-up...
 SHORT_FOLLOWUP_WORDS = 5  # ...or this many English words
 SLOTS = ("role", "case", "aspect", "market")
+FIRM = 0.8  # a follow-up's own reading of a slot replaces the previous question's only this sure
+PLATFORMS = "other_platforms"  # the adjacent subject that names other shops (TikTok named too: theirs still)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +67,10 @@ class Reading:
     slots: Slots
     stated: Slots  # only what the question itself says
     social: str | None = None  # greeting / thanks / bye: the whole message is small talk
-    adjacent: str | None = None  # a TikTok subject outside returns and refunds
-    chitchat: bool = False  # small talk outside the domain ("tell me a joke")
-    in_domain: bool = False  # a case or a returns/refunds word was found
+    adjacent: str | None = None  # the subject outside returns and refunds it names, if any
+    in_domain: bool = False  # a case was read, or a returns/refunds word was found
     followup: bool = False  # slots were carried over from the previous question
+    said_role: str | None = None  # "I'm a seller": the role the question says in so many words
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,7 @@ class Understander:
         v: Vocabulary = kb.vocabulary
         self.vocab = v
         stems: set[str] = set()
+        self.said = {k: _Words(t, stems) for k, t in v.self_identified.items()}
         self.roles = {k: _Words(t, stems) for k, t in v.roles.items()}
         self.cases = {k: _Words(c.words, stems) for k, c in v.cases.items()}
         self.aspects = {k: _Words(a.words, stems) for k, a in v.aspects.items()}
@@ -171,7 +175,6 @@ class Understander:
         self.filler = _Words(v.filler, stems)
         self.chitchat = _Words(v.chitchat, stems)
         self.home = _Words(v.home, stems)
-        self.always = {k: w for k, w in self.adjacent.items() if v.adjacent[k].always}
         self.followup = _Words(v.followup, stems)
         self.known_stems = stems
         self.fuzzy_pool = sorted(s for s in stems if len(s) >= FUZZY_MIN)
@@ -197,9 +200,11 @@ class Understander:
         """The first value (in content order) with a word in the question."""
         return next((k for k, w in found.items() if w.find(text, stems)), None)
 
-    def read(self, question: str, profile: dict[str, str] | None = None,
-             previous: Slots | None = None) -> Reading:
-        """Slots of question; profile (role, market) and previous fill what a follow-up leaves out."""
+    def read(self, question: str, profile: dict[str, str] | None = None, previous: Slots | None = None,
+             prediction: Prediction | None = None) -> Reading:
+        """Slots of question: case, aspect and role as the trained classifiers read them (a slot
+        they are not sure of stays empty), the market as named (a closed list). profile (role,
+        market) and previous fill what a follow-up leaves out."""
         raw = unicodedata.normalize("NFKC", question)
         text = Normalizer.fold(question)
         stems = self._stems(text)
@@ -208,21 +213,44 @@ class Understander:
             market = next((m for m, cased in self.cased.items()
                            if any(re.search(rf"(?<![A-Za-z]){re.escape(c)}(?![A-Za-z])", raw) for c in cased)),
                           None)
-        stated = Slots(role=self._first(self.roles, text, stems), case=self._first(self.cases, text, stems),
-                       aspect=self._first(self.aspects, text, stems), market=market)
+        learnt = prediction.slot if prediction is not None else (lambda _head: None)
+        said = [k for k, w in self.said.items() if w.find(text, stems)]
+        said_role = said[0] if len(said) == 1 else None
+        role = said_role or learnt("role")
+        stated = Slots(role=role, case=learnt("case"), aspect=learnt("aspect"), market=market)
         in_domain = stated.case is not None or bool(self.scope.find(text, stems))
         social = None if in_domain else self._social(text, stems)
-        adjacent = None if self.home.find(text, stems) else self._first(self.always, text, stems)
-        if adjacent is None and not in_domain:
-            adjacent = self._first(self.adjacent, text, stems)
-        chitchat = not in_domain and adjacent is None and bool(self.chitchat.find(text, stems))
+        # The subject a scoped reply names when the matcher finds the question is not ours (not
+        # another shop when TikTok is named too).
+        home = self.home.find(text, stems)
+        adjacent = next((k for k, w in self.adjacent.items()
+                         if not (home and k == PLATFORMS) and w.find(text, stems)), None)
         slots, followup = stated, False
         if previous and stated and not social and self._is_followup(text, stems, stated):
-            slots, followup = stated.over(previous), True
+            # "in the US?", "那假货呢?": what the short question names replaces the previous
+            # question's slot only when the reading is firm; the rest carries over.
+            firm = Slots(**{h: getattr(stated, h) for h in SLOTS
+                            if h == "market" or prediction is None or prediction.slots.get(h, ("", 1.0))[1] >= FIRM})
+            slots, followup = firm.over(previous), True
         base = Slots(role=(profile or {}).get("role"), market=(profile or {}).get("market"))
-        slots = slots.over(Slots(role=base.role if base.role in self.vocab.roles else None,
-                                 market=base.market if base.market in self.vocab.markets else None))
-        return Reading(slots, stated, social, adjacent, chitchat, in_domain, followup)
+        saved = base.role if base.role in self.vocab.roles else None
+        if saved and not said_role:  # who the user told us they are outweighs the wording's hint
+            slots = replace(slots, role=saved)
+        slots = slots.over(Slots(role=saved, market=base.market if base.market in self.vocab.markets else None))
+        return Reading(slots, stated, social, adjacent, in_domain, followup, said_role)
+
+    def hits(self, question: str) -> list[str]:
+        """The word lists the question touches, as feature names ("hit:case:counterfeit",
+        "hit:scope"): evidence for the classifiers, which weigh it with everything else."""
+        text = Normalizer.fold(question)
+        stems = self._stems(text)
+        tables = (("said", self.said), ("role", self.roles), ("case", self.cases), ("aspect", self.aspects),
+                  ("market", self.markets), ("adjacent", self.adjacent), ("social", self.social))
+        found = [f"hit:{group}:{key}" for group, table in tables for key, words in table.items()
+                 if words.find(text, stems)]
+        found += [f"hit:{name}" for name in ("scope", "home", "chitchat", "filler", "followup")
+                  if getattr(self, name).find(text, stems)]
+        return found
 
     def _is_followup(self, text: str, stems: tuple[str, ...], stated: Slots) -> bool:
         if stated.case and stated.aspect:
@@ -308,6 +336,19 @@ class Understander:
                                 tuple(dict.fromkeys(line.window.source for line in here)), others, seller, slots.role)
         return FigureAnswer(slots.case, slots.aspect, slots.market, tuple(lines), (), entry,
                             tuple(dict.fromkeys(line.window.source for line in lines)), (), seller, slots.role)
+
+    def aspect_of(self, entry: Entry, case: str | None, role: str | None) -> str | None:
+        """The one time-limit aspect an entry stands for in a case, as content says (the entry
+        holding that aspect's figures, or the case's table entry for its window): what the
+        matcher's confident answer tells when the question's own wording did not."""
+        words = self.vocab.cases.get(case or "")
+        if words is None:
+            return None
+        tables = [words.figures] + ([words.seller_figures] if "seller" in (role, entry.role) else [])
+        found = {aspect for table in tables for aspect, ids in table.items() if set(ids) & set(entry.figures)}
+        if words.table == "return_windows" and entry.id == words.entry:
+            found.add("acceptance")
+        return found.pop() if len(found) == 1 else None
 
     @staticmethod
     def _figure_ids(case: CaseWords, slots: Slots) -> dict[str, tuple[str, ...]]:
