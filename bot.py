@@ -300,6 +300,80 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+class Health:
+    """What GET /health says (HEALTH_PORT): starting (loading, or Telegram has not answered getMe
+    yet), standby (PostgreSQL: another process serves), unhealthy (Telegram cannot be reached;
+    retrying, error says why), active (serving). Only active answers 200."""
+
+    def __init__(self) -> None:
+        self.role, self.error = "starting", ""
+
+    def set(self, role: str, error: str = "") -> None:
+        self.role, self.error = role, error
+
+    def status(self) -> dict[str, str]:
+        return {"role": self.role, **({"error": self.error} if self.error else {})}
+
+
+def _reach_telegram(settings, health: Health) -> str | None:  # noqa: ANN001 - handlers.base.common.Settings
+    """Ask Telegram getMe until it answers, at most STARTUP_TIMEOUT seconds: None once it did,
+    else the one line that says what failed and what to check. A refused token is not retried.
+    Runs on the event loop run_polling/run_webhook will use (set as the current one)."""
+    import asyncio
+    import logging
+    import time
+
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    log = logging.getLogger("bot")
+    base = settings.api_base_url.rstrip("/")
+    where = base or "https://api.telegram.org"
+    check_url = f" and TELEGRAM_API_BASE_URL={base}" if base else ""
+    token = settings.token.split(":", 1)[0] + ":…"  # the bot id; the secret part is never printed
+
+    async def probe() -> str | None:
+        deadline = time.monotonic() + settings.startup_timeout
+        delay, tries = 1.0, 0
+        while True:
+            tries += 1
+            bot = (Bot(settings.token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot") if base
+                   else Bot(settings.token))
+            try:
+                async with bot:  # initialize(): getMe
+                    log.info("Telegram answered getMe: @%s", bot.username)
+                    return None
+            except InvalidToken as exc:
+                return (f"error: Telegram at {where} refused the bot token {token} ({exc.message}); check"
+                        f" TELEGRAM_BOT_TOKEN (the token @BotFather gave: /mybots → API Token){check_url}")
+            except TelegramError as exc:
+                kind = "cannot reach" if isinstance(exc, NetworkError) else "no valid answer from"
+                reason = f"{kind} Telegram at {where} ({exc.message})"
+            if time.monotonic() + delay > deadline:
+                return (f"error: {reason}, {tries} tries in {settings.startup_timeout:.0f} s; check the network"
+                        f" (DNS, firewall, proxy){check_url}")
+            health.set("unhealthy", reason)
+            log.warning("%s; trying again in %.0f s", reason, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # the loop PTB's run_* will use
+    return loop.run_until_complete(probe())
+
+
+class _OneLineTelegramErrors:
+    """PTB logs a failed start-up call (getMe, setWebhook) with its traceback before raising it;
+    the raise is reported in one line by cmd_run, so the log keeps the line, not the traceback."""
+
+    def filter(self, record) -> bool:  # noqa: ANN001 - logging.LogRecord
+        from telegram.error import TelegramError
+
+        if record.exc_info and isinstance(record.exc_info[1], TelegramError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve Telegram with a token; otherwise open the same conversations in the console."""
     import logging
@@ -309,6 +383,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("telegram.ext").addFilter(_OneLineTelegramErrors())
     settings = Settings.from_env()
     center = _load(background=True)
     on_postgres = is_postgres(settings.database_url)
@@ -324,39 +399,73 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.command == "console" or not settings.token:
-        from handlers.offline.console import run_console
-
-        logging.getLogger().setLevel(logging.WARNING)
-        run_console(center, settings, lang=getattr(args, "lang", None) or "zh")
-        return 0
+        return _run_console(args, center, settings)
     from handlers.app import build_application
+    from handlers.support import outbox
+    from helpcenter.storage.leader import FENCE_GRACE, LeaderLock, serve_health
 
     app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
-    leader = None
-    if on_postgres:
-        from helpcenter.storage.leader import LeaderLock
+    health = Health()
 
-        leader = LeaderLock(settings.database_url)
+    def lost() -> None:
+        """The lock connection failed: another process may serve already. Send nothing more,
+        give the relays being sent FENCE_GRACE seconds to be recorded (the new active waits for
+        them instead of sending them again), then stop for a supervisor to restart this one."""
+        print("error: lost the PostgreSQL connection that holds the active lock; finishing the relays in"
+              f" flight (at most {FENCE_GRACE:.0f} s), then exiting so the standby takes over",
+              file=sys.stderr, flush=True)
+        left = outbox.fence_from_thread(app, FENCE_GRACE)
+        if left:
+            print(f"error: {left if left > 0 else 'some'} relay(s) still in flight; the standby sends them again",
+                  file=sys.stderr, flush=True)
+        os._exit(1)
+
+    leader = LeaderLock(settings.database_url, on_lost=lost) if on_postgres else None
     health_port = os.environ.get("HEALTH_PORT", "").strip()
     if not health_port and settings.webhook_url:
         health_port = str(int(os.environ.get("PORT", "8443")) + 1)
     if health_port.isdigit():
-        from helpcenter.storage.leader import serve_health
+        serve_health(int(health_port), health.status)
+    inner_post_init = app.post_init
 
-        serve_health(int(health_port), lambda: "active" if leader is None or leader.active else "standby")
+    async def post_init(application) -> None:  # noqa: ANN001 - the Application
+        if inner_post_init is not None:
+            await inner_post_init(application)
+        health.set("active")
+
+    app.post_init = post_init
     try:
         if leader is not None:  # hot standby: wait here until the active process is gone
+            health.set("standby")
             try:
                 leader.acquire()
             except KeyboardInterrupt:
                 return 0
             leader.watch()
-        if settings.webhook_url:
-            app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
-                            url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-                            secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
-        else:
-            app.run_polling(allowed_updates=Update.ALL_TYPES)
+            health.set("starting")
+        try:
+            failed = _reach_telegram(settings, health)
+        except KeyboardInterrupt:
+            return 0
+        if failed is not None:
+            health.set("unhealthy", failed.removeprefix("error: "))
+            print(failed, file=sys.stderr)
+            return 1
+        from telegram.error import TelegramError
+
+        try:
+            if settings.webhook_url:
+                app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
+                                url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                                secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
+            else:
+                app.run_polling(allowed_updates=Update.ALL_TYPES)
+        except TelegramError as exc:  # getMe again, or setWebhook: refused or unreachable
+            step = "setting the webhook" if settings.webhook_url else "starting"
+            print(f"error: Telegram failed while {step}: {exc.message}; check"
+                  f" {'WEBHOOK_URL (a public https:// address) and ' if settings.webhook_url else ''}the network",
+                  file=sys.stderr)
+            return 1
     except DB_ERRORS as exc:  # e.g. the disk filled up: let a supervisor restart us
         where = safe_url(settings.database_url) if on_postgres else settings.data_dir
         print(f"error: cannot keep the bot's data in {where}: {exc}", file=sys.stderr)
@@ -364,6 +473,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if lock is not None:
             lock.close()
+        if leader is not None:
+            leader.close()
+    return 0
+
+
+def _run_console(args: argparse.Namespace, center: HelpCenter, settings) -> int:  # noqa: ANN001 - Settings
+    """The console chat. On PostgreSQL it takes the same single-instance lock as the Telegram
+    mode (on SQLite the DATA_DIR lock is held already), but does not wait for it: it says who holds it."""
+    import logging
+
+    from handlers.offline.console import run_console
+
+    leader = None
+    if is_postgres(settings.database_url):
+        from helpcenter.storage.leader import LeaderLock
+
+        leader = LeaderLock(settings.database_url)
+        if not leader.try_acquire(pause=0):
+            holder = leader.describe_holder()
+            leader.close()
+            if leader.error:
+                print(f"error: cannot connect to PostgreSQL at {safe_url(settings.database_url)}: {leader.error}",
+                      file=sys.stderr)
+            else:
+                print(f"error: {holder or 'another bot process'} is active on {safe_url(settings.database_url)};"
+                      " stop it first, or give the console a database (or schema) of its own", file=sys.stderr)
+            return 1
+        leader.watch()
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        run_console(center, settings, lang=getattr(args, "lang", None) or "zh")
+    finally:
         if leader is not None:
             leader.close()
     return 0

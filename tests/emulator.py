@@ -29,6 +29,8 @@ class Emulator:
         self.listeners: list[Callable[[Call], None]] = []
         self.get_updates_calls = 0
         self.poll_times: list[float] = []  # perf_counter of each getUpdates call (failover timing)
+        self.holds: dict[str, threading.Event] = {}  # method -> released: its next call waits for it
+        self.held: list[str] = []  # methods whose call is being held now
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,6 +80,15 @@ class Emulator:
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._poll(params)}
         with self.lock:
+            release = self.holds.pop(method, None)
+            if release is not None:
+                self.held.append(method)
+                self.lock.notify_all()
+        if release is not None:  # a call in flight, as long as the test wants: Telegram is slow
+            release.wait(30)
+            with self.lock:
+                self.held.remove(method)
+        with self.lock:
             failure = self.api._failure(method)
             if failure is not None:
                 self.api.calls.append(Call(method, params, result=f"error {failure.code}"))
@@ -115,6 +126,13 @@ class Emulator:
             self.next_id += 1
             self.updates.append(update)
             self.lock.notify_all()
+
+    def hold(self, method: str) -> threading.Event:
+        """The next call of method waits (in flight, not answered) until the event is set."""
+        release = threading.Event()
+        with self.lock:
+            self.holds[method] = release
+        return release
 
     def fail(self, failure: Failure) -> None:
         with self.lock:

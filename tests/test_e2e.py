@@ -358,9 +358,9 @@ def test_sigkills_at_random_points_lose_nothing(backend: Backend) -> None:
                 user.send("how long does a refund take", "refund")
 
         def relay(user: EmuUser) -> None:
-            # A kill after the ticket opened but before the reply: the replayed /human finds it open
-            # and says so ("您已在和人工客服对话"), a true reply too.
-            user.send("/human", "人工客服")
+            # A kill after the ticket opened but before the reply: the replayed /human knows it opened
+            # that ticket (tickets.opened_by) and answers as the first run would have.
+            user.send("/human", "已为您转接人工客服")
             while killing.is_set():
                 raw = user.factory.text(f"message from {user.id}")
                 emu.push(raw)

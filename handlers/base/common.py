@@ -56,6 +56,7 @@ class Settings:
     web_url: str = ""  # public address of the web help center / Mini App (https://…); empty: no web in the chat
     web_port: int | None = None  # where the bot process serves it (default 8080 when WEB_URL is set)
     web_host: str = "0.0.0.0"  # noqa: S104 - the address it listens on (a reverse proxy in front)
+    startup_timeout: float = 60.0  # seconds to keep trying to reach Telegram (getMe) at start-up, then exit 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -83,6 +84,7 @@ class Settings:
             web_url=env.get("WEB_URL", "").strip().rstrip("/"),
             web_port=int(port) if (port := env.get("WEB_PORT", "").strip()).isdigit() else None,
             web_host=env.get("WEB_HOST", "").strip() or "0.0.0.0",  # noqa: S104 - see the field
+            startup_timeout=_positive(env.get("STARTUP_TIMEOUT", ""), 60.0),
         )
 
 
