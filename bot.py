@@ -343,15 +343,15 @@ def _reach_telegram(settings, health: Health) -> str | None:  # noqa: ANN001 - h
                 async with bot:  # initialize(): getMe
                     log.info("Telegram answered getMe: @%s", bot.username)
                     return None
-            except InvalidToken as exc:
-                return (f"error: Telegram at {where} refused the bot token {token} ({exc.message}); check"
-                        f" TELEGRAM_BOT_TOKEN (the token @BotFather gave: /mybots → API Token){check_url}")
+            except InvalidToken:  # its message quotes the whole token: not printed
+                return (f"error: Telegram at {where} rejected the bot token {token}; check TELEGRAM_BOT_TOKEN"
+                        f" (the token @BotFather gave: /mybots → API Token){check_url}")
             except TelegramError as exc:
                 kind = "cannot reach" if isinstance(exc, NetworkError) else "no valid answer from"
                 reason = f"{kind} Telegram at {where} ({exc.message})"
             if time.monotonic() + delay > deadline:
-                return (f"error: {reason}, {tries} tries in {settings.startup_timeout:.0f} s; check the network"
-                        f" (DNS, firewall, proxy){check_url}")
+                return (f"error: {reason}; gave up after {tries} tries (STARTUP_TIMEOUT="
+                        f"{settings.startup_timeout:g} s); check the network (DNS, firewall, proxy){check_url}")
             health.set("unhealthy", reason)
             log.warning("%s; trying again in %.0f s", reason, delay)
             await asyncio.sleep(delay)
@@ -385,8 +385,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("telegram.ext").addFilter(_OneLineTelegramErrors())
     settings = Settings.from_env()
-    center = _load(background=True)
     on_postgres = is_postgres(settings.database_url)
+    console = args.command == "console" or not settings.token
+    leader = None
+    if console and on_postgres:  # the console does not wait for the lock: it says who holds it, at once
+        from helpcenter.storage.leader import LeaderLock
+
+        leader = LeaderLock(settings.database_url)
+        if not leader.try_acquire(pause=0):
+            holder = leader.describe_holder()
+            leader.close()
+            if leader.error:
+                print(f"error: cannot connect to PostgreSQL at {safe_url(settings.database_url)}: {leader.error}",
+                      file=sys.stderr)
+            else:
+                print(f"error: {holder or 'another bot process'} is active on {safe_url(settings.database_url)};"
+                      " stop it first, or give the console a database (or schema) of its own", file=sys.stderr)
+            return 1
+    center = _load(background=True)
     lock = None
     try:
         if settings.database_url and not on_postgres:
@@ -398,8 +414,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.command == "console" or not settings.token:
-        return _run_console(args, center, settings)
+    if console:
+        return _run_console(args, center, settings, leader)
     from handlers.app import build_application
     from handlers.support import outbox
     from helpcenter.storage.leader import FENCE_GRACE, LeaderLock, serve_health
@@ -478,28 +494,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_console(args: argparse.Namespace, center: HelpCenter, settings) -> int:  # noqa: ANN001 - Settings
-    """The console chat. On PostgreSQL it takes the same single-instance lock as the Telegram
-    mode (on SQLite the DATA_DIR lock is held already), but does not wait for it: it says who holds it."""
+def _run_console(args: argparse.Namespace, center: HelpCenter, settings, leader) -> int:  # noqa: ANN001
+    """The console chat. On PostgreSQL it holds the same single-instance lock as the Telegram mode
+    (leader, taken by cmd_run before loading; on SQLite the DATA_DIR lock is held already)."""
     import logging
 
     from handlers.offline.console import run_console
 
-    leader = None
-    if is_postgres(settings.database_url):
-        from helpcenter.storage.leader import LeaderLock
-
-        leader = LeaderLock(settings.database_url)
-        if not leader.try_acquire(pause=0):
-            holder = leader.describe_holder()
-            leader.close()
-            if leader.error:
-                print(f"error: cannot connect to PostgreSQL at {safe_url(settings.database_url)}: {leader.error}",
-                      file=sys.stderr)
-            else:
-                print(f"error: {holder or 'another bot process'} is active on {safe_url(settings.database_url)};"
-                      " stop it first, or give the console a database (or schema) of its own", file=sys.stderr)
-            return 1
+    if leader is not None:
         leader.watch()
     logging.getLogger().setLevel(logging.WARNING)
     try:

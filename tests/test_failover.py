@@ -5,12 +5,13 @@ stops at once while the standby takes over the conversation."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import Backend
+from .conftest import ROOT, Backend
 from .emulator import Emulator
 from .test_e2e import SUPPORT, EmuUser, Runner, _copies, health
 
@@ -45,6 +46,11 @@ def test_a_lost_lock_connection_hands_over_to_the_standby(pg_backend: Backend) -
             active, standby = runner.proc, runner.standbys[0]
             assert health(runner.ports[active.pid]) == "active"
             assert health(runner.ports[standby.pid]) == "standby"
+            # The console takes the same lock; it does not wait for it, it says who serves.
+            console = subprocess.run([sys.executable, "bot.py", "console"], cwd=ROOT, env=runner.env, input="/quit\n",
+                                     capture_output=True, text=True, timeout=60)
+            assert console.returncode == 1
+            assert f"error: another bot process (pid {active.pid} on " in console.stderr, console.stderr
             ann, bob = EmuUser(emu, 81), EmuUser(emu, 82)
             ann.send("/return", "步骤 1/6")
             ann.press("下一步", "步骤 2/6")

@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS bans (
 """
 
 
-DATABASES = ("helpcenter.sqlite3", "state.sqlite3")
+DATABASES = ("helpcenter.sqlite3", "state.sqlite3", "desk.sqlite3")  # desk: storage/desk_records.py
 
 
 def check_data_dir(data_dir: Path) -> None:
