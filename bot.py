@@ -170,6 +170,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Unanswered and 👎 questions grouped by similarity, as CSV and Markdown for editors."""
     import asyncio
 
+    try:
+        tz = report_zone()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
     from helpcenter.reports.editors import group_questions, to_csv, to_markdown
     from helpcenter.storage.store import Store
 
@@ -188,7 +194,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     (out / "report.csv").write_text(to_csv(groups), encoding="utf-8")
     (out / "report.md").write_text(to_markdown(groups), encoding="utf-8")
     print(f"{len(groups)} group(s) of questions to review: {out / 'report.csv'}, {out / 'report.md'}")
-    _report_desk(out)
+    _report_desk(out, tz)
     return 0
 
 
@@ -218,12 +224,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_desk(out: Path) -> None:
+def _report_desk(out: Path, tz) -> None:  # noqa: ANN001 - a ZoneInfo
     """The agents' desk part of the report: service figures (CSV + Markdown) and the phrasings
-    agents taught, for editors to move into content/."""
+    agents taught, for editors to move into content/. Days are whole days of tz (REPORT_TIMEZONE)."""
     import asyncio
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
+    from datetime import datetime
 
     from helpcenter.desk import taught
     from helpcenter.knowledge.loader import CONTENT_DIR, load_content
@@ -232,7 +237,7 @@ def _report_desk(out: Path) -> None:
     from helpcenter.storage.desk_records import Desk
 
     data_dir = Path(os.environ.get("DATA_DIR", "data"))
-    tz = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Asia/Shanghai"))
+    zone = service_stats.zone_name(tz)
     days = 30
 
     async def read() -> tuple[list[dict], list, dict[str, float]]:
@@ -240,7 +245,7 @@ def _report_desk(out: Path) -> None:
         desk = (Desk(database(url, data_dir / taught.DESK_FILE)) if is_postgres(url)
                 else Desk(data_dir / taught.DESK_FILE, data_dir / "helpcenter.sqlite3"))
         await desk.open()
-        since = datetime.now(tz) - timedelta(days=days)
+        since = service_stats.period_start(datetime.now(tz), tz, days)
         try:
             return (await desk.service_rows(since), await desk.taught(), await desk.answer_rate_per_day(since, tz))
         finally:
@@ -248,19 +253,31 @@ def _report_desk(out: Path) -> None:
 
     rows, phrasings, rates = asyncio.run(read())
     total, per_agent, per_day = service_stats.summarize(rows, tz, "(nobody)")
-    (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day), encoding="utf-8")
-    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days)
-                                    + "\n![Tickets and answer rate per day](service.svg)\n", encoding="utf-8")
+    (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day, zone), encoding="utf-8")
+    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days, zone)
+                                    + f"\n![Tickets and answer rate per day ({zone})](service.svg)\n", encoding="utf-8")
     tickets = {f.label: f.tickets for f in per_day}
     chart = [(day, tickets.get(day, 0), rates.get(day)) for day in sorted(set(tickets) | set(rates))]
-    (out / "service.svg").write_text(svg_chart(chart), encoding="utf-8")
+    (out / "service.svg").write_text(svg_chart(chart, f"Tickets and answer rate per day ({zone})"), encoding="utf-8")
     kb, _ = load_content(CONTENT_DIR)  # titles only: no matcher, no model to load
     by_id = kb.by_id if kb is not None else {}
     listed = [(p.entry_id, by_id[p.entry_id].texts["zh"].title if p.entry_id in by_id else "?", p.lang,
                p.text, p.agent) for p in phrasings]
     (out / "taught.md").write_text(taught.to_markdown(listed), encoding="utf-8")
-    print(f"service: {total.tickets} ticket(s) in {days} days: {out / 'service.csv'}, {out / 'service.md'};"
-          f" chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
+    print(f"service: {total.tickets} ticket(s) in {days} days (days in {zone}): {out / 'service.csv'},"
+          f" {out / 'service.md'}; chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
+
+
+def report_zone(env: dict[str, str] | None = None):  # noqa: ANN201 - a ZoneInfo
+    """REPORT_TIMEZONE (default UTC) as a zone; ValueError with the sentence to print when it is none."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = (os.environ if env is None else env).get("REPORT_TIMEZONE", "").strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"REPORT_TIMEZONE={name} is not a time zone; use an IANA name such as UTC or"
+                         " Asia/Shanghai") from None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -385,6 +402,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("telegram.ext").addFilter(_OneLineTelegramErrors())
     settings = Settings.from_env()
+    try:
+        report_zone({"REPORT_TIMEZONE": settings.report_timezone})
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     on_postgres = is_postgres(settings.database_url)
     console = args.command == "console" or not settings.token
     leader = None

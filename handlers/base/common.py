@@ -44,6 +44,7 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""  # postgresql://…: everything in PostgreSQL; empty: SQLite under data_dir
     timezone: str = "Asia/Shanghai"
+    report_timezone: str = "UTC"  # the operators' days: /stats, bot.py report, its chart (named in each)
     webhook_url: str = ""
     webhook_secret: str = ""
     conversation_timeout: float = 30 * 60  # seconds of silence before a flow pauses
@@ -73,6 +74,7 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", "data")),
             database_url=env.get("DATABASE_URL", "").strip(),
             timezone=env.get("BOT_TIMEZONE", "Asia/Shanghai"),
+            report_timezone=env.get("REPORT_TIMEZONE", "").strip() or "UTC",
             webhook_url=env.get("WEBHOOK_URL", "").strip(),
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             support_hours=env.get("SUPPORT_HOURS", "").strip(),
@@ -110,6 +112,11 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    @property
+    def report_tz(self) -> ZoneInfo:
+        """The zone operators' figures count days in (REPORT_TIMEZONE, default UTC)."""
+        return ZoneInfo(self.settings.report_timezone)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tz)
