@@ -60,7 +60,7 @@ class Questions(Tables):
         topics = await rows("SELECT topic, COUNT(*) FROM questions WHERE asked_at>=? AND topic IS NOT NULL"
                             " GROUP BY topic ORDER BY 2 DESC, 1 LIMIT ?", limit)
         unanswered = await rows("SELECT normalized, COUNT(*) FROM questions WHERE asked_at>=? AND entry_id IS NULL"
-                                " GROUP BY normalized ORDER BY 2 DESC, 1 LIMIT ?", limit)
+                                " AND normalized<>'' GROUP BY normalized ORDER BY 2 DESC, 1 LIMIT ?", limit)
         up, down = (await rows("SELECT COUNT(CASE WHEN feedback=1 THEN 1 END), COUNT(CASE WHEN feedback=-1 THEN 1 END)"
                                " FROM questions WHERE asked_at>=?"))[0]
         unanswered = [(mask_personal(text), n) for text, n in unanswered]  # rows logged before masking
