@@ -51,6 +51,7 @@ class LeaderLock:
         self.active = False
         self.error = ""  # why the last try could not reach PostgreSQL ("" when it could)
         self._last_ok = 0.0
+        self._lost = threading.Lock()  # on_lost runs once, whichever watcher notices first
 
     def _connect(self) -> Any:
         import psycopg
@@ -114,8 +115,7 @@ class LeaderLock:
                 self.conn.execute("SELECT 1").fetchone()
             except Exception as exc:  # noqa: BLE001 - any failure means the lock may be gone
                 log.error("active: the lock connection failed: %s", exc)
-                self.active = False
-                self.on_lost()
+                self._fire()
                 return
             self._last_ok = time.monotonic()
             time.sleep(CHECK_SECONDS)
@@ -125,9 +125,13 @@ class LeaderLock:
             time.sleep(CHECK_SECONDS)
             if time.monotonic() - self._last_ok > STALL_SECONDS:
                 log.error("active: the lock connection has not answered for %.0f s", STALL_SECONDS)
-                self.active = False
-                self.on_lost()
+                self._fire()
                 return
+
+    def _fire(self) -> None:
+        self.active = False
+        if self._lost.acquire(blocking=False):
+            self.on_lost()
 
     def close(self) -> None:
         if self.conn is not None:
