@@ -424,9 +424,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"error: {holder or 'another bot process'} is active on {safe_url(settings.database_url)};"
                       " stop it first, or give the console a database (or schema) of its own", file=sys.stderr)
             return 1
-    center = _load(background=True)
     lock = None
-    try:
+    try:  # before loading the content: a start that cannot work says so in a second, not after the load
         if settings.database_url and not on_postgres:
             database(settings.database_url, settings.data_dir)  # raises the clear error
         if not on_postgres:  # SQLite: one process per DATA_DIR, by a file lock
@@ -436,14 +435,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    health = Health()
+    if not console:  # answers "starting" from here, while the content loads
+        from helpcenter.storage.leader import serve_health
+
+        health_port = os.environ.get("HEALTH_PORT", "").strip()
+        if not health_port and settings.webhook_url:
+            health_port = str(int(os.environ.get("PORT", "8443")) + 1)
+        if health_port.isdigit():
+            serve_health(int(health_port), health.status)
+    center = _load(background=True)
     if console:
         return _run_console(args, center, settings, leader)
     from handlers.app import build_application
     from handlers.support import outbox
-    from helpcenter.storage.leader import FENCE_GRACE, LeaderLock, serve_health
+    from helpcenter.storage.leader import FENCE_GRACE, LeaderLock
 
     app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
-    health = Health()
 
     def lost() -> None:
         """The lock connection failed: another process may serve already. Send nothing more,
@@ -459,11 +467,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         os._exit(1)
 
     leader = LeaderLock(settings.database_url, on_lost=lost) if on_postgres else None
-    health_port = os.environ.get("HEALTH_PORT", "").strip()
-    if not health_port and settings.webhook_url:
-        health_port = str(int(os.environ.get("PORT", "8443")) + 1)
-    if health_port.isdigit():
-        serve_health(int(health_port), health.status)
     inner_post_init = app.post_init
 
     async def post_init(application) -> None:  # noqa: ANN001 - the Application
