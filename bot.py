@@ -317,80 +317,6 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
-class Health:
-    """What GET /health says (HEALTH_PORT): starting (loading, or Telegram has not answered getMe
-    yet), standby (PostgreSQL: another process serves), unhealthy (Telegram cannot be reached;
-    retrying, error says why), active (serving). Only active answers 200."""
-
-    def __init__(self) -> None:
-        self.role, self.error = "starting", ""
-
-    def set(self, role: str, error: str = "") -> None:
-        self.role, self.error = role, error
-
-    def status(self) -> dict[str, str]:
-        return {"role": self.role, **({"error": self.error} if self.error else {})}
-
-
-def _reach_telegram(settings, health: Health) -> str | None:  # noqa: ANN001 - handlers.base.common.Settings
-    """Ask Telegram getMe until it answers, at most STARTUP_TIMEOUT seconds: None once it did,
-    else the one line that says what failed and what to check. A refused token is not retried.
-    Runs on the event loop run_polling/run_webhook will use (set as the current one)."""
-    import asyncio
-    import logging
-    import time
-
-    from telegram import Bot
-    from telegram.error import InvalidToken, NetworkError, TelegramError
-
-    log = logging.getLogger("bot")
-    base = settings.api_base_url.rstrip("/")
-    where = base or "https://api.telegram.org"
-    check_url = f" and TELEGRAM_API_BASE_URL={base}" if base else ""
-    token = settings.token.split(":", 1)[0] + ":…"  # the bot id; the secret part is never printed
-
-    async def probe() -> str | None:
-        deadline = time.monotonic() + settings.startup_timeout
-        delay, tries = 1.0, 0
-        while True:
-            tries += 1
-            bot = (Bot(settings.token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot") if base
-                   else Bot(settings.token))
-            try:
-                async with bot:  # initialize(): getMe
-                    log.info("Telegram answered getMe: @%s", bot.username)
-                    return None
-            except InvalidToken:  # its message quotes the whole token: not printed
-                return (f"error: Telegram at {where} rejected the bot token {token}; check TELEGRAM_BOT_TOKEN"
-                        f" (the token @BotFather gave: /mybots → API Token){check_url}")
-            except TelegramError as exc:
-                kind = "cannot reach" if isinstance(exc, NetworkError) else "no valid answer from"
-                reason = f"{kind} Telegram at {where} ({exc.message})"
-            if time.monotonic() + delay > deadline:
-                return (f"error: {reason}; gave up after {tries} tries (STARTUP_TIMEOUT="
-                        f"{settings.startup_timeout:g} s); check the network (DNS, firewall, proxy){check_url}")
-            health.set("unhealthy", reason)
-            log.warning("%s; trying again in %.0f s", reason, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15.0)
-
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # the loop PTB's run_* will use
-    return loop.run_until_complete(probe())
-
-
-class _OneLineTelegramErrors:
-    """PTB logs a failed start-up call (getMe, setWebhook) with its traceback before raising it;
-    the raise is reported in one line by cmd_run, so the log keeps the line, not the traceback."""
-
-    def filter(self, record) -> bool:  # noqa: ANN001 - logging.LogRecord
-        from telegram.error import TelegramError
-
-        if record.exc_info and isinstance(record.exc_info[1], TelegramError):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve Telegram with a token; otherwise open the same conversations in the console."""
     import logging
@@ -400,7 +326,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("telegram.ext").addFilter(_OneLineTelegramErrors())
+    from handlers.runtime.startup import Health, OneLineTelegramErrors, reach_telegram
+
+    logging.getLogger("telegram.ext").addFilter(OneLineTelegramErrors())
     settings = Settings.from_env()
     try:
         report_zone({"REPORT_TIMEZONE": settings.report_timezone})
@@ -448,25 +376,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if console:
         return _run_console(args, center, settings, leader)
     from handlers.app import build_application
-    from handlers.support import outbox
-    from helpcenter.storage.leader import FENCE_GRACE, LeaderLock
+    from helpcenter.storage.leader import LeaderLock
 
     app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
-
-    def lost() -> None:
-        """The lock connection failed: another process may serve already. Send nothing more,
-        give the relays being sent FENCE_GRACE seconds to be recorded (the new active waits for
-        them instead of sending them again), then stop for a supervisor to restart this one."""
-        print("error: lost the PostgreSQL connection that holds the active lock; finishing the relays in"
-              f" flight (at most {FENCE_GRACE:.0f} s), then exiting so the standby takes over",
-              file=sys.stderr, flush=True)
-        left = outbox.fence_from_thread(app, FENCE_GRACE)
-        if left:
-            print(f"error: {left if left > 0 else 'some'} relay(s) still in flight; the standby sends them again",
-                  file=sys.stderr, flush=True)
-        os._exit(1)
-
-    leader = LeaderLock(settings.database_url, on_lost=lost) if on_postgres else None
+    leader = LeaderLock(settings.database_url, on_lost=lambda: _exit_fenced(app)) if on_postgres else None
     inner_post_init = app.post_init
 
     async def post_init(application) -> None:  # noqa: ANN001 - the Application
@@ -485,7 +398,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             leader.watch()
             health.set("starting")
         try:
-            failed = _reach_telegram(settings, health)
+            failed = reach_telegram(settings, health)
         except KeyboardInterrupt:
             return 0
         if failed is not None:
@@ -517,6 +430,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         if leader is not None:
             leader.close()
     return 0
+
+
+def _exit_fenced(app) -> None:  # noqa: ANN001 - the Application
+    """The lock connection failed (called from the lock's watcher thread): another process may
+    serve already. Claim no more relays, give the ones being sent FENCE_GRACE seconds to be
+    recorded (the new active waits for them instead of sending them again), then stop at once,
+    without clean-up that could still send or commit, for a supervisor to restart this one."""
+    from handlers.support.outbox import fence_from_thread
+    from helpcenter.storage.leader import FENCE_GRACE
+
+    print("error: lost the PostgreSQL connection that holds the active lock; finishing the relays in"
+          f" flight (at most {FENCE_GRACE:.0f} s), then exiting so the standby takes over", file=sys.stderr, flush=True)
+    left = fence_from_thread(app, FENCE_GRACE)
+    if left:
+        print(f"error: {left if left > 0 else 'some'} relay(s) still in flight; the standby sends them again",
+              file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 def _run_console(args: argparse.Namespace, center: HelpCenter, settings, leader) -> int:  # noqa: ANN001
