@@ -170,8 +170,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Unanswered and 👎 questions grouped by similarity, as CSV and Markdown for editors."""
     import asyncio
 
+    from helpcenter.reports.service_stats import report_zone
+
     try:
-        tz = report_zone()
+        tz = report_zone(os.environ.get("REPORT_TIMEZONE", ""))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -268,18 +270,6 @@ def _report_desk(out: Path, tz) -> None:  # noqa: ANN001 - a ZoneInfo
           f" {out / 'service.md'}; chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
 
 
-def report_zone(env: dict[str, str] | None = None):  # noqa: ANN201 - a ZoneInfo
-    """REPORT_TIMEZONE (default UTC) as a zone; ValueError with the sentence to print when it is none."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = (os.environ if env is None else env).get("REPORT_TIMEZONE", "").strip() or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"REPORT_TIMEZONE={name} is not a time zone; use an IANA name such as UTC or"
-                         " Asia/Shanghai") from None
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     center = _load()
     try:
@@ -327,11 +317,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from handlers.runtime.startup import Health, OneLineTelegramErrors, reach_telegram
+    from helpcenter.reports.service_stats import report_zone
 
     logging.getLogger("telegram.ext").addFilter(OneLineTelegramErrors())
     settings = Settings.from_env()
     try:
-        report_zone({"REPORT_TIMEZONE": settings.report_timezone})
+        report_zone(settings.report_timezone)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from statistics import median
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpcenter.desk.hours import WorkingHours
 
@@ -39,6 +39,16 @@ def period_start(now: datetime, tz: tzinfo, days: int) -> datetime:
     so every day counted is a whole day of that zone (today so far included)."""
     first = now.astimezone(tz).date() - timedelta(days=days - 1)
     return datetime.combine(first, datetime.min.time(), tz)
+
+
+def report_zone(name: str) -> ZoneInfo:
+    """REPORT_TIMEZONE as a zone (empty: UTC); ValueError with the sentence to print when it is none."""
+    name = name.strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"REPORT_TIMEZONE={name} is not a time zone; use an IANA name such as UTC or"
+                         " Asia/Shanghai") from None
 
 
 def zone_name(tz: tzinfo) -> str:
