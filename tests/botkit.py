@@ -57,6 +57,12 @@ class Chat:
     def last_with_buttons(self) -> Call | None:
         return next((c for c in reversed(self.api.sent(self.user_id)) if c.buttons), None)
 
+    def last_with(self, label: str) -> Call | None:
+        """The latest message with a button whose text contains label (an answer above the
+        one-time market question, say)."""
+        return next((c for c in reversed(self.api.sent(self.user_id))
+                     if any(label in text for text in c.button_texts)), None)
+
     async def send(self, text: str) -> list[Call]:
         return await self._process(self.factory.text(text))
 

@@ -46,21 +46,23 @@ async def test_seller_response_by_market_offers_the_uk_as_unknown_and_other_mark
         sam = chat(app, api, user_id=5)
         await sam.send("/seller")
         await sam.press("处理退款/退货申请")
-        assert "英国" in sam.buttons and "🌏 其他市场" in sam.buttons
+        assert {"英国", "马来西亚", "其他市场"} <= set(sam.buttons)  # every market a seller can name
         await sam.press("英国")
-        text = sam.text
-        assert "英国 · 卖家响应退货/退款申请的时限:未知(公开来源没有给出这个时限)" in text
-        assert "自 2025-01-10 起" in text
-        assert "超时自动同意" not in text  # a US rule
-        await sam.press("上一步")
+        own = sam.text.split("🌏 其他市场")[0]
+        assert "英国 · 卖家响应退货/退款申请的时限:未知(公开来源没有给出这个时限)" in own
+        assert "自 2025-01-10 起" in own
+        assert "超时自动同意" not in own  # a US rule: folded under other markets
+        assert "超时自动同意" in sam.text.split("🌏 其他市场")[1]
+        await sam.press("换个市场")
         await sam.press("泰国")
-        text = sam.text
-        assert "泰国 · 卖家响应退货/退款申请的时限:1 个工作日 [" in text
-        assert "买家提交退货/退款申请起" not in text  # the source gives no start event
-        assert "ChannelX" not in text and "Seller University (US)" not in text  # only its own sources
-        await sam.press("上一步")
+        own = sam.text.split("🌏 其他市场")[0]
+        assert "泰国 · 卖家响应退货/退款申请的时限,超时自动同意退款:1 个工作日,提交售后申请起 [" in own
+        assert "ChannelX" not in own and "Seller University (US)" not in own  # only its own sources
+        await sam.press("换个市场")
         await sam.press("其他市场")
-        assert "没有可靠的公开来源" in sam.text
+        assert "\n其他市场:没有公开数据。\n" in sam.text
+        assert "在哪里查看:在卖家中心(Seller Center)" in sam.text
+        assert "👤 转人工" in sam.buttons or "☎️ TikTok 官方客服" in sam.buttons
 
 
 async def test_warehouse_view_for_us_sellers_shows_no_southeast_asia_rules(tmp_path: Path,
@@ -118,13 +120,14 @@ def test_statements_keep_their_source_and_market(center: HelpCenter) -> None:
     assert "US: refunds are requested in the app; the web site does not support it." in \
         _answer(center, "refund-apply", "en")
     ship = _answer(center, "return-ship-back", "en")
-    assert "The US also offers a free prepaid label or QR code; Thailand and Indonesia offer" in ship
+    assert "US: you can also choose a free prepaid label or QR code." in ship
+    assert "Thailand, Indonesia: you can choose self-arranged shipping, drop-off or pick-up." in ship
     assert "Indonesia · Time to drop the parcel off at a drop-off point: 10 calendar days [" in ship
     assert "Southeast Asia cross-border" not in ship
     policy = _answer(center, "return-policy", "zh")
     assert "印度尼西亚:最多 6 天" in policy
-    assert "泰国(Mall 商家):15 天 [" in policy  # no start event: the source gives none
-    assert "英国(平台延长退货期):30 天 [" in policy
+    assert "泰国(Mall 商家):15 个自然日,订单显示“已签收/已送达”起 [" in policy
+    assert "英国(平台延长退货期):30 天,收到商品起 [" in policy
     counterfeit = _answer(center, "dispute-counterfeit", "zh")
     assert "假冒产品一经证实,平台会采取相应措施保障消费者权益" in counterfeit
     assert "与订单不符/发错货" not in _answer(center, "dispute-mismatch", "zh")  # official names unknown
@@ -175,16 +178,18 @@ def test_sourced_evidence_needs_its_source(content_copy: Path) -> None:
 def test_a_count_needs_its_unit_and_up_to_is_true_or_false(content_copy: Path) -> None:
     line, errors = _errors_after(content_copy, "rules.yaml", "count: {value: 3, unit: warehouse,", "count: {value: 3,")
     assert f"rules.yaml:{line}: figure sea-return-warehouses: missing unit" in errors
-    line, errors = _errors_after(content_copy, "rules.yaml", "up_to: true, when: damaged_defective",
-                                 "up_to: maybe, when: damaged_defective")
+    line, errors = _errors_after(content_copy, "rules.yaml", "up_to: true, from: delivered, when: damaged_defective,"
+                                 " source: us-money-back}\n  - market: UK",
+                                 "up_to: maybe, from: delivered, when: damaged_defective, source: us-money-back}\n"
+                                 "  - market: UK")
     assert f"rules.yaml:{line}: return window US: up_to must be true or false" in errors
 
 
 def test_a_market_view_cannot_show_another_markets_figure(content_copy: Path) -> None:
-    line, errors = _errors_after(content_copy, "flows.yaml", "figures: [th-seller-response]",
+    line, errors = _errors_after(content_copy, "flows.yaml", "figures: [sea-return-warehouses]",
                                  "figures: [us-seller-response]")
-    assert (f"flows.yaml:{line}: flows.seller_response option TH: figure us-seller-response is for"
-            " market US, not TH") in errors
+    assert (f"flows.yaml:{line}: flows.seller_warehouse option sea: figure us-seller-response is for"
+            " market US, not SEA") in errors
 
 
 def test_a_dispute_case_needs_its_seller_side(content_copy: Path) -> None:
@@ -205,5 +210,6 @@ async def test_a_markets_response_time_is_the_first_thing_the_seller_reads(tmp_p
         await sam.press("处理退款/退货申请")
         await sam.press("美国")
         first_screen = sam.text.split("┆")[0]  # the console's and to_plain's mark of the folded part
-        assert "美国 · 卖家响应退货/退款申请的时限,超时自动同意:24 小时" in first_screen
-        assert "在卖家中心打开该订单" not in first_screen  # the steps are folded below it
+        assert first_screen.split("\n")[1].startswith("• 美国 · 卖家响应退货/退款申请的时限,超时自动同意:24 小时")
+        assert "卖家带证据申诉的期限" in first_screen  # the US's other time limit, then the first step
+        assert "2. " not in first_screen  # the other steps are folded below

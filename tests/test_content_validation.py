@@ -179,7 +179,8 @@ def test_the_schema_names_nested_places_as_the_loader_always_did(content_copy: P
     """knowledge/schema.py checks the shape (pydantic, extra keys forbidden); its errors keep the
     loader's file:line and wording, down to a window inside a dispute rule."""
     rules = content_copy / "rules.yaml"
-    line = _edit(rules, "up_to: true, when: damaged_defective", "up_to: true, colour: red, when: damaged_defective")
+    line = _edit(rules, "when: damaged_defective, source: us-money-back}\n  - market: UK",
+                 "colour: red, when: damaged_defective, source: us-money-back}\n  - market: UK")
     sources = content_copy / "sources.yaml"
     url_line = _edit(sources, "url: \"https://", "url: \"http://")
     refunds = content_copy / "refunds.yaml"

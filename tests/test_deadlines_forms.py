@@ -68,7 +68,7 @@ def _break(content: Path, old: str, new: str) -> tuple[int, list[str]]:
     ("    大前天: 3\n", "    大前天: 3\n    yesterday2: 1\n    三: 3\n",
      "dates.numbers: '三' is already listed in dates.days_before"),
     ("  ago: [", "  ago_words: [",
-     "unknown key 'ago_words' in dates (allowed: ago, before_today, days_before, marks, months, numbers,"
+     "unknown key 'ago_words' in dates (allowed: ago, before_today, days_before, filler, marks, months, numbers,"
      " weekdays, weeks_before)"),
 ])
 def test_dates_section_is_validated_with_file_and_line(content_copy: Path, old: str, new: str,

@@ -56,14 +56,14 @@ async def test_every_answer_has_a_share_link_and_feedback(tmp_path: Path, center
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await ann.send("包裹丢了")
-        answer = ann.last_with_buttons()
+        answer = ann.last_with("有帮助")  # the market question (asked once) comes below it
         urls = [b.get("url") for row in answer.buttons for b in row if b.get("url")]
         assert urls == ["https://t.me/helpcenter_bot?start=dispute-lost-package"]
-        assert "👍 有帮助" in ann.buttons and "👎 没帮助" in ann.buttons
-        await ann.press("有帮助")
+        assert "👍 有帮助" in answer.button_texts and "👎 没帮助" in answer.button_texts
+        await ann.press("有帮助", answer)
         assert ann.alerts == ["谢谢反馈!"]
         await ann.send("包裹损坏了")
-        await ann.press("没帮助")
+        await ann.press("没帮助", ann.last_with("没帮助"))
         assert "抱歉没帮上忙" in ann.text
         assert "☎️ TikTok 官方客服" in ann.buttons  # no agents configured
         assert any(b.startswith("1. ") for b in ann.buttons)  # the other candidates
@@ -113,7 +113,7 @@ async def test_report_command_writes_csv_and_markdown(tmp_path: Path, center: He
         await ann.send("怎么开直播")
         await ann.send("怎么开直播呢")
         await ann.send("包裹损坏了")
-        await ann.press("没帮助")
+        await ann.press("没帮助", ann.last_with("没帮助"))
         await ann.send("🤔")
         await ann.send("??")
     out = subprocess.run([sys.executable, "bot.py", "report", "--out", str(tmp_path / "r")], cwd=ROOT,
@@ -160,11 +160,11 @@ async def test_one_visible_vote_per_user_and_answer(tmp_path: Path, center: Help
         ann = chat(app, api)
         store = app.services.store
         await ann.send("包裹丢了")
-        answer = ann.last_with_buttons()
+        answer = ann.last_with("有帮助")  # the market question (asked once) comes below it
         await ann.press("有帮助", call=answer)
         assert ann.alerts == ["谢谢反馈!"]
         assert [c.method for c in ann.replies] == ["editMessageReplyMarkup"]  # the answer's text stays
-        voted = ann.last_with_buttons()
+        voted = ann.replies[0]
         assert "✓ 👍 有帮助" in voted.button_texts and "👎 没帮助" in voted.button_texts
         await ann.press("有帮助", call=voted)  # the same vote again
         assert ann.alerts == ["您已经投过这一票了。"]
@@ -183,7 +183,7 @@ async def test_one_visible_vote_per_user_and_answer(tmp_path: Path, center: Help
         assert (stats["helpful"], stats["unhelpful"]) == (1, 0)
         bob = chat(app, api, user_id=2)
         await bob.send("包裹丢了")
-        await bob.press("有帮助")
+        await bob.press("有帮助", bob.last_with("有帮助"))
         assert (await store.stats(NOW - timedelta(days=1)))["helpful"] == 2
 
 
@@ -199,7 +199,7 @@ async def test_faq_pages_are_labelled_apart_from_going_back(tmp_path: Path, cent
         assert "(2/2)" in ann.text and "⬅ 上一页" in ann.buttons
         listing = ann.last_with_buttons()
         await ann.press(listing.buttons[0][0]["text"], call=listing)
-        answer = ann.last_with_buttons()
+        answer = ann.last_with("返回列表")  # above the market question, when the answer asks it
         await ann.press("返回列表", call=answer)
         assert [c.method for c in ann.replies] == ["sendMessage"]  # the answer is not overwritten
         assert api.messages[(1, answer.result["message_id"])]["text"] == answer.text

@@ -78,7 +78,7 @@ async def test_seller_back_keeps_the_warehouse_and_response_time(tmp_path: Path,
         await ann.press("美国")
         response = ann.last_with_buttons()
         assert "24 小时" in to_plain(response.text)
-        await ann.press("上一步", call=response)
+        await ann.press("换个市场", call=response)
         assert _sent_only(ann) and "您在哪个市场经营" in ann.text
         assert _still_there(api, ann, response) == response.text
 
@@ -231,7 +231,9 @@ async def test_date_step_reads_month_numerals_day_marks_and_weekdays(tmp_path: P
                                 (bob, "last Friday", "2026-11-20"), (bob, "Sunday", "2026-11-22")):
             await who.send("/refund")
             await who.press("产品不一致" if who is ann else "Item not as ordered")
-            await who.press("印度尼西亚" if who is ann else "Indonesia")
+            market = "印度尼西亚" if who is ann else "Indonesia"
+            if market in who.buttons:  # asked the first time, then remembered
+                await who.press(market)
             await who.send(typed)
             assert f"{day}" in who.text and ("起算日" in who.text or "Counted from" in who.text), (typed, who.text)
 
@@ -249,8 +251,7 @@ async def test_forget_counts_only_pending_reminders(tmp_path: Path, center: Help
         await ann.press("取消提醒")
         assert ann.alerts == ["已取消提醒。"]
         await ann.press("换一个情况")
-        await ann.press("假冒产品")
-        await ann.press("印度尼西亚")
+        await ann.press("假冒产品")  # the market stays chosen
         await ann.press("昨天")
         await ann.press("截止前提醒我")
         await ann.send("/forget")

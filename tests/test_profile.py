@@ -91,9 +91,8 @@ async def test_market_is_asked_once_then_its_figures_come_first(tmp_path: Path, 
         await ann.press(us)
         assert ann.replies[0].method == "editMessageText"  # the question became the answer
         assert us_line in ann.text and uk_word not in ann.text.split("来源")[0].split("Sources")[0]
-        assert other in ann.buttons
-        await ann.press(other)
-        assert ann.replies[0].method == "sendMessage" and uk_word in ann.text  # the US answer stays
+        own, others = ann.text.split(other)  # the other markets: folded under their own heading
+        assert uk_word not in own and uk_word in others and us_line not in others
         await ann.send(question)  # asked once: the market is known now
         assert ask not in ann.text and us_line in ann.text
         assert app.user_data[ann.user_id].market == "US" and app.user_data[ann.user_id].role == "buyer"
@@ -166,9 +165,10 @@ async def test_deadline_without_a_market_asks_for_the_market(tmp_path: Path, cen
         call = _message_with(ann, "⏰")
         await ann.press("⏰", call)
         assert app.user_data[ann.user_id].ref.to_dict() == {"case": "quality_safety"}
-        assert "耐用" in " ".join(ann.buttons)  # this case asks its variant first, then the market
-        await ann.press(ann.buttons[0])
-        assert "印度尼西亚" in ann.buttons
+        assert "印度尼西亚" in ann.buttons and "马来西亚" in ann.buttons  # every market, none nudged
+        await ann.press("印度尼西亚")
+        assert "耐用" in " ".join(ann.buttons)  # then the variant that market's rule has
+        assert app.user_data[ann.user_id].market == "ID"  # said once, kept
 
 
 async def test_stale_refund_start_with_an_unknown_case_is_answered(tmp_path: Path, center: HelpCenter) -> None:
@@ -237,12 +237,9 @@ async def test_return_flow_offers_the_market_once_then_shows_it_first(tmp_path: 
         assert ann.replies[0].method == "editMessageText"  # the step becomes the market picker
         await ann.press(us)
         assert ann.text.startswith(("了解退货政策", "Check the return policy")) and us_line in ann.text
-        assert uk_word not in ann.text and other in ann.buttons
-        await ann.press(other)
-        assert uk_word in ann.text and ann.replies[0].method == "sendMessage"  # the step stays above
-        back = next(b for b in ann.buttons if b.startswith("↩"))
-        await ann.press(back)
-        assert us_line in ann.text and uk_word not in ann.text  # back on step 1, for the US
+        own, others = ann.text.split(other)  # the other markets: folded under their own heading
+        assert uk_word not in own and uk_word in others
+        assert not any("🌏" in b for b in ann.buttons)  # one way to other markets: the fold
         next_label = next(b for b in ann.buttons if "▶" in b)
         await ann.press(next_label)
         await ann.send("/cancel")
@@ -291,10 +288,14 @@ async def test_a_market_without_figures_is_said_to_be_unknown_and_a_question_doe
         await _as(ann, "buyer", ZH)
         await ann.send("/market")
         await ann.press("美国")
-        await ann.send("发错货了怎么办")  # the dispute cases have Indonesia's figures only
-        first = to_plain(ann.replies[0].text)
-        assert first.startswith("美国:未知,公开来源没有给出这个市场的时限。已知的市场:印度尼西亚。"), first
+        await ann.send("丢件了怎么办")  # a lost package: the US sources give no window
+        first = to_plain(ann.replies[0].text).split("\n")
+        assert first[1] == "美国:没有公开数据。", first
+        assert first[2].startswith("在哪里查看:TikTok App:个人主页 → Your Orders → 这笔订单"), first
+        await ann.send("发错货了怎么办")  # the US's own return window comes first
+        assert to_plain(ann.replies[0].text).split("\n")[1].startswith("• 美国 · 退货/退款申请期限:30 个自然日")
         await ann.send("退货期限是多久 英国")  # a market named in the question: that answer, for that market
-        assert "英国" in ann.text and "美国:30 个自然日" not in ann.text
+        own = ann.text.split("🌏 其他市场")[0]
+        assert "英国" in own and "美国:30 个自然日" not in own
         await ann.send("/menu")
         assert "🌏 我的市场:美国" in ann.buttons  # the saved market is changed only by /market

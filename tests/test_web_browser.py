@@ -155,14 +155,18 @@ def test_the_deadline_calculator(web, browser) -> None:
 
     base, _ = web
     browser.get(base + "/en/deadline")
+    Select(browser.find_element(By.ID, "market")).select_by_value("ID")
     Select(browser.find_element(By.ID, "case")).select_by_value("quality_safety")
     variant = browser.find_element(By.ID, "variant")
     assert variant.is_displayed()
     shown = [o.get_attribute("value") for o in Select(variant).options if o.is_enabled() and o.get_attribute("value")]
-    assert shown == ["durable", "non_durable"]
-    Select(browser.find_element(By.ID, "case")).select_by_value("mismatch")
-    assert not variant.is_displayed()  # this case has one window
+    assert shown == ["durable", "non_durable"]  # Indonesia's windows for this case
+    Select(browser.find_element(By.ID, "market")).select_by_value("TH")
+    shown = [o.get_attribute("value") for o in Select(variant).options if o.is_enabled() and o.get_attribute("value")]
+    assert shown == ["mall", "non_mall"]  # Thailand's
     Select(browser.find_element(By.ID, "market")).select_by_value("ID")
+    Select(browser.find_element(By.ID, "case")).select_by_value("mismatch")
+    assert not variant.is_displayed()  # this case has one window there
     day = (date.today() - timedelta(days=2)).isoformat()
     browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, "day"), day)
     browser.find_element(By.CSS_SELECTOR, ".calc button[type=submit]").click()

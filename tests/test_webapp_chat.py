@@ -95,7 +95,7 @@ async def test_a_reminder_from_the_calculator_is_set_and_shown_in_the_chat(tmp_p
         await _until(lambda: any("提醒您" in c.text for c in api.sent(1)))
         texts = [c.text for c in api.sent(1)]
         assert any("产品不一致 · 印度尼西亚" in t and "还剩 5 天" in t for t in texts)
-        assert any("好的,我会在 2026-11-26 10:00 提醒您(截止日 2026-11-27)" in t for t in texts)
+        assert any("好的,我会在 2026-11-26 10:00 (Asia/Jakarta) 提醒您(截止日 2026-11-27)" in t for t in texts)
         result = next(c for c in api.sent(1) if "产品不一致 · 印度尼西亚" in c.text)
         assert any("ref:unremind:" in b["callback_data"] for row in result.buttons for b in row)
         # The same request again: one reminder, and the chat says it exists.

@@ -19,11 +19,10 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import yaml
 from markupsafe import Markup
 
 from helpcenter import core
-from helpcenter.answers.deadlines import DateError, parse_day
+from helpcenter.answers.deadlines import DateError, acceptance_deadline, parse_day
 from helpcenter.answers.render import Renderer
 from helpcenter.core import HelpCenter
 from helpcenter.knowledge.model import LANGS, Entry
@@ -39,14 +38,6 @@ SUGGESTIONS = 6
 SEARCH_CACHE = 2048  # recent (question, language, role, market) → result
 PAGE_CACHE = 4096  # rendered pages kept (25 entries × 2 languages × 10 markets × 3 roles fit)
 WEB_QUEUE = ("web",)  # the web's place in the answer worker's round robin of chats
-
-
-def market_timezones(path: Path = WEB_DIR / "markets.yaml") -> dict[str, str]:
-    """Market → IANA time zone for the deadline calculator; every zone must exist."""
-    zones = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for zone in zones.values():
-        ZoneInfo(zone)  # raises on a typo, at start-up rather than on a user's page
-    return {str(k): str(v) for k, v in zones.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +72,13 @@ class Site:
 
     def __init__(self, center_of: Callable[[], HelpCenter], *, agents: bool = False, bot_username: str = "",
                  default_timezone: str = "Asia/Shanghai", clock: Callable[[], datetime] | None = None,
-                 timezones: dict[str, str] | None = None, can_post: bool = False,
+                 can_post: bool = False,
                  worker: FairWorker | None = None) -> None:
         self.center_of = center_of
         self.agents = agents  # whether the bot has live agents: the wording about a person depends on it
         self.bot_username = bot_username  # t.me links to the chat; "" when not known (no token)
         self.can_post = can_post  # a bot runs with this server: the Mini App's buttons can reach the chat
-        self.default_timezone = default_timezone
-        self.timezones = market_timezones() if timezones is None else timezones
+        self.default_timezone = default_timezone  # markets content/markets.yaml gives no zone
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.static = {p.name: p.read_bytes() for p in STATIC_DIR.iterdir() if p.is_file()}
         self.version = hashlib.sha256(b"".join(self.static[k] for k in sorted(self.static))).hexdigest()[:10]
@@ -128,8 +118,7 @@ class Site:
         return [(m, self.market_label(m, lang)) for m in self.center.kb.vocabulary.markets]
 
     def market_label(self, market: str, lang: str) -> str:
-        name = self.center.kb.glossary.markets.get(market, {}).get(lang) or self.renderer.market_name(market, lang)
-        return name[:1].upper() + name[1:]
+        return self.renderer.market_label(market, lang)
 
     def themes(self) -> list[str]:
         """Themes (the first part of a topic id) in the order content/ lists their entries."""
@@ -187,19 +176,15 @@ class Site:
 
         def build() -> str:
             r, lang, market = self.renderer, prefs.lang, prefs.market
-            full = r.answer_context(entry, lang)
-            markets = r.entry_markets(entry)
-            mine = None
-            if market and len(markets) > 1 and market in markets:
-                mine = r.answer_context(entry, lang, markets=(market,))
-            unknown = ""
-            if market and markets and market not in markets and (entry.dispute_case or entry.tables):
-                known = r.t("und.list_sep", lang).join(dict.fromkeys(r.market_name(m, lang) for m in markets))
-                unknown = r.t("und.unknown_market", lang, market=r.market_name(market, lang), known=known)
+            # The chat's rule: the market's figures first (or that it has none, and where to look
+            # in the app), the other markets' apart; no market chosen: every market alike.
+            shown = r.answer_context(entry, lang, market=market, role=prefs.role)
+            shown.pop("market_name")  # the page names the market its own way (web.your_market)
             # A dispute case from the seller's side, as the chat's seller flow shows it: first for sellers.
-            seller = Markup("\n\n".join(r.seller_case(entry, lang))) if entry.seller else ""  # noqa: S704 - our HTML
-            return self._render("web/entry.html.j2", prefs, f"e/{entry.id}", full["title"], **full, mine=mine,
-                                unknown=unknown, seller_side=seller, seller_first=prefs.role == "seller",
+            seller = (Markup("\n\n".join(r.seller_case(entry, lang, market=market)))  # noqa: S704 - our HTML
+                      if entry.seller else "")
+            return self._render("web/entry.html.j2", prefs, f"e/{entry.id}", shown["title"], **shown,
+                                seller_side=seller, seller_first=prefs.role == "seller",
                                 theme=entry.topic.split(".", 1)[0],
                                 chat_entry=self.chat_link(entry.id),
                                 deadline_case=entry.dispute_case if entry.dispute_case in self.center.kb.glossary.cases
@@ -273,14 +258,15 @@ class Site:
 
     # --- the deadline calculator ------------------------------------------------------------------
 
-    def variants(self, case: str) -> list[str]:
-        return list(dict.fromkeys(w.when for r in self.center.kb.rules_for(case)
-                                  for w in r.limits["acceptance"] if w.when))
+    def variants(self, case: str, market: str | None = None) -> list[str]:
+        """The variants a buyer picks from for a case (in one market: that rule's only)."""
+        return list(dict.fromkeys(v for r in self.center.kb.rules_for(case)
+                                  if market is None or r.market == market for v in r.variants))
 
-    def today(self, market: str | None) -> tuple[datetime, str]:
-        """Now in the market's time zone (the calculator's "today"), and the zone's name."""
-        zone = self.timezones.get(market or "", self.default_timezone)
-        return self.clock().astimezone(ZoneInfo(zone)), zone
+    def today(self, market: str | None) -> tuple[datetime, tuple[str, bool]]:
+        """Now in the market's time zone (the calculator's "today"), and the zone (name, assumed?)."""
+        zone = self.renderer.zone(market, self.default_timezone)
+        return self.clock().astimezone(ZoneInfo(zone[0])), zone
 
     def deadline(self, prefs: Prefs, case: str = "", variant: str = "", market: str = "", day: str = "") -> bytes:
         """The form, and with case, market and day the deadlines, as the chat's refund result
@@ -293,37 +279,37 @@ class Site:
         kb, r, lang = self.center.kb, self.renderer, prefs.lang
         case = case if case in kb.glossary.cases else ""
         market = market or prefs.market or ""
-        if market not in (*kb.vocabulary.markets, *kb.glossary.markets):
+        if market not in kb.vocabulary.markets:
             market = ""
-        variants = self.variants(case) if case else []
+        rule = kb.rule_for(case, market) if case and market else None
+        variants = list(rule.variants) if rule else []
         variant = variant if variant in variants else ""
-        now, zone = self.today(market if market in kb.glossary.markets else None)
+        now, zone = self.today(market or None)
         result, error, remind = "", "", None
-        if case and day:
-            rule = next((x for x in kb.rules_for(case) if x.market == market), None)
+        if case and market and rule is None:  # no public figure there: where to look, and a person
+            result = Markup(r.refund_result(None, None, None, now, lang, market=market, zone=zone,  # noqa: S704
+                                            case=case)[0])
+        elif case and day and rule is not None:
             try:
                 event_day = parse_day(day[:40], now.date(), kb.lexicon.dates)
             except DateError:
                 error = r.t("web.bad_date", lang)
             else:
-                if rule is None:
-                    error = r.t("ref.unknown_market", lang)
-                elif variants and not variant:
+                if variants and not variant:
                     error = r.t("ref.pick_variant", lang)
                 else:
-                    text, limits = r.refund_result(rule, variant or None, event_day, now, lang)
+                    text, limits = r.refund_result(rule, variant or None, event_day, now, lang, zone=zone)
                     result = Markup(text)  # noqa: S704 - rendered by our autoescaped templates
-                    acceptance = next((x.deadline for x in limits if x.kind == "acceptance" and x.deadline), None)
+                    acceptance = acceptance_deadline(limits)
                     if acceptance is not None and acceptance.days_left >= 1:
                         remind = {"case": case, "market": market, "variant": variant, "day": event_day.isoformat()}
-        case_markets = {c: kb.markets_for(c) for c in kb.glossary.cases}
         keep = {k: v for k, v in (("case", case), ("variant", variant), ("market", market), ("day", day)) if v}
         return self._render(
             "web/deadline.html.j2", prefs, "deadline", r.t("web.deadline_title", lang), keep=keep,
             case=case, variant=variant, market=market, day=day[:40], result=result, error=error, remind=remind,
-            zone=zone, today=now.date().isoformat(), case_markets=case_markets,
-            case_variants={c: self.variants(c) for c in kb.glossary.cases},
-            deadline_markets=list(dict.fromkeys(m for ms in case_markets.values() for m in ms)),
+            zone_note=r.zone_note(market or None, zone[0], zone[1], now.date(), lang), today=now.date().isoformat(),
+            case_variants={c: [(v, rule.market) for rule in kb.rules_for(c) for v in rule.variants]
+                           for c in kb.glossary.cases},
         )
 
     # --- what the Mini App may ask the chat to do ---------------------------------------------------
@@ -343,7 +329,7 @@ class Site:
             variant, day = str(action.get("variant") or ""), str(action.get("day", ""))
             if market not in kb.markets_for(case):
                 raise ValueError("unknown case or market")
-            variants = self.variants(case)
+            variants = self.variants(case, market)
             if (variant or variants) and variant not in variants:
                 raise ValueError("unknown variant")
             try:

@@ -31,28 +31,18 @@ def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[l
 def entry_view(context: Context, entry: Entry, lang: str, question_id: int | None, back: str | None = None,
                all_markets: bool = False,
                market: str | None = None) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
-    """An answer and its buttons. With a market (named in the question, else the saved one) the
-    entry names, only that market's figures show and the others sit behind "other markets"; a
-    market an entry's time limits (a dispute case, a table by market) do not cover is said to be
-    unknown before the known ones. A dispute
-    case offers its deadline. question_id None: shown from a flow step, no question to rate."""
+    """An answer and its buttons. With a market (named in the question, else the saved one) that
+    market's figures come first, or one line that it has none and where to look in the app; the
+    other markets' figures, steps and sources are folded under "other markets", the same in every
+    answer (Renderer.answer). A dispute case offers its deadline. question_id None: shown from a
+    flow step, no question to rate. all_markets: every market alike (an old "other markets" button)."""
     svc, r = services(context), renderer(context)
-    market = market or context.user_data.market
-    markets = r.entry_markets(entry)
-    mine = not all_markets and len(markets) > 1 and market in markets
-    messages = r.answer(entry, lang, show_related=False, markets=(market,) if mine and market else None)
-    if market and markets and market not in markets and not all_markets and (entry.dispute_case or entry.tables):
-        known = t(context, "und.list_sep", lang).join(dict.fromkeys(r.market_name(m, lang) for m in markets))
-        note = t(context, "und.unknown_market", lang, market=r.market_name(market, lang), known=known)
-        messages = [f"<i>{note}</i>\n\n{messages[0]}", *messages[1:]]
+    market = None if all_markets else market or context.user_data.market
+    messages = r.answer(entry, lang, show_related=False, market=market, role=context.user_data.role)
     rows = [[InlineKeyboardButton("➜ " + svc.center.kb.by_id[x].texts[lang].title, callback_data=f"ans:{x}")]
             for x in entry.related[:3]]
-    action = []
-    if mine:
-        action.append(more_markets_button(context, lang, entry.id, question_id))
     if entry.dispute_case:
-        action.append(deadline_button(context, lang, entry.dispute_case))
-    rows.append(action)
+        rows.append([deadline_button(context, lang, entry.dispute_case, market)])
     if question_id is not None:
         rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
                      button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")])
@@ -65,18 +55,15 @@ def entry_view(context: Context, entry: Entry, lang: str, question_id: int | Non
     return messages, rows
 
 
-def more_markets_button(context: Context, lang: str, entry_id: str, question_id: int | None) -> InlineKeyboardButton:
-    return button(context, "btn.more_markets", lang, f"prof:all:{entry_id}:{_qid(question_id)}")
-
-
 def _qid(question_id: int | None) -> str:
     return "-" if question_id is None else str(question_id)
 
 
-def deadline_button(context: Context, lang: str, case: str) -> InlineKeyboardButton:
-    """⏰ opens /refund with the case (and the saved market, if that case has it) chosen."""
-    market = context.user_data.market
-    known = market in services(context).center.kb.markets_for(case)
+def deadline_button(context: Context, lang: str, case: str, market: str | None = None) -> InlineKeyboardButton:
+    """⏰ opens /refund with the case and the user's market (named in the question, else saved)
+    chosen: a market without a public figure gets the way into the app and a person, not a picker."""
+    market = market or context.user_data.market
+    known = market in services(context).center.kb.vocabulary.markets
     return button(context, "btn.calc_deadline", lang, f"ref:start:{case}" + (f":{market}" if known else ""))
 
 
@@ -134,9 +121,7 @@ def market_rows(context: Context, lang: str, data: str) -> list[list[InlineKeybo
 
 def market_label(context: Context, market: str, lang: str) -> str:
     """A market as a button says it: the glossary's name, else the vocabulary's, capitalised."""
-    name = services(context).center.kb.glossary.markets.get(market, {}).get(lang)
-    name = name or renderer(context).market_name(market, lang)
-    return name[:1].upper() + name[1:]
+    return renderer(context).market_label(market, lang)
 
 
 async def market_command(update: Update, context: Context) -> None:
@@ -247,7 +232,7 @@ async def _figure(update: Update, context: Context, reply: core.Reply, question_
     context.user_data.misses = 0
     more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")]
     if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases:
-        more.append(deadline_button(context, lang, reply.figure.case))
+        more.append(deadline_button(context, lang, reply.figure.case, reply.figure.market))
     rows = [more,
             [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
              button(context, "btn.unhelpful", lang, f"fb:{question_id}:down")],

@@ -3,14 +3,17 @@ window counts from, and get the deadlines computed from content/rules.yaml, with
 
 from __future__ import annotations
 
+import html
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
+from handlers.answers.replies import free_text, market_rows
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import (
     Context,
@@ -19,14 +22,27 @@ from handlers.base.common import (
     edit_buttons,
     keyboard,
     lang_of,
+    off_loop,
     renderer,
     services,
     services_of,
     show,
     t,
 )
-from handlers.base.flow import CardFacts, State, current, goto, screen, stale_button, start, ticket_card, web_action
+from handlers.base.flow import (
+    SCREENS,
+    CardFacts,
+    State,
+    current,
+    goto,
+    screen,
+    stale_button,
+    start,
+    ticket_card,
+    web_action,
+)
 from handlers.base.userdata import RefundForm
+from helpcenter.answers import forms
 from helpcenter.answers.deadlines import DateError, Deadline, acceptance_deadline, assess, parse_day
 from helpcenter.knowledge.model import DisputeRule
 from helpcenter.storage.reminders import Reminder
@@ -34,6 +50,10 @@ from helpcenter.storage.reminders import Reminder
 log = logging.getLogger(__name__)
 PICKER_DAYS = 7  # recent days offered as buttons
 REMIND_AT = time(10, 0)  # local time of day reminders are sent
+
+
+PENDING = "pending"  # RefundForm.day when the event the window counts from has not happened yet
+NOT_YET_EVENTS = ("delivered", "received")  # events a buyer can still be waiting for
 
 
 def _form(context: Context) -> RefundForm:
@@ -45,9 +65,24 @@ def _rule(context: Context) -> DisputeRule | None:
     return services(context).center.kb.rule_for(form.case, form.market)
 
 
-def _variants(context: Context, case: str) -> list[str]:
-    rules = services(context).center.kb.rules_for(case)
-    return list(dict.fromkeys(w.when for r in rules for w in r.limits["acceptance"] if w.when))
+def market_now(context: Context, market: str | None) -> tuple[datetime, tuple[str, bool]]:
+    """Now in the market's time zone (content/markets.yaml; else BOT_TIMEZONE), and the zone
+    (name, assumed?): "today" and every deadline of the calculator are counted there."""
+    svc = services(context)
+    zone = svc.center.renderer.zone(market, svc.settings.timezone)
+    return svc.clock().astimezone(ZoneInfo(zone[0])), zone
+
+
+def _event(rule: DisputeRule | None) -> str | None:
+    """The event the rule's window counts from (loader: every acceptance window has one)."""
+    return next((w.from_event for w in rule.limits["acceptance"] if w.from_event), None) if rule else None
+
+
+def _day(form: RefundForm) -> date | None:
+    try:
+        return date.fromisoformat(str(form.day))
+    except ValueError:
+        return None
 
 
 @ticket_card((State.REF_CASE, State.REF_VARIANT, State.REF_MARKET, State.REF_DATE, State.REF_RESULT), order=2)
@@ -58,11 +93,12 @@ def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
     names = services(context).center.kb.glossary
     ref = context.user_data.ref
     answers = []
-    for key, value, table in (("case", ref.case, names.cases), ("variant", ref.variant, names.conditions),
-                              ("market", ref.market, names.markets)):
+    for key, value, table in (("case", ref.case, names.cases), ("variant", ref.variant, names.conditions)):
         if value:
             answers.append((r.t(f"card.{key}", lang), table.get(value, {}).get(lang, value)))
-    if ref.day:
+    if ref.market:
+        answers.append((r.t("card.market", lang), r.market_label(ref.market, lang)))
+    if ref.day and _day(ref):
         answers.append((r.t("card.day", lang), ref.day))
         last = _acceptance_deadline(context, ref)
         if last is not None:
@@ -73,16 +109,12 @@ def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
 
 def _acceptance_deadline(context: Context, ref: RefundForm) -> Deadline | None:
     """The last day to file that the refund result showed the user, computed the same way (days
-    left are counted from now, when the agents read it)."""
-    svc = services(context)
-    rule = svc.center.kb.rule_for(ref.case, ref.market)
-    try:
-        day = date.fromisoformat(str(ref.day))
-    except ValueError:
+    left are counted from now, when the agents read it, in the market's time zone)."""
+    rule = services(context).center.kb.rule_for(ref.case, ref.market)
+    day = _day(ref)
+    if rule is None or day is None:
         return None
-    if rule is None:
-        return None
-    return acceptance_deadline(assess(rule.limits, ref.variant, day, svc.now()))
+    return acceptance_deadline(assess(rule.limits, ref.variant, day, market_now(context, ref.market)[0]))
 
 
 @screen(State.REF_CASE)
@@ -97,30 +129,35 @@ async def case_screen(update: Update, context: Context) -> None:
 async def variant_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     conditions = services(context).center.kb.glossary.conditions
+    rule = _rule(context)
     rows = [[InlineKeyboardButton(conditions[v][lang], callback_data=f"ref:var:{v}")]
-            for v in _variants(context, _form(context).case or "")]
-    rows.append([button(context, "btn.back", lang, "go:ref_case")])
+            for v in (rule.variants if rule else ())]
+    rows.append([button(context, "btn.back", lang, "go:ref_case"), button(context, "btn.change_market", lang,
+                                                                          "go:ref_market")])
     await show(update, context, t(context, "ref.pick_variant", lang), keyboard(rows))
 
 
 @screen(State.REF_MARKET)
 async def market_screen(update: Update, context: Context) -> None:
+    """Every market users can name (the same picker as /market): one without a public figure for
+    the case leads to where to look in the app and a person, never to a dead end."""
     lang = lang_of(update, context)
-    kb = services(context).center.kb
-    rows = [[InlineKeyboardButton(kb.glossary.markets[m][lang], callback_data=f"ref:mkt:{m}")]
-            for m in kb.markets_for(_form(context).case or "")]
-    rows.append([button(context, "btn.other_market", lang, "ref:mkt:other")])
-    rows.append([button(context, "btn.back", lang, "go:ref_case")])
+    rows = market_rows(context, lang, "ref:mkt:{}")
+    rows.append([button(context, "btn.back", lang, "go:ref_case"), button(context, "btn.cancel", lang, "cancel")])
     await show(update, context, t(context, "ref.pick_market", lang), keyboard(rows))
 
 
 @screen(State.REF_DATE)
 async def date_screen(update: Update, context: Context) -> None:
+    """The day the window counts from: recent days of the market's calendar as buttons (its time
+    zone said), or typed; "not yet" when the event (delivery) has not happened."""
     lang = lang_of(update, context)
+    form = _form(context)
     rule = _rule(context)
-    event = next((w.from_event for w in rule.limits["acceptance"] if w.from_event), None) if rule else None
-    kb = services(context).center.kb
-    today = services(context).now().date()
+    event = _event(rule)
+    r = renderer(context)
+    now, (zone, assumed) = market_now(context, form.market)
+    today = now.date()
     days = [InlineKeyboardButton(t(context, "btn.today", lang), callback_data=f"ref:day:{today}"),
             InlineKeyboardButton(t(context, "btn.yesterday", lang),
                                  callback_data=f"ref:day:{today - timedelta(days=1)}")]
@@ -128,20 +165,28 @@ async def date_screen(update: Update, context: Context) -> None:
                                   callback_data=f"ref:day:{today - timedelta(days=n)}")
              for n in range(2, PICKER_DAYS)]
     rows = [days[i:i + 4] for i in range(0, len(days), 4)]
-    rows.append([button(context, "btn.back", lang, "go:ref_market"), button(context, "btn.cancel", lang, "cancel")])
-    event_name = kb.glossary.events[event][lang] if event else ""
-    await show(update, context, t(context, "ref.ask_date", lang, event=event_name), keyboard(rows))
+    if event in NOT_YET_EVENTS:
+        rows.append([button(context, "btn.not_yet", lang, f"ref:day:{PENDING}")])
+    rows.append([button(context, "btn.back", lang, "go:ref_case"),
+                 button(context, "btn.change_market", lang, "go:ref_market"),
+                 button(context, "btn.cancel", lang, "cancel")])
+    event_name = services(context).center.kb.glossary.events[event][lang] if event else ""
+    note = html.escape(r.zone_note(form.market, zone, assumed, today, lang))
+    text = f"{t(context, 'ref.ask_date', lang, event=event_name)}\n<i>{note}</i>"
+    await show(update, context, text, keyboard(rows))
 
 
 @screen(State.REF_RESULT)
 async def result_screen(update: Update, context: Context) -> None:
+    """The deadlines; or, for a market without a public figure for the case, where to look in the
+    app and a person; or, before the event, that the window has not started."""
     lang = lang_of(update, context)
     form = _form(context)
     rule = _rule(context)
     svc = services(context)
-    assert rule is not None, "the result follows a case and market that have a rule"
-    text, limits = renderer(context).refund_result(rule, form.variant, date.fromisoformat(str(form.day)),
-                                                   svc.now(), lang)
+    now, zone = market_now(context, form.market)
+    text, limits = renderer(context).refund_result(rule, form.variant, _day(form), now, lang, market=form.market,
+                                                   zone=zone, case=form.case)
     acceptance = acceptance_deadline(limits)
     remindable = acceptance is not None and acceptance.days_left >= 1
     reminder = await svc.store.pending_reminder(update.effective_chat.id, _request(context)) if remindable else None
@@ -159,14 +204,14 @@ def _result_rows(context: Context, lang: str, remindable: bool,
     """The result's buttons; once a reminder is set, its row confirms it and offers to cancel."""
     rows = []
     if reminder is not None:
-        when = reminder.due_at.astimezone(services(context).tz).strftime("%m-%d %H:%M")
-        rows.append([InlineKeyboardButton(t(context, "btn.reminded", lang, when=when),
+        rows.append([InlineKeyboardButton(t(context, "btn.reminded", lang,
+                                            when=reminder_when(context, reminder, "%m-%d %H:%M", zone=False)),
                                           callback_data=f"ref:reminded:{reminder.id}"),
                      button(context, "btn.unremind", lang, f"ref:unremind:{reminder.id}")])
     elif remindable:
         rows.append([button(context, "btn.remind", lang, "ref:remind")])
     rows += [[button(context, "btn.other_case", lang, "go:ref_case"), button(context, "btn.human", lang, "human")],
-             [button(context, "btn.menu", lang, "menu")]]
+             [button(context, "btn.change_market", lang, "go:ref_market"), button(context, "btn.menu", lang, "menu")]]
     return rows
 
 
@@ -182,10 +227,28 @@ async def start_with(update: Update, context: Context, case: str, market: str = 
     if case not in kb.glossary.cases:
         await stale_button(update, context)
         return None
-    context.user_data.ref = RefundForm(case=case, market=market if market in kb.markets_for(case) else None)
+    context.user_data.ref = RefundForm(case=case, market=market if market in kb.vocabulary.markets else None)
+    return await _next(update, context)
+
+
+async def _next(update: Update, context: Context) -> str:
+    """The next question the form still needs: the market (the saved one is taken), which
+    variant applies (only a rule with variants asks), the day; else the result."""
     form = _form(context)
-    return await goto(update, context, State.REF_VARIANT if _variants(context, case) else
-                      State.REF_DATE if form.market else State.REF_MARKET)
+    kb = services(context).center.kb
+    saved = context.user_data.market
+    if form.market is None and saved in kb.vocabulary.markets:
+        form.market = saved
+    if form.market is None:
+        return await goto(update, context, State.REF_MARKET)
+    rule = _rule(context)
+    if rule is None:  # no public figure for this case there: where to look, and a person
+        return await goto(update, context, State.REF_RESULT)
+    if rule.variants and form.variant not in rule.variants:
+        return await goto(update, context, State.REF_VARIANT)
+    if not rule.variants:
+        form.variant = None
+    return await goto(update, context, State.REF_DATE)
 
 
 async def on_button(update: Update, context: Context) -> str | None:
@@ -194,24 +257,23 @@ async def on_button(update: Update, context: Context) -> str | None:
     kb = services(context).center.kb
     state = current(context)
     if action == "case" and value in kb.glossary.cases and state in (State.REF_CASE, State.REF_RESULT):
-        context.user_data.ref = RefundForm(case=value)
-        return await goto(update, context, State.REF_VARIANT if _variants(context, value) else State.REF_MARKET)
+        context.user_data.ref = RefundForm(case=value, market=form.market)
+        return await _next(update, context)
     if action == "start":  # from an answer: ref:start:<case>[:<market>], in any state
         return await start_with(update, context, *value.split(":", 1))
-    if action == "var" and state == State.REF_VARIANT and value in _variants(context, form.case or ""):
+    rule = _rule(context)
+    if action == "var" and state == State.REF_VARIANT and rule is not None and value in rule.variants:
         form.variant = value
-        return await goto(update, context, State.REF_DATE if form.market else State.REF_MARKET)
-    if action == "mkt" and state == State.REF_MARKET:
-        if value in kb.markets_for(form.case or ""):
-            form.market = value
-            return await goto(update, context, State.REF_DATE)
-        lang = lang_of(update, context)
-        await show(update, context, t(context, "ref.unknown_market", lang),
-                   keyboard([[button(context, "btn.human", lang, "human"),
-                              button(context, "btn.other_case", lang, "go:ref_case")],
-                             [button(context, "btn.menu", lang, "menu")]]), keep=True)
-        return None
+        return await goto(update, context, State.REF_DATE)
+    if action == "mkt" and state == State.REF_MARKET and value in kb.vocabulary.markets:
+        form.market, form.variant, form.day = value, None, None
+        if context.user_data.market is None:  # said once, kept (/market changes it)
+            context.user_data.market = value
+        return await _next(update, context)
     if action == "day" and state == State.REF_DATE:
+        if value == PENDING and _event(rule) in NOT_YET_EVENTS:
+            form.day = PENDING
+            return await goto(update, context, State.REF_RESULT)
         return await _set_day(update, context, value)
     if action == "remind" and state == State.REF_RESULT:
         await _remind(update, context)
@@ -224,18 +286,41 @@ async def on_button(update: Update, context: Context) -> str | None:
 
 
 async def on_text(update: Update, context: Context) -> str | None:
-    return await _set_day(update, context, update.effective_message.text or "")
-
-
-async def _set_day(update: Update, context: Context, text: str) -> str | None:
+    """A day typed at the date question; a question typed there is answered (the date question
+    follows again), anything else gets the forms it understands."""
+    text = update.effective_message.text or ""
     lang = lang_of(update, context)
+    svc = services(context)
     try:
-        day = parse_day(text, services(context).now().date(), services(context).center.kb.lexicon.dates)
+        day = parse_day(text, market_now(context, _form(context).market)[0].date(), svc.center.kb.lexicon.dates)
     except DateError:
+        # Not a day: a question (a question word or mark, or text the knowledge base answers with
+        # confidence) is answered, and the day is asked again below the answer.
+        question = forms.looks_like_question(text, svc.center.kb.flows.question_words)
+        if question or (await off_loop(update, context, svc.center.matcher.match, text)).answer is not None:
+            await free_text(update, context)
+            await SCREENS[State.REF_DATE](update, context)
+            return None
         await show(update, context, t(context, "ref.bad_date", lang),
-                   keyboard([[button(context, "btn.back", lang, "go:ref_market"),
+                   keyboard([[button(context, "btn.back", lang, "go:ref_case"),
                               button(context, "btn.cancel", lang, "cancel")]]), edit=False)
         return None
+    return await _record_day(update, context, day)
+
+
+async def _set_day(update: Update, context: Context, value: str) -> str | None:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        await stale_button(update, context)
+        return None
+    if day > market_now(context, _form(context).market)[0].date():  # a button from before midnight there
+        await stale_button(update, context)
+        return None
+    return await _record_day(update, context, day)
+
+
+async def _record_day(update: Update, context: Context, day: date) -> str | None:
     _form(context).day = day.isoformat()
     return await goto(update, context, State.REF_RESULT)
 
@@ -247,15 +332,18 @@ async def add_reminder(context: Context, chat_id: int, user_id: int, lang: str) 
     svc = services(context)
     form = _form(context)
     rule = _rule(context)
-    limits = assess(rule.limits, form.variant, date.fromisoformat(str(form.day)), svc.now())
+    day = _day(form)
+    if rule is None or day is None:
+        return None, False
+    now, (zone, _) = market_now(context, form.market)
+    limits = assess(rule.limits, form.variant, day, now)
     last = acceptance_deadline(limits)
     last_day = last.last_day if last else None
-    now = svc.now()
-    due = datetime.combine(last_day - timedelta(days=1), REMIND_AT, svc.tz) if last_day else None
+    due = datetime.combine(last_day - timedelta(days=1), REMIND_AT, now.tzinfo) if last_day else None
     if due is None or due <= now:
         return None, False
     case_name = svc.center.kb.glossary.cases[rule.case][lang]
-    payload = {"lang": lang, "case": case_name, "deadline": last_day.isoformat()}
+    payload = {"lang": lang, "case": case_name, "deadline": last_day.isoformat(), "zone": zone}
     request = _request(context)
     existing = await svc.store.pending_reminder(user_id, request)
     if existing is not None:
@@ -278,7 +366,7 @@ async def remind_from_web(update: Update, context: Context, action: dict[str, An
         day = date.fromisoformat(str(action.get("day", "")))
     except ValueError:
         return None
-    if market not in kb.markets_for(case) or day > services(context).now().date():
+    if market not in kb.markets_for(case) or day > market_now(context, market)[0].date():
         return None
     context.user_data.ref = RefundForm(case=case, market=market, day=day.isoformat(),
                                        variant=str(action["variant"]) if action.get("variant") else None)
@@ -294,8 +382,16 @@ async def remind_from_web(update: Update, context: Context, action: dict[str, An
     return state
 
 
-def reminder_when(context: Context, reminder: Reminder) -> str:
-    return reminder.due_at.astimezone(services(context).tz).strftime("%Y-%m-%d %H:%M")
+def reminder_when(context: Context, reminder: Reminder, fmt: str = "%Y-%m-%d %H:%M", zone: bool = True) -> str:
+    """When a reminder goes off, in the time zone its deadline was counted in (named, unless on a
+    button: the result above it names the zone)."""
+    name = str(reminder.payload.get("zone") or services(context).settings.timezone)
+    try:
+        tz: tzinfo = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz, name = services(context).tz, services(context).settings.timezone
+    when = reminder.due_at.astimezone(tz).strftime(fmt)
+    return f"{when} ({name})" if zone else when
 
 
 async def _remind(update: Update, context: Context) -> None:
@@ -329,8 +425,7 @@ async def _reminder_button(update: Update, context: Context, action: str, remind
         await edit_buttons(update, keyboard(_result_rows(context, lang, False, None)))
         return
     if action == "reminded":
-        when = reminder.due_at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M")
-        await query.answer(t(context, "ref.reminder_already", lang, when=when))
+        await query.answer(t(context, "ref.reminder_already", lang, when=reminder_when(context, reminder)))
         return
     await svc.store.cancel_reminder(reminder_id, user_id)
     for job in context.job_queue.get_jobs_by_name(f"reminder-{reminder_id}") if context.job_queue else ():

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.answers.replies import free_text, more_markets_button, should_ask_market
+from handlers.answers.replies import free_text, should_ask_market
 from handlers.base.callbacks import callback_fields
 from handlers.base.common import Context, button, keyboard, lang_of, off_loop, renderer, services, show, t
 from handlers.base.flow import CardFacts, State, current, goto, screen, stale_button, start, ticket_card
@@ -73,10 +73,9 @@ async def step_screen(update: Update, context: Context) -> None:
     steps = _steps(context)
     n = form.step
     progress = t(context, "step_of", lang, n=n, total=len(steps))
-    market = context.user_data.market  # the saved market's figures only (issue 11)
-    mine = market in renderer(context).entry_markets(steps[n - 1])
+    market = context.user_data.market  # its figures, steps and sources first; the others folded (issue 22)
     messages = renderer(context).answer(steps[n - 1], lang, progress=progress, show_related=False,
-                                        checklist=n == CHECKLIST_STEP, markets=(market,) if mine and market else None)
+                                        checklist=n == CHECKLIST_STEP, market=market, role="buyer")
     if n == 4 and not _missing(form, REQUEST_FIELDS):
         messages.append(_summary(context, lang, t(context, "ret.request_ready", lang)))
     if n == 5 and not _missing(form, SHIPPING_FIELDS):
@@ -92,9 +91,7 @@ async def step_screen(update: Update, context: Context) -> None:
             nav.insert(0, button(context, "btn.back", lang, f"ret:back:{n}"))
         rows = [nav, [button(context, "btn.ask", lang, f"ret:ask:{n}"), button(context, "btn.human", lang, "human")],
                 [button(context, "btn.cancel", lang, "cancel")]]
-    if mine:
-        rows.insert(1, [more_markets_button(context, lang, steps[n - 1].id, None)])
-    elif should_ask_market(context, steps[n - 1]):
+    if should_ask_market(context, steps[n - 1]):
         rows.insert(1, [button(context, "btn.choose_market", lang, "prof:pick")])
     await show(update, context, messages, keyboard(rows), keep=n in FORM_STEPS or n == len(steps))
 

@@ -35,9 +35,10 @@ async def request_human(update: Update, context: Context) -> None:
     support = svc.settings.support_chat_id
     if support is None or user is None or await svc.store.is_banned(user.id):
         entry = svc.center.kb.by_id[svc.center.kb.flows.handoff_entry]
-        # Without agents only TikTok Shop's own customer service (the entry's last step) applies.
+        # Without agents only TikTok Shop's own customer service applies: the entry's paths into the
+        # app, the user's market's first (the US app's path is the US's).
         await show(update, context, renderer(context).answer(entry, lang, show_related=False,
-                                                             steps=(len(entry.texts[lang].steps),)),
+                                                             market=context.user_data.market),
                    keyboard([[way_back(context, lang)]]), edit=False)
         return
     if update.callback_query:

@@ -93,11 +93,32 @@ def _month_day(a: int, b: int, year: int | None, today: date) -> date:
 def parse_day(text: str, today: date, words: DateWords | None = None) -> date:
     """The day a user typed, not after today. Forms: the words of content/lexicon.yaml's dates
     section (今天, 昨日, 两天前, 3 days ago; 周五, 上周五, last Friday), 2026-11-18 (also / . 年月日),
-    11-18, 11/18, 11月18日, 十一月二十八日, 18号 / 18日 (that day of this month, or of the month
-    before when it has not come yet), Nov 18, 18 Nov, November 18 2026. A month-day without a
-    year is the most recent such day."""
+    11-18, 11/18, 11月18日, 十一月二十八日, 18号 / 18日 / the 18th (that day of this month, or of
+    the month before when it has not come yet), Nov 18, 18 Nov, November 18 2026. A month-day
+    without a year is the most recent such day. Words around the date (dates.filler: "delivered
+    on", 签收于) are dropped when the text does not read as a date with them."""
     words = words or DateWords()
-    base = _base(text)
+    try:
+        return _parse(_base(text), today, words, text)
+    except DateError:
+        plain = _without_filler(_base(text), words)  # "delivered on the 29th", "签收是29号"
+        if not plain or plain == _base(text):
+            raise
+        return _parse(plain, today, words, text)
+
+
+def _without_filler(base: str, words: DateWords) -> str:
+    """The text without the words around a date (dates.filler): Chinese ones anywhere, others as
+    whole words."""
+    for word in sorted(words.filler, key=len, reverse=True):
+        if re.search(r"[a-z]", word):
+            base = re.sub(rf"(?<![a-z]){re.escape(word)}(?![a-z])", " ", base)
+        else:
+            base = base.replace(word, " ")
+    return " ".join(base.split())
+
+
+def _parse(base: str, today: date, words: DateWords, text: str) -> date:
     day = _word_day(base, today, words)
     if day is None:
         day = _marked_day(base, today, words)
@@ -140,18 +161,24 @@ def _weekday(base: str, today: date, words: DateWords) -> date | None:
 
 
 def _marked_day(base: str, today: date, words: DateWords) -> date | None:
-    """18号, 十八日: a day of the month alone, this month's or, if still ahead, last month's."""
+    """18号, 十八日, the 18th: a day of the month alone, this month's or, if still ahead, last
+    month's."""
+    n = None
+    if (m := re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)", base)) is not None:
+        n = int(m.group(1))
     for mark in words.marks.get("day", ()):
-        if base.endswith(mark) and (n := _count(base[:-len(mark)].strip(), words)) is not None:
-            if not 1 <= n <= 31:
-                raise DateError(base)
-            month = date(today.year, today.month, 1)
-            for _ in range(3):  # the 31st looks back past 30-day months
-                if n <= calendar.monthrange(month.year, month.month)[1] and (d := month.replace(day=n)) <= today:
-                    return d
-                month = (month - timedelta(days=1)).replace(day=1)
-            raise DateError(base)
-    return None
+        if n is None and base.endswith(mark):
+            n = _count(base[:-len(mark)].strip(), words)
+    if n is None:
+        return None
+    if not 1 <= n <= 31:
+        raise DateError(base)
+    month = date(today.year, today.month, 1)
+    for _ in range(3):  # the 31st looks back past 30-day months
+        if n <= calendar.monthrange(month.year, month.month)[1] and (d := month.replace(day=n)) <= today:
+            return d
+        month = (month - timedelta(days=1)).replace(day=1)
+    raise DateError(base)
 
 
 def _numerals(cleaned: str, words: DateWords) -> str:
@@ -249,8 +276,13 @@ class Limit:
 
 def acceptance_deadline(limits: Iterable[Limit]) -> Deadline | None:
     """The last day to file: the acceptance window's deadline (the refund result, its reminder and
-    the agents' card read it here)."""
-    return next((lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline), None)
+    the agents' card read it here). With several windows (a market's 30 days, and up to 90 for a
+    damaged item), the first one still open: the one not to miss; all closed, the last to close."""
+    found = [lim.deadline for lim in limits if lim.kind == "acceptance" and lim.deadline]
+    still = [d for d in found if d.open]
+    if still:
+        return min(still, key=lambda d: d.last_day)
+    return max(found, key=lambda d: d.last_day) if found else None
 
 
 def assess(limits: dict[str, tuple[Window, ...]], variant: str | None, event_day: date,

@@ -20,10 +20,11 @@ from markupsafe import Markup
 from helpcenter.answers.deadlines import CLOSED_SOURCES, Limit, assess
 from helpcenter.knowledge import yamlsrc
 from helpcenter.knowledge.loader import PROJECT_DIR, ContentError
-from helpcenter.knowledge.model import LANGS, DisputeRule, Entry, KnowledgeBase, Window
+from helpcenter.knowledge.model import LANGS, LIMIT_KINDS, OTHER, OWN, DisputeRule, Entry, KnowledgeBase, Tags, Window
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 TELEGRAM_LIMIT = 4096
+LEAD_MAX = 3  # a market's figures lead an answer when there are at most this many (else: the fold)
 FIRST_SCREEN_MEDIAN = 6  # lines: the median answer's first screen fits a phone without scrolling
 PHONE_COLUMNS = 40  # a narrow phone's line, in columns (a Chinese character is two)
 NO_AGENTS = ".no_agents"  # i18n key suffix: the wording of a bot without live agents
@@ -54,6 +55,7 @@ class Renderer:
         )
         self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
                                 sources=kb.sources)
+        self.env.globals["limit_list"] = self.limit_list
 
     def for_agents(self, agents: bool) -> Renderer:
         """The same renderer for a bot with (or without) live agents; cached, shares everything
@@ -89,69 +91,206 @@ class Renderer:
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
                checklist: bool = False, steps: tuple[int, ...] | None = None,
                notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
-               markets: tuple[str, ...] | None = None,
+               market: str | None = None, role: str | None = None,
                sources: tuple[str, ...] | None = None, lead: bool | None = None) -> list[str]:
-        """An entry as one or more messages, each within Telegram's limit. lead: its figures are
-        the direct answer and come first (by default: when shown for one market).
+        """An entry as one or more messages, each within Telegram's limit.
 
+        market: the user's market. Its figures (or one line saying it has none, and where to look
+        in the app) come first and its steps and sources are the answer's own; other markets'
+        figures, steps and sources are folded under "other markets". None: every market alike.
         steps/notes pick 1-based items (a flow shows only what applies); figures overrides the
-        entry's figures; markets keeps only the rules, windows and figures of those markets;
-        sources replaces the entry's own sources (a filtered view cites only what it shows).
+        entry's figures; sources replaces the entry's own sources (a filtered view cites only what
+        it shows); lead: the figures are the direct answer and come first (by default: when
+        shown for one market, and they are few). role: whose way into the app a missing figure
+        points to (default: the entry's side, else a buyer's).
         """
-        context = self.answer_context(entry, lang, progress, steps, notes, figures, markets, sources, lead)
+        context = self.answer_context(entry, lang, progress, steps, notes, figures, market, sources, lead, role)
         return split_message(self.render("answer.html.j2", lang, agents=self.agents, show_related=show_related,
                                          checklist=checklist, **context))
 
     def answer_context(self, entry: Entry, lang: str, progress: str = "", steps: tuple[int, ...] | None = None,
                        notes: tuple[int, ...] | None = None, figures: tuple[str, ...] | None = None,
-                       markets: tuple[str, ...] | None = None, sources: tuple[str, ...] | None = None,
-                       lead: bool | None = None) -> dict[str, Any]:
+                       market: str | None = None, sources: tuple[str, ...] | None = None,
+                       lead: bool | None = None, role: str | None = None) -> dict[str, Any]:
         """What an entry shows (for answer(), and the web page of the entry): its steps, notes,
-        rules, return windows and figures, only those markets' with markets, numbered sources."""
+        rules, return windows and figures, the market's own first and the others apart, and the
+        numbered sources of each part."""
         kb = self.kb
         rules = (kb.rules_for(entry.dispute_case) if entry.dispute_case else
                  kb.dispute_rules if "dispute_rules" in entry.tables else ())
         windows = kb.return_windows if "return_windows" in entry.tables else ()
-        if markets is not None:
-            rules = tuple(r for r in rules if r.market in markets)
-            windows = tuple(w for w in windows if w.market in markets)
         shown = [kb.figures[f] for f in (entry.figures if figures is None else figures)]
-        if markets is not None:
-            shown = [f for f in shown if f.market in markets]
         text = entry.texts[lang]
         title = text.title
         if progress and entry.step:
             title = self._step_title(title, entry.step, lang)
-        refs = self.footnote_numbers(entry.sources if sources is None else sources, rules, windows, shown)
+        picked_steps = [(s, entry.step_markets[i - 1] if i <= len(entry.step_markets) else None)
+                        for i, s in enumerate(text.steps, 1) if steps is None or i in steps]
+        picked_notes = [(n, entry.note_markets[i - 1] if i <= len(entry.note_markets) else None)
+                        for i, n in enumerate(text.notes, 1) if notes is None or i in notes]
+        split = self.split(market, rules, windows, shown, picked_steps, picked_notes,
+                           entry.sources if sources is None else sources)
+        own_lead = self._lead_items(split["rules"], split["windows"], split["figures"]) if market else []
+        if lead is None:
+            lead = market is not None and 0 < len(own_lead) <= LEAD_MAX
+        elif lead:
+            own_lead = own_lead or [("figure", f) for f in split["figures"]]
+        lead = bool(lead and own_lead)
+        dependent = bool(self.entry_markets(entry)) or (bool(picked_steps) and all(t for _, t in picked_steps))
+        has_own = bool(split["rules"] or split["windows"] or split["figures"])
+        missing = None
+        if market is not None and dependent and not has_own:
+            # "no public figure" where time limits are the answer; else "no public source says how"
+            limits = bool(rules or windows) or any(f.window is not None for f in shown)
+            missing = self.missing(market, lang, role or (entry.role if entry.role != "both" else "buyer"),
+                                   figures=limits)
+        refs, own_refs, other_refs = self._refs(split, missing)
+        # Led by its acceptance windows, a rule keeps its other limits and evidence in the fold.
+        folded = [r for r in split["rules"] if not lead or any(r.limits.get(k) for k in LIMIT_KINDS[1:])
+                  or r.evidence.get(lang) or r.advice.get(lang)]
         return dict(
             entry=entry, title=title, progress=progress,
-            steps=[s for i, s in enumerate(text.steps, 1) if steps is None or i in steps],
-            notes=[n for i, n in enumerate(text.notes, 1) if notes is None or i in notes],
-            advice=text.advice if steps is None else (), rules=rules, return_windows=windows, figures=shown, refs=refs,
+            steps=split["steps"], notes=split["notes"], advice=text.advice if steps is None else (),
+            rules=folded, return_windows=split["windows"], figures=split["figures"],
+            lead=lead, lead_items=own_lead if lead else [], led=bool(lead),
+            basis=[r for r in split["rules"] if r.basis != "dispute"] if market else [],
+            market_name=self.market_name(market, lang) if market else "",
+            market=market, missing=missing, other=split["other"],
+            refs=refs, own_refs=own_refs, other_refs=other_refs,
             related=[kb.by_id[r] for r in entry.related],
-            # Shown for one market, that market's figures are the direct answer: first screen.
-            lead=bool(shown) and (lead if lead is not None else
-                                  markets is not None and len(markets) == 1 and not rules and not windows),
         )
 
-    def refund_result(self, rule: DisputeRule, variant: str | None, event_day: date, now: datetime,
-                      lang: str) -> tuple[str, list[Limit]]:
+    def split(self, market: str | None, rules: Any, windows: Any, figures: Any,
+              steps: list[tuple[str, Tags]], notes: list[tuple[str, Tags]],
+              sources: tuple[str, ...]) -> dict[str, Any]:
+        """One market's view of an entry's parts: its own (and those for every market), and the
+        other markets' (shown apart, under "other markets"); None: everything is the answer's own."""
+        facts = self.kb.markets
+
+        def mine(code: str) -> bool:
+            return facts.covers(code, market)
+
+        other: dict[str, Any] = {
+            "rules": [r for r in rules if not mine(r.market)],
+            "windows": [w for w in windows if not mine(w.market)],
+            "figures": [f for f in figures if not mine(f.market)],
+            "texts": [t for t, tags in (*steps, *notes) if facts.place(tags, market) == OTHER],
+        }
+        own_sources = [s for s in sources if self.kb.source_place(s, market) == OWN]
+        other_sources = [s for s in sources if self.kb.source_place(s, market) != OWN]
+        if not any(other.values()):
+            other, other_sources = {}, []
+        return {
+            "rules": [r for r in rules if mine(r.market)],
+            "windows": [w for w in windows if mine(w.market)],
+            "figures": [f for f in figures if mine(f.market)],
+            "steps": [t for t, tags in steps if facts.place(tags, market) == OWN],
+            "notes": [t for t, tags in notes if facts.place(tags, market) == OWN],
+            "sources": own_sources, "other_sources": other_sources, "other": other,
+        }
+
+    @staticmethod
+    def _lead_items(rules: Any, windows: Any, figures: Any) -> list[tuple[Any, ...]]:
+        """The market's figures that answer first: its acceptance windows, return windows, figures."""
+        items: list[tuple[Any, ...]] = [("rule", r, w) for r in rules for w in r.limits.get("acceptance", ())]
+        items += [("window", rw.market, w) for rw in windows for w in rw.windows]
+        items += [("figure", f) for f in figures]
+        return items
+
+    def _refs(self, split: dict[str, Any], missing: dict[str, Any] | None
+              ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """The footnote numbers: the market's own sources first (the way into the app, the entry's,
+        its figures'), then the other markets' ones that the own part does not cite already."""
+        look = [missing["source"]] if missing and missing.get("source") else []
+        own = self.footnote_numbers((*look, *split["sources"]), split["rules"], split["windows"], split["figures"])
+        other = split["other"]
+        rest = self.footnote_numbers((), other.get("rules", ()), other.get("windows", ()), other.get("figures", ()))
+        rest = {**rest, **dict.fromkeys(split["other_sources"], 0)} if other else {}  # figures first: read first
+        other_refs = {sid: len(own) + n for n, sid in enumerate((s for s in rest if s not in own), start=1)}
+        return {**own, **other_refs}, own, other_refs
+
+    def missing(self, market: str, lang: str, role: str, figures: bool = True) -> dict[str, Any]:
+        """The line for a market without a public figure (or, figures False, without a public
+        description), and where a buyer or seller looks in the app instead."""
+        look = self.kb.markets.where(market, role)
+        name = self.market_label(market, lang)
+        return {"line": self.t("mkt.none" if figures else "mkt.none_text", lang, market=name),
+                "look": self.t("mkt.look", lang, path=look.texts[lang]) if look else "",
+                "source": look.source if look else None}
+
+    def limit_list(self, kinds: list[str], lang: str) -> str:
+        """Limit kinds named in a sentence: "Buyer's evidence deadline, decision time"."""
+        names = [self.kb.glossary.limits[k][lang] for k in kinds]
+        if lang == "en":
+            names = names[:1] + [n[:1].lower() + n[1:] for n in names[1:]]
+        return self.t("und.list_sep", lang).join(names)
+
+    def market_label(self, market: str, lang: str) -> str:
+        """A market as a line or a button starts with it: the glossary's name, else the
+        vocabulary's, capitalised ("The Philippines" is not needed: the glossary says Philippines)."""
+        name = self.kb.glossary.markets.get(market, {}).get(lang) or self.market_name(market, lang)
+        return name[:1].upper() + name[1:]
+
+    def zone(self, market: str | None, default: str) -> tuple[str, bool]:
+        """The time zone a market's dates are counted in, and whether it is assumed (a market
+        spanning several zones; a market content gives none: the bot's own zone, default)."""
+        facts = self.kb.markets
+        if market in facts.zones:
+            return facts.zones[market], market in facts.assumed
+        return default, False
+
+    def zone_note(self, market: str | None, zone: str, assumed: bool, today: date, lang: str) -> str:
+        """"Dates are counted in … time, where today is …", saying when the zone is assumed."""
+        key = ("tz.assumed" if assumed else "tz.market") if market in self.kb.markets.zones else "tz.bot"
+        return self.t(key, lang, zone=zone, today=today.isoformat(),
+                      market=self.market_name(market, lang) if market else "")
+
+    def refund_result(self, rule: DisputeRule | None, variant: str | None, event_day: date | None, now: datetime,
+                      lang: str, market: str | None = None, zone: tuple[str, bool] | None = None,
+                      case: str | None = None) -> tuple[str, list[Limit]]:
         """A case's deadlines in one market from the day its window counts from, judged at now
         (the chat's refund result and the web's deadline calculator): the text, and the limits
         (the acceptance one decides whether a reminder makes sense). Past the window: only the
-        window, and what the user can still do."""
-        limits = assess(rule.limits, variant, event_day, now)
+        window, and what the user can still do. No rule (the market has no public figure for the
+        case): that, where to look in the app, and the offer of a person. event_day None: the
+        event the window counts from has not happened yet (not marked Delivered)."""
+        market = rule.market if rule is not None else market
+        case = rule.case if rule is not None else case
+        zone_name, assumed = zone or (str(now.tzinfo), False)
+        zone_line = self.zone_note(market, zone_name, assumed, now.date(), lang)
         entry = self.kb.by_id[self.kb.flows.refund_entry]  # its steps say how to file
+        how = self.split(market, (), (), (), [(s, entry.step_markets[i] if i < len(entry.step_markets) else None)
+                                              for i, s in enumerate(entry.texts[lang].steps)], [], entry.sources)
+        if rule is None or event_day is None:
+            # no figure there, or not started yet: either way, where to look in the app meanwhile
+            missing = self.missing(market or "other", lang, "buyer")
+            pending = None
+            if rule is not None:
+                pending = [w for w in rule.limits.get("acceptance", ())
+                           if variant is None or w.when in (None, variant)]
+            refs = self.footnote_numbers((*(w.source for w in pending or ()),
+                                          *([missing["source"]] if missing["source"] else ())))
+            text = self.render("refund_none.html.j2", lang, case=case, market=market, refs=refs, missing=missing,
+                               pending=pending, rule=rule, zone_line=zone_line,
+                               market_label=self.market_label(market or "other", lang))
+            return text, []
+        limits = assess(rule.limits, variant, event_day, now)
         windows = [lim for lim in limits if lim.kind == "acceptance"]
         closed = bool(windows) and all(lim.deadline is not None and not lim.deadline.open for lim in windows)
+        absent = [k for k in ("evidence_buyer", "decision") if not rule.limits.get(k)]
         if closed:  # nothing to file any more: only the window, and what the user can do instead
             limits = windows
-            refs = self.footnote_numbers((*(lim.window.source for lim in limits), *CLOSED_SOURCES))
+            # "no ruling past the window" is the dispute guidelines' rule: said where a rule is theirs
+            after = CLOSED_SOURCES if rule.basis == "dispute" else CLOSED_SOURCES[1:]
+            refs = self.footnote_numbers((*(lim.window.source for lim in limits), *after))
         else:
-            refs = self.footnote_numbers(entry.sources, [rule])
+            refs = self.footnote_numbers(tuple(how["sources"]), [rule])
         text = self.render("refund_result.html.j2", lang, case=rule.case, market=rule.market, event_day=event_day,
-                           limits=limits, rule=rule, how_to=entry.texts[lang].steps, refs=refs, closed=closed,
-                           closed_sources=CLOSED_SOURCES,
+                           limits=limits, rule=rule, how_to=how["steps"], refs=refs, closed=closed,
+                           closed_sources=CLOSED_SOURCES, zone_line=zone_line,
+                           market_label=self.market_label(rule.market, lang),
+                           market_name=self.market_name(rule.market, lang),
+                           absent=[] if closed else absent,
                            hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
         return text, limits
 
@@ -177,16 +316,35 @@ class Renderer:
         names = self.kb.glossary.cases.get(case)
         return names[lang] if names else self.t(f"und.case.{case}", lang)
 
-    def figure_first(self, answer: Any, lang: str, title: str = "") -> str:
-        """A FigureAnswer (helpcenter.understand): that case's figure for that market, with sources;
-        or that the market has none, and which markets do."""
-        refs = {sid: n for n, sid in enumerate(answer.sources, start=1)}
-        known = self.t("und.list_sep", lang).join(self.market_name(m, lang) for m in answer.known)
-        title = title or self.kb.by_id[answer.entry].texts[lang].title
-        return self.render("figure_first.html.j2", lang, answer=answer, refs=refs, known=known, title=title,
-                           case_name=self.case_name(answer.case, lang),
-                           aspect_name=self.t(f"und.aspect.{answer.aspect}", lang),
-                           market_name=lambda m: self.market_name(m, lang))
+    def figure_first(self, answer: Any, lang: str, title: str = "", role: str | None = None) -> str:
+        """A FigureAnswer (helpcenter.understand): that case's figure for the user's market first,
+        with its sources; or one line that the market has none, and where to look in the app; the
+        other markets' figures folded under "other markets", with theirs."""
+        kb = self.kb
+        missing = None
+        if answer.market is not None and not answer.lines:
+            seller = answer.seller or (role or answer.role) == "seller"
+            missing = self.missing(answer.market, lang, "seller" if seller else "buyer")
+        look = [missing["source"]] if missing and missing["source"] else []
+        own = {sid: n for n, sid in enumerate(dict.fromkeys((*look, *answer.sources)), start=1)}
+        rest = dict.fromkeys(line.window.source for line in answer.others)
+        other_refs = {sid: len(own) + n for n, sid in enumerate((s for s in rest if s not in own), start=1)}
+        refs = {**own, **other_refs}
+        title = title or kb.by_id[answer.entry].texts[lang].title
+        aspect_key = f"und.aspect.{answer.aspect}"
+        heading = (self.t(aspect_key + ".seller", lang) if answer.seller and aspect_key + ".seller" in self.strings
+                   else f"{self.case_name(answer.case, lang)} · {self.t(aspect_key, lang)}")
+
+        def line_label(line: Any) -> str:
+            label = line.label[lang] if line.label else ""
+            if line.kind == "acceptance" and line.basis == "return_window":
+                label = kb.glossary.limits["return_request"][lang]
+            name = self.market_label(line.market, lang)
+            return f"{name} · {label}" if label else name
+
+        return self.render("figure_first.html.j2", lang, answer=answer, refs=refs, own_refs=own, other_refs=other_refs,
+                           title=title, heading=heading, missing=missing, line_label=line_label,
+                           anywhere=bool(answer.known))
 
     def adjacent(self, topic: str, lang: str) -> str:
         go = self.kb.vocabulary.adjacent[topic].go
@@ -227,19 +385,36 @@ class Renderer:
         rest = title[len(prefix):].lstrip()
         return rest[:1].upper() + rest[1:]
 
-    def seller_case(self, entry: Entry, lang: str) -> list[str]:
-        """A dispute case from the seller's side: the seller's deadline and the decision time per
-        market, what to submit (sourced evidence apart from general advice), and the steps."""
+    def seller_case(self, entry: Entry, lang: str, market: str | None = None) -> list[str]:
+        """A dispute case from the seller's side: the seller's deadline and the decision time for
+        the seller's market first (or that it has no public figure, and where to look in Seller
+        Center), what to submit (sourced evidence apart from general advice), the steps, and the
+        other markets' limits under "other markets". market None: every market alike."""
         kb, side = self.kb, entry.seller
         if side is None or entry.dispute_case is None:
             raise ValueError(f"entry {entry.id} has no seller side")
-        rules = kb.rules_for(entry.dispute_case)
-        shown = [kb.figures[f] for f in side.figures]
-        refs = self.footnote_numbers(side.sources, rules, (), shown)
         text = side.texts[lang]
-        rendered = self.render("seller_case.html.j2", lang, case=entry.dispute_case, rules=rules,
-                               steps=text.steps, notes=text.notes, advice=text.advice,
-                               figures=shown, refs=refs)
+        steps = [(s, side.step_markets[i] if i < len(side.step_markets) else None) for i, s in enumerate(text.steps)]
+        notes = [(n, side.note_markets[i] if i < len(side.note_markets) else None) for i, n in enumerate(text.notes)]
+        split = self.split(market, kb.rules_for(entry.dispute_case), (), [kb.figures[f] for f in side.figures],
+                           steps, notes, side.sources)
+        kinds = ("evidence_seller", "decision", "acceptance")
+        mine = split["rules"]
+        missing = None
+        absent: list[str] = []
+        if market is not None:
+            if not mine:
+                missing = self.missing(market, lang, "seller")
+            else:
+                absent = [k for k in ("evidence_seller", "decision") if not any(r.limits.get(k) for r in mine)]
+                if absent:
+                    missing = self.missing(market, lang, "seller")
+        refs, own_refs, other_refs = self._refs(split, missing)
+        rendered = self.render("seller_case.html.j2", lang, case=entry.dispute_case, rules=mine, kinds=kinds,
+                               steps=split["steps"], notes=split["notes"], advice=text.advice,
+                               figures=split["figures"], refs=refs, own_refs=own_refs, other_refs=other_refs,
+                               other=split["other"], missing=missing, absent=absent, market=market,
+                               market_name=self.market_name(market, lang) if market else "")
         return split_message(rendered)
 
     @staticmethod

@@ -17,6 +17,7 @@ from helpcenter.knowledge.model import (
     COUNT_UNITS,
     LANGS,
     LIMIT_KINDS,
+    OVERVIEW,
     UNITS,
     DateWords,
     DisputeRule,
@@ -26,10 +27,13 @@ from helpcenter.knowledge.model import (
     Glossary,
     KnowledgeBase,
     Lexicon,
+    Look,
+    MarketFacts,
     ReturnWindow,
     SellerSide,
     SideText,
     Source,
+    Tags,
     Text,
     ViewOption,
     Vocabulary,
@@ -48,12 +52,13 @@ SECTIONS = (
     "out_of_scope",
     "dates",
     "understanding",  # content/understanding.yaml: the question reader's words (knowledge/vocabulary.py)
+    "market_facts",  # content/markets.yaml: time zones, groups, where to look in the app
 )
 OUT_OF_SCOPE = ("social", "adjacent", "other", "platforms")  # questions the bot does not answer; other shops
 SIDE_KEYS = {"steps", "notes", "advice"}
 TABLES = ("dispute_rules", "return_windows")
 DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
-DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today")
+DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today", "filler")
 DATE_MARKS = ("year", "month", "day")
 
 
@@ -232,6 +237,10 @@ class _Builder:
         glossary = Glossary(**{name: self.names(name) for name in
                                ("markets", "events", "conditions", "cases", "limits")})
         self.glossary, self.sources_by_id = glossary, sources
+        sources = self.source_markets(sources)
+        self.sources_by_id = sources
+        facts = self.market_facts()
+        self.facts = facts
         rules = self.dispute_rules()
         windows = self.return_windows()
         figures = self.figures()
@@ -246,7 +255,7 @@ class _Builder:
         return KnowledgeBase(entries=tuple(entries), topics=topics, sources=sources,
                              glossary=glossary, dispute_rules=tuple(rules),
                              return_windows=tuple(windows), figures=figures, lexicon=lexicon,
-                             flows=flows, vocabulary=vocabulary)
+                             flows=flows, vocabulary=vocabulary, markets=facts)
 
     def flows(self, entries: dict[str, Entry], figures: dict[str, Figure]) -> Flows:
         empty = Flows({}, {}, "", (), ())
@@ -350,6 +359,88 @@ class _Builder:
                                  url, date)
         return result
 
+    def source_markets(self, sources: dict[str, Source]) -> dict[str, Source]:
+        """sources.*.markets, checked against the glossary's markets (read after the sources)."""
+        node = self.section("sources")
+        if not isinstance(node, yamlsrc.Mapping):
+            return sources
+        result = dict(sources)
+        for sid, spec in node.items():
+            items = spec.get("markets") if isinstance(spec, dict) else None
+            if sid not in result or not isinstance(items, list):
+                continue
+            markets = tuple(m for i, item in enumerate(items)
+                            if (m := self.ref(item, self.glossary.markets, line_of(items, i), "market")))
+            old = result[sid]
+            result[sid] = Source(old.id, old.title, old.url, old.date, markets)
+        return result
+
+    def market_facts(self) -> MarketFacts:
+        """content/markets.yaml: time zones (each must exist), groups of markets, and where to look
+        in the app (per market or "default", per role, with an optional source)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        node = self.section("market_facts")
+        if not isinstance(node, yamlsrc.Mapping) or not self.check(schema.MarketFactsSpec, node, "market_facts",
+                                                                   node.line):
+            return MarketFacts()
+        markets = self.glossary.markets
+        zones: dict[str, str] = {}
+        assumed: set[str] = set()
+        for market, spec in node["zones"].items():
+            line = line_of(node["zones"], market)
+            self.ref(market, markets, line, "market")
+            try:
+                ZoneInfo(str(spec["zone"]))
+            except (ZoneInfoNotFoundError, ValueError):
+                self.r.error(line_of(spec, "zone"), f"market_facts.zones.{market}: unknown time zone {spec['zone']!r}")
+                continue
+            zones[str(market)] = str(spec["zone"]).strip()
+            if spec.get("assumed"):
+                assumed.add(str(market))
+        groups: dict[str, tuple[str, ...]] = {}
+        for group, members in (node.get("groups") or {}).items():
+            self.ref(group, markets, line_of(node["groups"], group), "market")
+            groups[str(group)] = tuple(m for i, item in enumerate(members)
+                                       if (m := self.ref(item, markets, line_of(members, i), "market")))
+        look: dict[str, dict[str, Look]] = {}
+        for market, roles in node["look"].items():
+            if market != "default":
+                self.ref(market, markets, line_of(node["look"], market), "market")
+            look[str(market)] = {}
+            for role, spec in roles.items():
+                if role not in ("buyer", "seller"):
+                    self.r.error(line_of(roles, role), f"market_facts.look.{market}: role must be buyer or seller")
+                    continue
+                source = self.ref(spec.get("source"), self.sources_by_id, line_of(spec, "source"), "source")
+                look[str(market)][str(role)] = Look(_bilingual(spec), source)
+        if not all(role in look.get("default", {}) for role in ("buyer", "seller")):
+            self.r.error(line_of(node, "look"), "market_facts.look needs a default for buyer and seller")
+        return MarketFacts(zones, frozenset(assumed), groups, look)
+
+    def tags(self, node: Any, counts: dict[str, int], what: str) -> dict[str, tuple[Tags, ...]]:
+        """entry.markets (and seller.markets): steps and notes by number -> the markets they are
+        about, as one tuple per step or note (None: every market)."""
+        result: dict[str, tuple[Tags, ...]] = {"steps": (), "notes": ()}
+        if not isinstance(node, yamlsrc.Mapping):
+            return result
+        known = {*self.glossary.markets, OVERVIEW}
+        for kind in ("steps", "notes"):
+            spec = node.get(kind) or {}
+            if not isinstance(spec, dict):
+                continue
+            tags: list[Tags] = [None] * counts[kind]
+            for number, value in spec.items():
+                line = line_of(spec, number)
+                if not isinstance(number, int) or not 1 <= number <= counts[kind]:
+                    self.r.error(line, f"{what} markets: {kind} {number!r} is not one of 1..{counts[kind]}")
+                    continue
+                items = value if isinstance(value, list) else [value]
+                codes = tuple(str(v) for v in items if self.ref(v, known, line, "market") is not None)
+                tags[number - 1] = codes or None
+            result[kind] = tuple(tags)
+        return result
+
     def names(self, name: str) -> dict[str, dict[str, str]]:
         node = self.section(name)
         if not isinstance(node, yamlsrc.Mapping):
@@ -415,7 +506,17 @@ class _Builder:
             if isinstance(adv, dict):
                 advice = {lang: _texts(adv.get(lang)) for lang in LANGS}
             limits = {kind: self.windows(spec.get(kind), f"{what} {kind}") for kind in LIMIT_KINDS}
-            rules.append(DisputeRule(case, market, evidence, limits, evidence_source, advice))
+            for i, w in enumerate(limits["acceptance"]):
+                if w.value is not None and w.from_event is None:  # the calculator counts from the event
+                    self.r.error(line_of(spec.get("acceptance"), i), f"{what}: an acceptance window needs"
+                                 " 'from' (the event it counts from) for the deadline calculator")
+            variants = tuple(str(v) for v in (spec.get("variants") or []))
+            for i, variant in enumerate(variants):
+                if not any(w.when == variant for w in limits["acceptance"]):
+                    self.r.error(line_of(spec["variants"], i), f"{what}: variant {variant!r} is the condition of"
+                                 " no acceptance window")
+            rules.append(DisputeRule(case, market, evidence, limits, evidence_source, advice,
+                                     str(spec.get("basis", "dispute")), variants))
         for case in self.glossary.cases:
             if not any(rule.case == case for rule in rules):
                 self.r.error(node.line, f"case {case!r} has no dispute rule")
@@ -557,7 +658,13 @@ class _Builder:
                              if (w := word(v, line_of(before_list, i), "before_today")) is not None)
         if "before_today" in node and not isinstance(before_list, list):
             self.r.error(line_of(node, "before_today"), "dates.before_today must be a list of words")
-        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before, before_today)
+        filler_list = node.get("filler")
+        filler = tuple(" ".join(str(v).lower().split()) for v in (filler_list if isinstance(filler_list, list) else [])
+                       if isinstance(v, str) and v.strip())
+        if "filler" in node and (not isinstance(filler_list, list)
+                                 or not all(isinstance(v, str) and v.strip() for v in filler_list)):
+            self.r.error(line_of(node, "filler"), "dates.filler must be a list of words (quote yes/no/on/off)")
+        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before, before_today, filler)
 
     # --- entries ----------------------------------------------------------------------------
 
@@ -618,8 +725,12 @@ class _Builder:
         seller = self.seller_side(spec, what, figures) if "seller" in spec else None
         if case and seller is None:
             self.r.error(spec.line, f"{what}: an entry with a dispute_case needs a 'seller' side")
+        zh = texts.get("zh")
+        tags = self.tags(spec.get("markets"), {"steps": len(zh.steps) if zh else 0,
+                                               "notes": len(zh.notes) if zh else 0}, what)
         entry = Entry(id=eid, topic=topic, role=role, texts=texts, related=tuple(map(str, related)),
-                      dispute_case=case, step=step, seller=seller, file=path, line=spec.line, **lists)
+                      dispute_case=case, step=step, seller=seller, file=path, line=spec.line,
+                      step_markets=tags["steps"], note_markets=tags["notes"], **lists)
         self._raw_specs[eid] = spec
         return entry
 
@@ -640,7 +751,9 @@ class _Builder:
         zh, en = texts.get("zh"), texts.get("en")
         if zh and en and any(len(getattr(zh, k)) != len(getattr(en, k)) for k in SIDE_KEYS):
             self.r.error(node.line, f"{what} seller: zh and en must have as many steps, notes and advice")
-        return SellerSide(texts, **refs)
+        tags = self.tags(node.get("markets"), {"steps": len(zh.steps) if zh else 0,
+                                               "notes": len(zh.notes) if zh else 0}, f"{what} seller")
+        return SellerSide(texts, step_markets=tags["steps"], note_markets=tags["notes"], **refs)
 
     def cross_check(self, entries: list[Entry], topics: dict[str, Any]) -> None:
         ids = {e.id for e in entries}

@@ -18,6 +18,7 @@ class Source:
     title: dict[str, str]  # per language: one language per screen, footnotes included
     url: str | None
     date: str  # YYYY-MM-DD, YYYY-MM or "undated"
+    markets: tuple[str, ...] = ()  # the markets it is about (a group stands for its markets); (): any
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,10 @@ class DisputeRule:
     limits: dict[str, tuple[Window, ...]]
     evidence_source: str = ""
     advice: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # "dispute": the platform's dispute rule for this case; "return_window": the market's return
+    # window for any item, which is the window a buyer has for this case there
+    basis: str = "dispute"
+    variants: tuple[str, ...] = ()  # conditions of which the buyer says one (the refund flow asks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,9 @@ class Text:
     advice: tuple[str, ...] = ()  # general advice, no source: shown under its own label
 
 
+Tags = tuple[str, ...] | None  # the markets a step or note is about (None: every market)
+
+
 @dataclass(frozen=True, slots=True)
 class SideText:
     steps: tuple[str, ...] = ()
@@ -87,6 +95,8 @@ class SellerSide:
     texts: dict[str, SideText]
     sources: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
+    step_markets: tuple[Tags, ...] = ()  # per step (by position); shorter: the rest are for every market
+    note_markets: tuple[Tags, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +112,8 @@ class Entry:
     dispute_case: str | None = None
     step: int | None = None
     seller: SellerSide | None = None
+    step_markets: tuple[Tags, ...] = ()  # per step (by position); shorter: the rest are for every market
+    note_markets: tuple[Tags, ...] = ()
     file: Path = Path("?")
     line: int = 0
 
@@ -127,6 +139,7 @@ class DateWords:
     weekdays: dict[str, int] = field(default_factory=dict)  # 周五 -> 4 (Monday is 0)
     weeks_before: dict[str, int] = field(default_factory=dict)  # 上 -> 1 (上周五: the week before)
     before_today: tuple[str, ...] = ()  # last (last Friday: the most recent one before today)
+    filler: tuple[str, ...] = ()  # words around a date, dropped: delivered on, 签收于
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +242,54 @@ class Vocabulary:
     followup: tuple[Term, ...] = ()
 
 
+OVERVIEW = "overview"  # a step's tag: said only when no market is chosen ("other markets: no source")
+OWN, OTHER, HIDDEN = "own", "other", "hidden"  # where an item goes in one market's view
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """Where a buyer or seller looks in the app when no public figure is known (and its source)."""
+
+    texts: dict[str, str]
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketFacts:
+    """content/markets.yaml: each market's time zone, the groups rules and sources name, and where
+    to look in the app when a figure is not public."""
+
+    zones: dict[str, str] = field(default_factory=dict)  # market -> IANA time zone
+    assumed: frozenset[str] = frozenset()  # markets spanning several zones: their zone is assumed
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # SEA -> (ID, TH, ...)
+    look: dict[str, dict[str, Look]] = field(default_factory=dict)  # market or "default" -> role -> Look
+
+    def expand(self, code: str) -> tuple[str, ...]:
+        """The markets a code in content stands for: itself, or a group's members as well."""
+        return (code, *self.groups.get(code, ()))
+
+    def place(self, tags: Tags, market: str | None) -> str:
+        """Where an item tagged with markets goes in market's view: OWN (its own, or for every
+        market), OTHER (another market's: under "other markets"), HIDDEN (only in the view of all
+        markets). No market chosen: everything is OWN."""
+        if market is None or not tags:
+            return OWN
+        if OVERVIEW in tags:
+            return HIDDEN
+        if "ALL" in tags or any(market in self.expand(t) for t in tags):
+            return OWN
+        return OTHER
+
+    def covers(self, code: str, market: str | None) -> bool:
+        """Whether a rule or figure of code (a market, a group, ALL) is market's own."""
+        return self.place((code,), market) == OWN
+
+    def where(self, market: str | None, role: str) -> Look | None:
+        """Where to look in the app in market, for a buyer or a seller."""
+        return (self.look.get(market or "", {}).get(role)
+                or self.look.get("default", {}).get(role))
+
+
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     entries: tuple[Entry, ...]
@@ -241,6 +302,7 @@ class KnowledgeBase:
     lexicon: Lexicon
     flows: Flows
     vocabulary: Vocabulary = field(default_factory=Vocabulary)  # content/understanding.yaml
+    markets: MarketFacts = field(default_factory=MarketFacts)  # content/markets.yaml
     by_id: dict[str, Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -262,5 +324,11 @@ class KnowledgeBase:
         return next((e for e in self.entries if e.topic == topic), None)
 
     def markets_for(self, case: str) -> tuple[str, ...]:
+        """The markets whose public sources give this case's window (the calculator computes them)."""
         return tuple(rule.market for rule in self.rules_for(case))
+
+    def source_place(self, source: str, market: str | None) -> str:
+        """OWN or OTHER: whether a source is about market (or about any market)."""
+        found = self.sources.get(source)
+        return self.markets.place(found.markets if found else None, market)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, ValidationError
 
@@ -109,6 +109,7 @@ class SourceSpec(Spec):
     title: Bilingual
     url: Annotated[Any, PlainValidator(_https_or_null)]
     date: Annotated[Any, PlainValidator(_date)]
+    markets: list[Any] | None = None
     MESSAGES = {"url": "{what}: url must be https://… or null",
                 "date": "{what}: date must be YYYY-MM-DD, YYYY-MM or 'undated'",
                 "title": {"model_type": "{what}: title needs both languages ({{zh: ..., en: ...}})"}}
@@ -143,11 +144,15 @@ class DisputeRuleSpec(Spec):
     market: Any
     evidence: EvidenceSpec | None = None
     evidence_advice: BilingualTexts | None = None
+    basis: Literal["dispute", "return_window"] = "dispute"
+    variants: list[Any] | None = None
     acceptance: Windows
-    evidence_buyer: Windows
-    evidence_seller: Windows
-    decision: Windows
-    MESSAGES = {kind: {"*": WINDOWS, "nested": ""} for kind in LIMIT_KINDS}
+    evidence_buyer: Windows | None = None  # left out: no public figure in that market
+    evidence_seller: Windows | None = None
+    decision: Windows | None = None
+    MESSAGES = {**{kind: {"*": WINDOWS, "nested": ""} for kind in LIMIT_KINDS},
+                "basis": "{what}: basis must be dispute or return_window",
+                "variants": "{what}: 'variants' must be a list"}
 
 
 class ReturnWindowSpec(Spec):
@@ -183,9 +188,20 @@ class SideSpec(Spec):
     MESSAGES = {key: TEXTS for key in ("steps", "notes", "advice")}
 
 
+class MarketTagsSpec(Spec):
+    """Which markets a step or note is about, by its number (1-based): a market, a group, a list
+    of them, or "overview" (said only when no market is chosen)."""
+
+    steps: dict[int, Any] = {}
+    notes: dict[int, Any] = {}
+    MESSAGES = {"steps": "{what}: steps must map step numbers to markets",
+                "notes": "{what}: notes must map note numbers to markets"}
+
+
 class SellerSpec(Spec):
     sources: list[Any]
     figures: list[Any] = []
+    markets: MarketTagsSpec | None = None
     zh: SideSpec
     en: SideSpec
 
@@ -204,6 +220,7 @@ class EntrySpec(Spec):
     dispute_case: Any = None
     step: Annotated[Any, PlainValidator(_whole_from_1)] = None
     seller: SellerSpec | None = None
+    markets: MarketTagsSpec | None = None
     zh: TextSpec
     en: TextSpec
     MESSAGES = {"id": "{what}: id must be lower-case letters, digits, '-' or '_' (at most 48)",
@@ -243,6 +260,26 @@ class FlowsSpec(Spec):
     entries: FlowEntriesSpec
     NESTED = {key: f"=flows.{key}" for key in (
         "return_reasons", "return_keep", "question_words", "seller_warehouse", "seller_response", "entries")}
+
+
+class ZoneSpec(Spec):
+    zone: Text
+    assumed: bool = False
+    MESSAGES = {"zone": TEXT, "assumed": "{what}: assumed must be true or false"}
+
+
+class LookSpec(Spec):
+    zh: Text
+    en: Text
+    source: Any = None
+    MESSAGES = {"zh": TEXT, "en": TEXT}
+
+
+class MarketFactsSpec(Spec):
+    zones: dict[str, ZoneSpec]
+    groups: dict[str, list[Any]] = {}
+    look: dict[str, dict[str, LookSpec]]
+    NESTED = {"zones": "=market_facts.zones", "look": "=market_facts.look"}
 
 
 class StopwordsSpec(Spec):

@@ -75,12 +75,15 @@ class FigureLine:
     market: str  # the rule's market (a glossary market id)
     window: Window
     label: dict[str, str] | None = None  # a limit kind or figure label; None: the aspect itself
+    kind: str | None = None  # the dispute-rule limit kind it comes from (its name depends on the rule)
+    basis: str = "dispute"  # the rule's basis (a market's return window shows as such)
 
 
 @dataclass(frozen=True, slots=True)
 class FigureAnswer:
     """The figures that answer case × aspect (× market): only that case's, only that market's.
-    When the asked market has none, lines is empty and known lists the markets that have one."""
+    When the asked market has none, lines is empty; known lists the markets whose public sources
+    give a value. others: the other markets' lines, shown apart (under "other markets")."""
 
     case: str
     aspect: str
@@ -89,6 +92,9 @@ class FigureAnswer:
     known: tuple[str, ...] = ()
     entry: str = ""  # the entry with the full answer
     sources: tuple[str, ...] = field(default=())
+    others: tuple[FigureLine, ...] = ()
+    seller: bool = False  # the seller's figures (a seller's response time, not a review time)
+    role: str | None = None  # who asks (where to look in the app when the market has no figure)
 
 
 class _Words:
@@ -274,6 +280,7 @@ class Understander:
         lines: list[FigureLine] = []
         entry = case.entry
         ids = self._figure_ids(case, slots).get(slots.aspect, ())
+        seller = bool(ids) and slots.role == "seller" and slots.aspect in case.seller_figures
         if ids:
             entry = next((e.id for e in kb.entries if ids[0] in e.figures), entry)
             for fid in ids:
@@ -287,18 +294,20 @@ class Understander:
             for rule in kb.rules_for(slots.case):
                 for kind in kinds:
                     for w in rule.limits.get(kind, ()):
-                        lines.append(FigureLine(rule.market, w, kb.glossary.limits[kind] if several else None))
+                        lines.append(FigureLine(rule.market, w, kb.glossary.limits[kind] if several else None,
+                                                kind, rule.basis))
         else:
             for rw in kb.return_windows:
                 lines.extend(FigureLine(rw.market, w) for w in rw.windows)
-        known = tuple(dict.fromkeys(line.market for line in lines))
+        # Only markets whose sources give a value are "known"; an unknown limit is not an answer.
+        known = tuple(dict.fromkeys(line.market for line in lines if line.window.value is not None))
         if slots.market is not None:
-            here = tuple(line for line in lines if line.market in (slots.market, "ALL"))
-            if not here:
-                return FigureAnswer(slots.case, slots.aspect, slots.market, (), known, entry)
-            lines = list(here)
+            here = tuple(line for line in lines if kb.markets.covers(line.market, slots.market))
+            others = tuple(line for line in lines if line not in here and line.window.value is not None)
+            return FigureAnswer(slots.case, slots.aspect, slots.market, here, known, entry,
+                                tuple(dict.fromkeys(line.window.source for line in here)), others, seller, slots.role)
         return FigureAnswer(slots.case, slots.aspect, slots.market, tuple(lines), (), entry,
-                            tuple(dict.fromkeys(line.window.source for line in lines)))
+                            tuple(dict.fromkeys(line.window.source for line in lines)), (), seller, slots.role)
 
     @staticmethod
     def _figure_ids(case: CaseWords, slots: Slots) -> dict[str, tuple[str, ...]]:

@@ -148,15 +148,17 @@
     input.addEventListener("blur", function () { setTimeout(close, 100); });
   }
 
-  // --- the deadline form: only the chosen case's variants ------------------------------------------
+  // --- the deadline form: only the variants of the chosen case in the chosen market ---------------
   var caseSelect = document.getElementById("case");
+  var marketSelect = document.getElementById("market");
   var variant = document.getElementById("variant");
   if (caseSelect && variant) {
     var filter = function () {
       var shown = 0;
       Array.prototype.forEach.call(variant.options, function (o) {
         var c = o.getAttribute("data-case");
-        o.hidden = o.disabled = !!c && c !== caseSelect.value;
+        var m = o.getAttribute("data-market");
+        o.hidden = o.disabled = !!c && (c !== caseSelect.value || (marketSelect && m !== marketSelect.value));
         if (c && !o.hidden) shown++;
         if (o.hidden && o.selected) variant.value = "";
       });
@@ -164,6 +166,7 @@
       variant.previousElementSibling.hidden = variant.hidden = shown === 0;
     };
     caseSelect.addEventListener("change", filter);
+    if (marketSelect) marketSelect.addEventListener("change", filter);
     filter();
   }
 })();

@@ -64,9 +64,9 @@ async def kb_button(update: Update, context: Context, ticket_id: int, entry_id: 
         await query.answer(t(context, "agent.not_sent_banned", lang), show_alert=True)
         return
     customer = context.application.user_data.get(ticket.user_id)
-    market = customer.ref.market if customer is not None else None
-    parts = svc.center.renderer.answer(entry, ticket.lang, show_related=False,
-                                       markets=(market,) if market else None)
+    market = (customer.ref.market or customer.market) if customer is not None else None
+    parts = svc.center.renderer.answer(entry, ticket.lang, show_related=False, market=market,
+                                       role=customer.role if customer is not None else None)
     for part in parts:
         await with_retry(functools.partial(context.bot.send_message, ticket.chat_id, part,
                                            disable_web_page_preview=True))
