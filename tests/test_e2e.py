@@ -111,8 +111,8 @@ def test_users_walk_the_flows_against_the_real_process(tmp_path: Path) -> None:
         bob.press("Item not as ordered", "Which market")
         bob.press("Indonesia", "Which day was that?")
         last_day = date.today() - timedelta(days=1) + timedelta(days=6)
-        text = bob.press("Yesterday", "Still open")
-        assert f"file by {last_day.isoformat()} (5 days left)" in text
+        text = bob.press("Yesterday", "At the latest by")  # "up to 6 days": a ceiling, said so
+        assert f"At the latest by {last_day.isoformat()} (an upper limit, 5 days left" in text
 
         cai = EmuUser(emu, 13)
         cai.send("退貨運費誰出?", "退货运费谁出(按市场)")
