@@ -203,6 +203,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Unanswered and 👎 questions grouped by similarity, as CSV and Markdown for editors."""
     import asyncio
 
+    from helpcenter.reports.service_stats import report_zone
+
+    try:
+        tz = report_zone(os.environ.get("REPORT_TIMEZONE", ""))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
     from helpcenter.reports.editors import group_questions, to_csv, to_markdown
     from helpcenter.storage.store import Store
 
@@ -221,7 +229,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     (out / "report.csv").write_text(to_csv(groups), encoding="utf-8")
     (out / "report.md").write_text(to_markdown(groups), encoding="utf-8")
     print(f"{len(groups)} group(s) of questions to review: {out / 'report.csv'}, {out / 'report.md'}")
-    _report_desk(out)
+    _report_desk(out, tz)
     return 0
 
 
@@ -251,12 +259,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_desk(out: Path) -> None:
+def _report_desk(out: Path, tz) -> None:  # noqa: ANN001 - a ZoneInfo
     """The agents' desk part of the report: service figures (CSV + Markdown) and the phrasings
-    agents taught, for editors to move into content/."""
+    agents taught, for editors to move into content/. Days are whole days of tz (REPORT_TIMEZONE)."""
     import asyncio
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
+    from datetime import datetime
 
     from helpcenter.desk import taught
     from helpcenter.knowledge.loader import CONTENT_DIR, load_content
@@ -265,7 +272,7 @@ def _report_desk(out: Path) -> None:
     from helpcenter.storage.desk_records import Desk
 
     data_dir = Path(os.environ.get("DATA_DIR", "data"))
-    tz = ZoneInfo(os.environ.get("BOT_TIMEZONE", "Asia/Shanghai"))
+    zone = service_stats.zone_name(tz)
     days = 30
 
     async def read() -> tuple[list[dict], list, dict[str, float]]:
@@ -273,7 +280,7 @@ def _report_desk(out: Path) -> None:
         desk = (Desk(database(url, data_dir / taught.DESK_FILE)) if is_postgres(url)
                 else Desk(data_dir / taught.DESK_FILE, data_dir / "helpcenter.sqlite3"))
         await desk.open()
-        since = datetime.now(tz) - timedelta(days=days)
+        since = service_stats.period_start(datetime.now(tz), tz, days)
         try:
             return (await desk.service_rows(since), await desk.taught(), await desk.answer_rate_per_day(since, tz))
         finally:
@@ -281,19 +288,19 @@ def _report_desk(out: Path) -> None:
 
     rows, phrasings, rates = asyncio.run(read())
     total, per_agent, per_day = service_stats.summarize(rows, tz, "(nobody)")
-    (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day), encoding="utf-8")
-    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days)
-                                    + "\n![Tickets and answer rate per day](service.svg)\n", encoding="utf-8")
+    (out / "service.csv").write_text(service_stats.to_csv(total, per_agent, per_day, zone), encoding="utf-8")
+    (out / "service.md").write_text(service_stats.to_markdown(total, per_agent, per_day, days, zone)
+                                    + f"\n![Tickets and answer rate per day ({zone})](service.svg)\n", encoding="utf-8")
     tickets = {f.label: f.tickets for f in per_day}
     chart = [(day, tickets.get(day, 0), rates.get(day)) for day in sorted(set(tickets) | set(rates))]
-    (out / "service.svg").write_text(svg_chart(chart), encoding="utf-8")
+    (out / "service.svg").write_text(svg_chart(chart, f"Tickets and answer rate per day ({zone})"), encoding="utf-8")
     kb, _ = load_content(CONTENT_DIR)  # titles only: no matcher, no model to load
     by_id = kb.by_id if kb is not None else {}
     listed = [(p.entry_id, by_id[p.entry_id].texts["zh"].title if p.entry_id in by_id else "?", p.lang,
                p.text, p.agent) for p in phrasings]
     (out / "taught.md").write_text(taught.to_markdown(listed), encoding="utf-8")
-    print(f"service: {total.tickets} ticket(s) in {days} days: {out / 'service.csv'}, {out / 'service.md'};"
-          f" chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
+    print(f"service: {total.tickets} ticket(s) in {days} days (days in {zone}): {out / 'service.csv'},"
+          f" {out / 'service.md'}; chart {out / 'service.svg'}; {len(listed)} taught phrasing(s): {out / 'taught.md'}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -342,11 +349,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "apscheduler", "tornado.access"):  # a line per request / per job is not news
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from handlers.runtime.startup import Health, OneLineTelegramErrors, reach_telegram
+    from helpcenter.reports.service_stats import report_zone
+
+    logging.getLogger("telegram.ext").addFilter(OneLineTelegramErrors())
     settings = Settings.from_env()
-    center = _load(background=True)
-    on_postgres = is_postgres(settings.database_url)
-    lock = None
     try:
+        report_zone(settings.report_timezone)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    on_postgres = is_postgres(settings.database_url)
+    console = args.command == "console" or not settings.token
+    leader = None
+    if console and on_postgres:  # the console does not wait for the lock: it says who holds it, at once
+        from helpcenter.storage.leader import LeaderLock
+
+        leader = LeaderLock(settings.database_url)
+        if not leader.try_acquire(pause=0):
+            holder = leader.describe_holder()
+            leader.close()
+            if leader.error:
+                print(f"error: cannot connect to PostgreSQL at {safe_url(settings.database_url)}: {leader.error}",
+                      file=sys.stderr)
+            else:
+                print(f"error: {holder or 'another bot process'} is active on {safe_url(settings.database_url)};"
+                      " stop it first, or give the console a database (or schema) of its own", file=sys.stderr)
+            return 1
+    lock = None
+    try:  # before loading the content: a start that cannot work says so in a second, not after the load
         if settings.database_url and not on_postgres:
             database(settings.database_url, settings.data_dir)  # raises the clear error
         if not on_postgres:  # SQLite: one process per DATA_DIR, by a file lock
@@ -356,40 +387,63 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.command == "console" or not settings.token:
-        from handlers.offline.console import run_console
-
-        logging.getLogger().setLevel(logging.WARNING)
-        run_console(center, settings, lang=getattr(args, "lang", None) or "zh")
-        return 0
-    from handlers.app import build_application
-
-    app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
-    leader = None
-    if on_postgres:
-        from helpcenter.storage.leader import LeaderLock
-
-        leader = LeaderLock(settings.database_url)
-    health_port = os.environ.get("HEALTH_PORT", "").strip()
-    if not health_port and settings.webhook_url:
-        health_port = str(int(os.environ.get("PORT", "8443")) + 1)
-    if health_port.isdigit():
+    health = Health()
+    if not console:  # answers "starting" from here, while the content loads
         from helpcenter.storage.leader import serve_health
 
-        serve_health(int(health_port), lambda: "active" if leader is None or leader.active else "standby")
+        health_port = os.environ.get("HEALTH_PORT", "").strip()
+        if not health_port and settings.webhook_url:
+            health_port = str(int(os.environ.get("PORT", "8443")) + 1)
+        if health_port.isdigit():
+            serve_health(int(health_port), health.status)
+    center = _load(background=True)
+    if console:
+        return _run_console(args, center, settings, leader)
+    from handlers.app import build_application
+    from helpcenter.storage.leader import LeaderLock
+
+    app = build_application(settings, center, rate_limit=settings.rate_limit)  # ready before the lock
+    leader = LeaderLock(settings.database_url, on_lost=lambda: _exit_fenced(app)) if on_postgres else None
+    inner_post_init = app.post_init
+
+    async def post_init(application) -> None:  # noqa: ANN001 - the Application
+        if inner_post_init is not None:
+            await inner_post_init(application)
+        health.set("active")
+
+    app.post_init = post_init
     try:
         if leader is not None:  # hot standby: wait here until the active process is gone
+            health.set("standby")
             try:
                 leader.acquire()
             except KeyboardInterrupt:
                 return 0
             leader.watch()
-        if settings.webhook_url:
-            app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
-                            url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-                            secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
-        else:
-            app.run_polling(allowed_updates=Update.ALL_TYPES)
+            health.set("starting")
+        try:
+            failed = reach_telegram(settings, health)
+        except KeyboardInterrupt:
+            return 0
+        if failed is not None:
+            health.set("unhealthy", failed.removeprefix("error: "))
+            print(failed, file=sys.stderr)
+            return 1
+        from telegram.error import TelegramError
+
+        try:
+            if settings.webhook_url:
+                app.run_webhook(listen="0.0.0.0", port=int(os.environ.get("PORT", "8443")),  # noqa: S104
+                                url_path="telegram", webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                                secret_token=settings.webhook_secret or None, allowed_updates=Update.ALL_TYPES)
+            else:
+                app.run_polling(allowed_updates=Update.ALL_TYPES)
+        except TelegramError as exc:  # getMe again, or setWebhook: refused or unreachable
+            step = "setting the webhook" if settings.webhook_url else "starting"
+            print(f"error: Telegram failed while {step}: {exc.message}; check"
+                  f" {'WEBHOOK_URL (a public https:// address) and ' if settings.webhook_url else ''}the network",
+                  file=sys.stderr)
+            return 1
     except DB_ERRORS as exc:  # e.g. the disk filled up: let a supervisor restart us
         where = safe_url(settings.database_url) if on_postgres else settings.data_dir
         print(f"error: cannot keep the bot's data in {where}: {exc}", file=sys.stderr)
@@ -397,6 +451,41 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if lock is not None:
             lock.close()
+        if leader is not None:
+            leader.close()
+    return 0
+
+
+def _exit_fenced(app) -> None:  # noqa: ANN001 - the Application
+    """The lock connection failed (called from the lock's watcher thread): another process may
+    serve already. Claim no more relays, give the ones being sent FENCE_GRACE seconds to be
+    recorded (the new active waits for them instead of sending them again), then stop at once,
+    without clean-up that could still send or commit, for a supervisor to restart this one."""
+    from handlers.support.outbox import fence_from_thread
+    from helpcenter.storage.leader import FENCE_GRACE
+
+    print("error: lost the PostgreSQL connection that holds the active lock; finishing the relays in"
+          f" flight (at most {FENCE_GRACE:.0f} s), then exiting so the standby takes over", file=sys.stderr, flush=True)
+    left = fence_from_thread(app, FENCE_GRACE)
+    if left:
+        print(f"error: {left if left > 0 else 'some'} relay(s) still in flight; the standby sends them again",
+              file=sys.stderr, flush=True)
+    os._exit(1)
+
+
+def _run_console(args: argparse.Namespace, center: HelpCenter, settings, leader) -> int:  # noqa: ANN001
+    """The console chat. On PostgreSQL it holds the same single-instance lock as the Telegram mode
+    (leader, taken by cmd_run before loading; on SQLite the DATA_DIR lock is held already)."""
+    import logging
+
+    from handlers.offline.console import run_console
+
+    if leader is not None:
+        leader.watch()
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        run_console(center, settings, lang=getattr(args, "lang", None) or "zh")
+    finally:
         if leader is not None:
             leader.close()
     return 0

@@ -50,6 +50,7 @@ from helpcenter.core import HelpCenter
 from helpcenter.desk.taught import DESK_FILE, apply_overlay, load_overlay, with_overlay
 from helpcenter.storage.db import database, is_postgres
 from helpcenter.storage.desk_records import Desk
+from helpcenter.storage.leader import HANDOVER_SECONDS
 from helpcenter.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,13 @@ async def _post_init(application: Application) -> None:
     if svc.desk is not None:
         await svc.desk.open()
         setup.start_jobs(application)
+    # This process serves now: the next epoch fences the outbox (the one before can claim nothing
+    # more). If that one lost its lock but still runs, it may be recording relays it was sending:
+    # wait for it to go before sending again what it left "sending", or replaying the inbox.
+    previous = await svc.store.take_over(svc.now())
+    if previous is not None and not await svc.store.wait_until_gone(previous[0], HANDOVER_SECONDS):
+        log.warning("the previous active process (%s on %s) is still connected after %.0f s; going on",
+                    previous[0], previous[1], HANDOVER_SECONDS)
     interrupted = await svc.store.interrupted_sends()
     if interrupted:
         log.warning("%d relay(s) were being sent when the last run died: sending again (may arrive twice)",

@@ -29,6 +29,10 @@ class Emulator:
         self.listeners: list[Callable[[Call], None]] = []
         self.get_updates_calls = 0
         self.poll_times: list[float] = []  # perf_counter of each getUpdates call (failover timing)
+        self.holds: dict[str, threading.Event] = {}  # method -> released: its next call waits for it
+        self.webhook: tuple[str, str] | None = None  # (url, secret) once the bot called setWebhook
+        self.deliveries: list[tuple[int, int]] = []  # webhook calls: (update_id, HTTP status or 0: no answer)
+        self.held: list[str] = []  # methods whose call is being held now
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,6 +82,15 @@ class Emulator:
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._poll(params)}
         with self.lock:
+            release = self.holds.pop(method, None)
+            if release is not None:
+                self.held.append(method)
+                self.lock.notify_all()
+        if release is not None:  # a call in flight, as long as the test wants: Telegram is slow
+            release.wait(30)
+            with self.lock:
+                self.held.remove(method)
+        with self.lock:
             failure = self.api._failure(method)
             if failure is not None:
                 self.api.calls.append(Call(method, params, result=f"error {failure.code}"))
@@ -86,6 +99,10 @@ class Emulator:
                     body["parameters"] = {"retry_after": failure.retry_after}
                 return failure.code, body
             result = self.api._answer(method, params)
+            if method == "setWebhook":
+                self.webhook = (str(params["url"]), str(params.get("secret_token") or ""))
+            elif method == "deleteWebhook":
+                self.webhook = None
             call = Call(method, params, result)
             call.at = time.perf_counter()  # type: ignore[attr-defined]
             self.api.calls.append(call)
@@ -110,11 +127,49 @@ class Emulator:
     # --- what the test does ------------------------------------------------------------------
 
     def push(self, update: dict[str, Any]) -> None:
+        """Give the bot an update: through getUpdates, or, once it set a webhook, by calling it."""
         with self.lock:
             update["update_id"] = self.next_id
             self.next_id += 1
-            self.updates.append(update)
-            self.lock.notify_all()
+            if self.webhook is None:
+                self.updates.append(update)
+                self.lock.notify_all()
+                return
+        self.deliver(update)
+
+    def deliver(self, update: dict[str, Any], timeout: float = 30.0, secret: str | None = None) -> int:
+        """Call the webhook with an update, as Telegram does: again and again until it answers
+        2xx (or timeout). The last HTTP status."""
+        import urllib.error
+        import urllib.request
+
+        assert self.webhook is not None, "the bot set no webhook"
+        url, token = self.webhook
+        body = json.dumps(update).encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            headers = {"Content-Type": "application/json",
+                       "X-Telegram-Bot-Api-Secret-Token": token if secret is None else secret}
+            request = urllib.request.Request(url, data=body, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    status = response.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                status = 0
+            with self.lock:
+                self.deliveries.append((update["update_id"], status))
+            if 200 <= status < 300 or status == 403 or time.monotonic() > deadline:  # 403: a wrong secret
+                return status
+            time.sleep(0.1)
+
+    def hold(self, method: str) -> threading.Event:
+        """The next call of method waits (in flight, not answered) until the event is set."""
+        release = threading.Event()
+        with self.lock:
+            self.holds[method] = release
+        return release
 
     def fail(self, failure: Failure) -> None:
         with self.lock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -419,12 +419,31 @@ async def test_service_figures_per_agent_and_day_in_stats(tmp_path: Path, center
         await lin.reply_to(card(api), "/close")
         await lin.say("/stats")
         text = lin.text
-        assert "🧑‍💼 客服服务(最近 7 天)" in text
+        assert "🧑‍💼 客服服务(最近 7 天,按 UTC 时间计日)" in text
         assert "全部工单:1 单,已关闭 1 · 首次响应 4 分钟 · 解决 1.0 小时 · 重开 100% · 满意度 4.0/5(1 个评分)" in text
         assert "Lin:1 单" in text and "2026-11-22:1 单" in text and "900" not in text
         admin = chat(app, api, user_id=ADMIN, first_name="Boss")
         await admin.send("/stats")
         assert "Lin:1 单" in admin.text
+
+
+async def test_operators_count_days_in_the_report_zone_and_say_which(tmp_path: Path, center: HelpCenter) -> None:
+    """A ticket opened at 21:53 UTC on 1 December is 1 December's by default (REPORT_TIMEZONE=UTC),
+    2 December's with REPORT_TIMEZONE=Asia/Shanghai; /stats names the zone (BOT_TIMEZONE, the
+    buyers' dates, plays no part)."""
+    late = datetime(2026, 12, 1, 21, 53, tzinfo=UTC)
+    for zone, day in (("UTC", "2026-12-01"), ("Asia/Shanghai", "2026-12-02")):
+        zoned = {} if zone == "UTC" else {"report_timezone": zone}
+        async with running_bot(tmp_path / zone.replace("/", "-"), center, now=late, **AGENTS, **zoned,
+                               support_chat_id=SUPPORT, admin_ids=frozenset({ADMIN})) as (app, api):
+            ann = chat(app, api)
+            await ann.send("退款多久到账")
+            await _ticket(ann)
+            admin = chat(app, api, user_id=ADMIN, first_name="Boss")
+            await admin.send("/stats")
+            text = admin.text
+            assert f"📊 最近 7 天(按 {zone} 时间计日)" in text and f"\n{day}: 1\n" in text
+            assert f"🧑‍💼 客服服务(最近 7 天,按 {zone} 时间计日)" in text and f"\n{day}:1 单" in text
 
 
 async def test_a_replayed_update_adds_nothing_to_the_history(tmp_path: Path, center: HelpCenter) -> None:
@@ -503,7 +522,10 @@ async def test_report_lists_service_figures_and_taught_phrasings_and_check_valid
         tmp_path / "r" / "taught.md").read_text(encoding="utf-8")
     chart = (tmp_path / "r" / "service.svg").read_text(encoding="utf-8")
     assert chart.startswith("<svg") and chart.count("<rect") == 1  # one day: one bar, one point
-    assert f"{moment[0]:%Y-%m-%d}: 1</title></rect>" in chart  # one ticket
+    assert f"{moment[0].astimezone(UTC):%Y-%m-%d}: 1</title></rect>" in chart  # one ticket, its day in UTC
+    assert "<title>Tickets and answer rate per day (UTC)</title>" in chart
+    assert "days are counted in UTC (REPORT_TIMEZONE)" in (tmp_path / "r" / "service.md").read_text("utf-8")
+    assert service_csv.splitlines()[0].endswith(",timezone") and service_csv.splitlines()[1].endswith(",UTC")
     assert '<circle cx="320.0" cy="130.0"' in chart  # half of the typed questions answered: mid-height
     assert check_overlay(tmp_path / "desk.sqlite3", center.kb) == []  # (bot.py check prints "OK" then)
     with sqlite3.connect(tmp_path / "desk.sqlite3") as db:

@@ -12,6 +12,7 @@ import pytest
 
 import bot
 from handlers.base.common import Settings
+from helpcenter.reports.service_stats import report_zone
 
 from .conftest import ROOT
 
@@ -128,3 +129,11 @@ def test_ask_with_undecodable_bytes_and_a_closed_pipe() -> None:
     reader.stdout.close()  # like `| head`, which has gone before the answer is printed
     _, err = reader.communicate(timeout=60)
     assert reader.returncode == 0 and b"Traceback" not in err
+
+
+def test_report_zone_is_read_from_the_environment_and_checked() -> None:
+    assert Settings.from_env({}).report_timezone == "UTC"  # the operators' default, not BOT_TIMEZONE
+    assert Settings.from_env({"REPORT_TIMEZONE": "Asia/Shanghai"}).report_timezone == "Asia/Shanghai"
+    assert report_zone(" ").key == "UTC"
+    with pytest.raises(ValueError, match="REPORT_TIMEZONE=Mars/Olympus is not a time zone; use an IANA name"):
+        report_zone("Mars/Olympus")

@@ -141,8 +141,8 @@ async def test_refund_flow_to_its_deadline_screen(tmp_path: Path, center: HelpCe
         await term.press("印度尼西亚")
         shown = await term.press("今天")
         assert "产品不一致 · 印度尼西亚" in shown
-        assert "受理期:6 天,订单显示“已签收/已送达”起" in shown
-        assert "✅ 还可以申请" in shown
+        assert "受理期:最多 6 天,收到商品起" in shown
+        assert "✅ 最迟" in shown and "这是上限" in shown  # "up to": the latest day, said to be a ceiling
         assert re.search(r"\[\d+\] ⏰ 截止前提醒我", shown)
 
 

@@ -106,7 +106,7 @@ def test_broken_related_link(content_copy: Path) -> None:
 
 def test_unknown_source_unit_and_event_in_rules(content_copy: Path) -> None:
     path = content_copy / "rules.yaml"
-    line = _edit(path, "{value: 6, unit: day, from: delivered, source: bigseller-3258}",
+    line = _edit(path, "{value: 6, unit: day, up_to: true, from: received, source: id-returns}",
                  "{value: 6, unit: fortnight, from: arrival, source: nowhere}")
     errors = "\n".join(_errors(content_copy))
     assert f"rules.yaml:{line}: dispute rule mismatch/ID acceptance: unknown unit 'fortnight'" in errors

@@ -111,8 +111,8 @@ def test_users_walk_the_flows_against_the_real_process(tmp_path: Path) -> None:
         bob.press("Item not as ordered", "Which market")
         bob.press("Indonesia", "Which day was that?")
         last_day = date.today() - timedelta(days=1) + timedelta(days=6)
-        text = bob.press("Yesterday", "Still open")
-        assert f"file by {last_day.isoformat()} (5 days left)" in text
+        text = bob.press("Yesterday", "At the latest by")  # "up to 6 days": a ceiling, said so
+        assert f"At the latest by {last_day.isoformat()} (an upper limit, 5 days left" in text
 
         cai = EmuUser(emu, 13)
         cai.send("退貨運費誰出?", "退货运费谁出(按市场)")
@@ -172,11 +172,68 @@ def test_bad_data_dir_gives_a_clear_startup_error(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "state.sqlite3 is not a usable SQLite database" in out.stderr
+    (tmp_path / "state.sqlite3").unlink()
+    (tmp_path / "desk.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\x01" * 200)  # the agents' desk, damaged
+    out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "desk.sqlite3 is not a usable SQLite database" in out.stderr, out.stderr
     blocker = tmp_path / "file"
     blocker.write_text("x")
     env["DATA_DIR"] = str(blocker / "data")
     out = subprocess.run([sys.executable, "bot.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "cannot be created" in out.stderr
+
+
+def _start_expecting_failure(env: dict[str, str], health_port: int | None = None) -> tuple[int, str, set[str]]:
+    """Start the bot, watch its /health while it runs; (exit code, stderr, roles seen)."""
+    import tempfile
+
+    roles: set[str] = set()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "bot.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                                text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while proc.poll() is None:
+                assert time.monotonic() < deadline, "the bot did not give up"
+                if health_port is not None and (role := health(health_port)) is not None:
+                    roles.add(role)
+                time.sleep(0.05)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        err.seek(0)
+        return proc.returncode, err.read(), roles
+
+
+def test_a_token_telegram_refuses_stops_with_one_clear_line(tmp_path: Path) -> None:
+    with Emulator() as emu:
+        emu.fail(Failure("Unauthorized", code=401, method="getMe", times=10**6))
+        code, err, _ = _start_expecting_failure(bot_env(emu, tmp_path))
+    assert code == 1
+    assert "Traceback" not in err and "emulated" not in err  # nor the token's secret part
+    last = err.strip().splitlines()[-1]
+    assert last == (f"error: Telegram at {emu.url} rejected the bot token 123456:…; check TELEGRAM_BOT_TOKEN"
+                    f" (the token @BotFather gave: /mybots → API Token) and TELEGRAM_API_BASE_URL={emu.url}")
+    assert [c.method for c in emu.calls] == ["getMe"]  # not retried: the answer would not change
+
+
+def test_telegram_out_of_reach_is_unhealthy_then_stops(tmp_path: Path) -> None:
+    """No Bot API server at TELEGRAM_API_BASE_URL: /health never says active; the bot tries for
+    STARTUP_TIMEOUT seconds, then exits 1 with one line that says what to check."""
+    port, nothing = _free_port(), _free_port()  # nothing listens on the second
+    env = {"PATH": os.environ.get("PATH", "/usr/bin"), "DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": TOKEN,
+           "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{nothing}", "EMBEDDINGS": os.environ.get("EMBEDDINGS", "off"),
+           "STARTUP_TIMEOUT": "3", "HEALTH_PORT": str(port)}
+    code, err, roles = _start_expecting_failure(env, port)
+    assert code == 1
+    assert "unhealthy" in roles and "active" not in roles, roles
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith(f"error: cannot reach Telegram at http://127.0.0.1:{nothing} (")
+    assert lines[-1].endswith(" (STARTUP_TIMEOUT=3 s); check the network (DNS, firewall, proxy) and"
+                              f" TELEGRAM_API_BASE_URL=http://127.0.0.1:{nothing}"), lines[-1]
+    assert len([line for line in lines if "trying again" in line]) >= 1
 
 
 # --- many SIGKILLs at random points (issue 12) -------------------------------------------------
@@ -358,9 +415,9 @@ def test_sigkills_at_random_points_lose_nothing(backend: Backend) -> None:
                 user.send("how long does a refund take", "refund")
 
         def relay(user: EmuUser) -> None:
-            # A kill after the ticket opened but before the reply: the replayed /human finds it open
-            # and says so ("您已在和人工客服对话"), a true reply too.
-            user.send("/human", "人工客服")
+            # A kill after the ticket opened but before the reply: the replayed /human knows it opened
+            # that ticket (tickets.opened_by) and answers as the first run would have.
+            user.send("/human", "已为您转接人工客服")
             while killing.is_set():
                 raw = user.factory.text(f"message from {user.id}")
                 emu.push(raw)

@@ -5,13 +5,15 @@ stops at once while the standby takes over the conversation."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from .conftest import Backend
+from .conftest import ROOT, Backend
 from .emulator import Emulator
-from .test_e2e import EmuUser, Runner, health
+from .test_e2e import SUPPORT, EmuUser, Runner, _copies, health
 
 
 @pytest.fixture
@@ -21,11 +23,22 @@ def pg_backend(tmp_path, pg_url: str) -> Backend:
 
 def _terminate_lock_connection(backend: Backend, pid: int) -> int:
     rows = backend.rows("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        f" WHERE application_name='helpcenter-leader:{pid}'")
+                        f" WHERE application_name LIKE 'helpcenter-leader:{pid}-%'")
     return len(rows)
 
 
+def _wait_in_log(path: Path, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text():
+        assert time.monotonic() < deadline, f"never logged: {text}"
+        time.sleep(0.02)
+
+
 def test_a_lost_lock_connection_hands_over_to_the_standby(pg_backend: Backend) -> None:
+    """The lock connection is cut (not a kill) while a relay is in flight at Telegram: the old
+    process sends nothing more, records that relay once Telegram answers and exits; the standby
+    waits for it, so the relay arrives once, and the conversations go on in the standby."""
+    log = pg_backend.data_dir / "bot.log"
     with Emulator() as emu:
         runner = Runner(emu, pg_backend.data_dir, pg_backend)
         runner.start()
@@ -33,23 +46,42 @@ def test_a_lost_lock_connection_hands_over_to_the_standby(pg_backend: Backend) -
             active, standby = runner.proc, runner.standbys[0]
             assert health(runner.ports[active.pid]) == "active"
             assert health(runner.ports[standby.pid]) == "standby"
-            ann = EmuUser(emu, 81)
+            # The console takes the same lock; it does not wait for it, it says who serves.
+            console = subprocess.run([sys.executable, "bot.py", "console"], cwd=ROOT, env=runner.env, input="/quit\n",
+                                     capture_output=True, text=True, timeout=60)
+            assert console.returncode == 1
+            assert f"error: another bot process (pid {active.pid} on " in console.stderr, console.stderr
+            ann, bob = EmuUser(emu, 81), EmuUser(emu, 82)
             ann.send("/return", "步骤 1/6")
             ann.press("下一步", "步骤 2/6")
+            bob.send("/human", "已为您转接人工客服")
+            emu.wait_for(lambda calls: [c for c in calls if c.method == "sendMessage"
+                                        and "🎫" in str(c.params["text"])])
+            release = emu.hold("copyMessage")
+            raw = bob.factory.text("照片稍后发")
+            emu.push(raw)
+            emu.wait_for(lambda calls: emu.held)  # the relay is at Telegram, not answered yet
             polls = emu.get_updates_calls
             assert _terminate_lock_connection(pg_backend, active.pid) == 1
             lost = time.monotonic()
-            assert active.wait(timeout=5) == 1  # it stops serving at once, for a supervisor to restart
+            _wait_in_log(log, "lost the PostgreSQL connection that holds the active lock")
+            release.set()  # Telegram accepts the relay only now, after the lock is gone
+            assert active.wait(timeout=10) == 1  # it stops serving, for a supervisor to restart
             emu.wait_for(lambda calls: emu.get_updates_calls > polls, timeout=10)
             took_over = time.monotonic() - lost
+            print(f"lost lock connection with a relay in flight: the standby polls {took_over:.2f} s later")
             assert took_over < 5
             runner.proc = next(p for p in runner.standbys if health(runner.ports[p.pid]) == "active")
             ann.press("下一步", "步骤 3/6")  # the conversation goes on in the other process
+            after = bob.factory.text("还在吗")  # and the hand-off: the next relay goes out from the new one
+            emu.push(after)
+            emu.wait_for(lambda calls: _copies(emu, SUPPORT, bob.id, after["message"]["message_id"]))
         finally:
             runner.stop()
-    log = (pg_backend.data_dir / "bot.log").read_text()
-    assert "lost the PostgreSQL connection that holds the active lock" in log
-    assert "waiting to take over" in log
+    assert _copies(emu, SUPPORT, bob.id, raw["message"]["message_id"]) == 1  # sent once, not again
+    text = log.read_text()
+    assert "were being sent when the last run died" not in text
+    assert "waiting to take over" in text
 
 
 def test_a_standby_does_not_touch_telegram(pg_backend: Backend) -> None:

@@ -98,11 +98,13 @@ async def test_stats_for_admins_only(tmp_path: Path, center: HelpCenter) -> None
 
 def test_report_groups_similar_questions() -> None:
     rows = [("怎么开直播", "zh", None), ("怎么开直播啊", "zh", None), ("直播怎么开通", "zh", None),
-            ("how to go live", "en", None), ("how do i go live", "en", None), ("退款太慢", "zh", "refund-arrival")]
+            ("how to go live", "en", None), ("how do i go live", "en", None), ("退款太慢", "zh", "refund-arrival"),
+            ("", "zh", None), (" ", "en", None)]  # questions that were only emoji or "?": nothing to add
     groups = group_questions(rows)
     assert [(g.example, g.count) for g in groups[:2]] == [("怎么开直播", 2), ("how to go live", 2)]
     assert "refund-arrival" in to_csv(groups)
     assert "| 2 | zh | 怎么开直播 | 怎么开直播啊 | — |" in to_markdown(groups)
+    assert [g for g in groups if not g.example.strip()] == []
 
 
 async def test_report_command_writes_csv_and_markdown(tmp_path: Path, center: HelpCenter) -> None:
@@ -112,13 +114,17 @@ async def test_report_command_writes_csv_and_markdown(tmp_path: Path, center: He
         await ann.send("怎么开直播呢")
         await ann.send("包裹损坏了")
         await ann.press("没帮助", ann.last_with("没帮助"))
+        await ann.send("🤔")
+        await ann.send("??")
     out = subprocess.run([sys.executable, "bot.py", "report", "--out", str(tmp_path / "r")], cwd=ROOT,
                          capture_output=True, text=True, env={"DATA_DIR": str(tmp_path), "PATH": "/usr/bin"})
     assert out.returncode == 0, out.stderr
     csv_text = (tmp_path / "r" / "report.csv").read_text(encoding="utf-8")
     assert "2,zh,怎么开直播" in csv_text
     assert "dispute-damaged-package" in csv_text
-    assert "| 2 | zh | 怎么开直播 |" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "| 2 | zh | 怎么开直播 |" in report
+    assert "|  |" not in report and ",," not in csv_text.split("\n", 1)[1]  # no group without an example
 
 
 async def test_forget_asks_first_then_says_what_was_deleted(tmp_path: Path, center: HelpCenter) -> None:

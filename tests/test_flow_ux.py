@@ -35,7 +35,7 @@ async def test_another_case_keeps_the_computed_deadline(tmp_path: Path, center: 
         await ann.press("印度尼西亚")
         await ann.press("昨天")
         result = ann.last_with_buttons()
-        assert "最晚 2026-11-27" in to_plain(result.text)
+        assert "最迟 2026-11-27" in to_plain(result.text)
         await ann.press("换一个情况", call=result)
         assert _sent_only(ann)  # the case chooser comes as a new message
         assert "您遇到的是哪种情况" in ann.text

@@ -211,6 +211,31 @@ async def test_outside_working_hours_the_user_is_told_when_agents_are_back(tmp_p
         assert "下班时间" not in ann.text
 
 
+async def test_a_replayed_human_answers_as_the_first_run_did(tmp_path: Path, center: HelpCenter) -> None:
+    """After a SIGKILL between opening a ticket and answering, the durable intake handles /human
+    again: the ticket knows the update that opened it, so the replay answers exactly as the first
+    run would have (a later /human finds it open and says so)."""
+    api = OfflineBotAPI(forum_chats={SUPPORT})
+    clock = [NOW]  # Sunday: outside support hours
+    async with running_bot(tmp_path, center, api=api, clock=lambda: clock[0], support_chat_id=SUPPORT,
+                           agent_ids=AGENTS, support_hours="09:00-18:00", support_days="1-5") as (app, api):
+        ann = chat(app, api)
+        raw = ann.factory.text("/human")
+        # The first run died after storing the ticket, before its topic, card or answer.
+        await app.services.store.open_ticket(1, 1, "Ann", "zh", "buyer", NOW, opened_by=raw["update_id"])
+        clock[0] = NOW + timedelta(days=1)  # replayed on Monday, inside support hours
+        await ann._process(raw)
+        assert "已为您转接人工客服,工单 #1" in ann.text
+        assert "客服将于 2026-11-23 09:00 回复您" in ann.text  # the hours of when it was opened
+        await ann._process(raw)  # and again (a kill after the answer, before the update was done)
+        assert "已为您转接人工客服,工单 #1" in ann.text
+        assert len([c for c in api.calls if c.method == "createForumTopic"]) == 1
+        assert len([c for c in Agents(app, api).messages() if "🎫" in c.text]) == 1
+        await ann.send("/human")  # a new request while it is open
+        assert "您已在和人工客服对话(工单 #1)" in ann.text
+        assert [t.id for t in await app.services.store.open_tickets()] == [1]
+
+
 async def test_failed_relay_is_kept_and_delivered_after_a_restart(tmp_path: Path, center: HelpCenter) -> None:
     broken = OfflineBotAPI(failures=[Failure("Internal Server Error", code=500, method="copyMessage", times=1000)])
     async with running_bot(tmp_path, center, api=broken, support_chat_id=SUPPORT, agent_ids=AGENTS) as (app, api):

@@ -127,6 +127,7 @@ async def test_without_agents_nothing_offers_a_hand_off(tmp_path: Path, center: 
         assert "请联系 TikTok Shop 官方客服" in ann.text and "帮助中心" in ann.text
         assert ann.buttons == ["🏠 菜单"]
         await ann.send("明天会下雨吗")
+        assert "需要人工帮助时,发送 /human 查看怎么联系 TikTok Shop 官方客服" in ann.text and "转人工" not in ann.text
         await ann.send("今天天气怎么样")  # second miss in a row
         assert "转人工" not in ann.text and "查看怎么联系 TikTok Shop 官方客服" in ann.text
         assert "☎️ TikTok 官方客服" in ann.buttons
@@ -137,6 +138,7 @@ async def test_without_agents_nothing_offers_a_hand_off(tmp_path: Path, center: 
         assert not [b for b in ann.buttons if "客服" in b or "人工" in b]
         await ann.send("/help")
         assert "/human 怎么联系 TikTok Shop 官方客服" in ann.text and "转人工" not in ann.text
+        assert "/market 选择或更改我的市场" in ann.text
         await ann.send_media("photo")
         assert "转人工" not in ann.text and "本机器人没有人工客服" in ann.text
     commands = [c for c in api.calls if c.method == "setMyCommands"]
@@ -148,6 +150,8 @@ async def test_with_agents_the_button_still_hands_off(tmp_path: Path, center: He
     api = OfflineBotAPI()
     async with running_bot(tmp_path, center, api=api, support_chat_id=SUPPORT, agent_ids=AGENTS) as (app, api):
         ann = chat(app, api)
+        await ann.send("明天会下雨吗")
+        assert "需要时发送 /human 转人工客服。" in ann.text
         await ann.send("寄回去之后要做什么")
         assert "👤 转人工" in ann.buttons
         await ann.press("➜ 联系人工客服")
@@ -156,3 +160,25 @@ async def test_with_agents_the_button_still_hands_off(tmp_path: Path, center: He
         assert "已为您转接人工客服,工单 #1" in ann.text
     commands = [c for c in api.calls if c.method == "setMyCommands" and not c.params.get("scope")]  # private menus
     assert {c.params["commands"][6]["description"] for c in commands} == {"转人工客服", "Talk to a human"}
+
+
+def test_help_lists_every_command_of_the_menu(center: HelpCenter) -> None:
+    from handlers.app import COMMANDS
+
+    for agents in (True, False):
+        wording = center.renderer.for_agents(agents)
+        for lang in ("zh", "en"):
+            text = wording.t("help", lang, human=wording.t("help.human", lang))
+            assert [c for c in COMMANDS if f"/{c} " not in text and c not in ("start", "help")] == []
+
+
+def test_without_agents_no_string_offers_this_bots_agents(center: HelpCenter) -> None:
+    """Every string a bot without agents can show (its .no_agents variant where there is one),
+    except those of an open ticket and of the agents' group, which such a bot never shows."""
+    wording = center.renderer.for_agents(False)
+    only_with_agents = ("handoff.", "agent.", "desk.", "btn.end_ticket", "btn.back_to_agent", "btn.reopen")
+    offers = ("转人工", "/human 联系客服", "talk to a person", "reach a person", "talk to a human")
+    shown = [k for k in wording.strings if not k.endswith(".no_agents") and not k.startswith(only_with_agents)]
+    wrong = [(key, lang) for key in shown for lang in ("zh", "en")
+             if any(o in wording.strings.get(key + ".no_agents", wording.strings[key])[lang].lower() for o in offers)]
+    assert wrong == []

@@ -28,14 +28,14 @@ async def test_mismatch_window_open_with_last_day_and_evidence_deadline(tmp_path
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)
         await _case(ann, "产品不一致")
-        assert "申请期限自订单显示“已签收/已送达”起计算" in ann.text
+        assert "申请期限自收到商品起计算" in ann.text
         assert ann.buttons[:2] == ["今天", "昨天"]
         await ann.press("昨天")
         text = ann.text
         assert "产品不一致 · 印度尼西亚" in text
         assert "起算日:2026-11-21" in text
-        assert "受理期:6 天,订单显示“已签收/已送达”起" in text
-        assert "\n   ✅ 还可以申请:最晚 2026-11-27(还剩 5 天)" in text
+        assert "受理期:最多 6 天,收到商品起" in text  # the platform's own page (rules.yaml)
+        assert "\n   ✅ 最迟 2026-11-27(这是上限,还剩 5 天;以 App 显示的为准)" in text
         assert "买家证明材料上传期限:24 小时,提交售后申请起" in text
         assert "如果今天提交:最晚 2026-11-23" in text
         assert "审核时间:24 小时,收到证明材料起" in text

@@ -75,10 +75,22 @@ async def test_tickets_links_outbox_and_bans(backend: Backend) -> None:
         item = await store.enqueue(ticket.id, {"op": "copy", "text": "照片"}, NOW, dedup="copy:5:10")
         assert item is not None and await store.enqueue(ticket.id, {}, NOW, dedup="copy:5:10") is None
         assert [(i.id, i.payload) for i in await store.pending_outbox()] == [(item.id, {"op": "copy", "text": "照片"})]
-        await store.start_sending(item.id)
+        assert await store.take_over(NOW) is None  # the first process to serve here
+        assert await store.start_sending(item.id) == "claimed"
         assert await store.pending_outbox() == []
-        assert await store.interrupted_sends() == 1  # a crash caught it mid-send: it goes out again
-        await store.mark_outbox(item.id, "sent")
+        assert await store.start_sending(item.id) == "gone"  # claimed once
+        assert await store.interrupted_sends() == 0  # its own claim, not a dead process's
+        again = Store(database(backend.url, backend.data_dir / "helpcenter.sqlite3"))
+        await again.open()
+        try:  # a process that takes over: the first one can claim nothing more
+            assert await again.take_over(NOW) is None  # the same process (this test) again
+            assert await again.interrupted_sends() == 1  # the one before died mid-send: it goes out again
+            assert await store.start_sending(item.id) == "fenced"
+            assert await again.start_sending(item.id) == "claimed"
+            await store.mark_outbox(item.id, "failed")  # the fenced process's late outcome does not count
+            await again.mark_outbox(item.id, "sent")
+        finally:
+            await again.close()
         assert backend.rows(f"SELECT status, attempts FROM outbox WHERE id={item.id}") == [("sent", 1)]
         await store.ban(5, NOW)
         await store.ban(5, NOW + timedelta(1))  # banning twice is not an error

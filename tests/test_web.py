@@ -127,7 +127,7 @@ def test_an_entry_page_cites_its_sources_with_dates_and_links_to_the_chat(site: 
 def test_the_deadline_calculator_gives_the_chats_result_in_the_markets_time_zone(site: Site) -> None:
     # 2026-11-22 10:00 in Shanghai is 09:00 in Jakarta, same day.
     html = site.deadline(Prefs("zh"), "mismatch", "", "ID", "2026-11-20").decode()
-    assert "✅ 还可以申请:最晚 2026-11-26(还剩 4 天)" in html
+    assert "✅ 最迟 2026-11-26(这是上限,还剩 4 天;以 App 显示的为准)" in html
     assert "Asia/Jakarta" in html and 'data-action="remind"' in html and 'data-day="2026-11-20"' in html
     closed = site.deadline(Prefs("en"), "mismatch", "", "ID", "2026-11-01").decode()
     assert "❌ Closed on 2026-11-07." in closed and 'data-action="remind"' not in closed

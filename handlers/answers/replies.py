@@ -293,6 +293,8 @@ async def _missed(update: Update, context: Context, reply: core.Reply) -> None:
     text = reply.messages[0]
     if misses >= MISSES_BEFORE_HUMAN:
         text += "\n\n" + t(context, "too_many_misses", lang)
+    else:  # who the person is depends on whether this bot has agents (rephrase.human.no_agents)
+        text += "\n" + t(context, "rephrase.human", lang)
     rows.append([*[way_back(context, lang)], button(context, "btn.human", lang, "human")])
     await show(update, context, text, keyboard(rows), edit=False, keep=True)
 

@@ -44,6 +44,7 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""  # postgresql://…: everything in PostgreSQL; empty: SQLite under data_dir
     timezone: str = "Asia/Shanghai"
+    report_timezone: str = "UTC"  # the operators' days: /stats, bot.py report, its chart (named in each)
     webhook_url: str = ""
     webhook_secret: str = ""
     conversation_timeout: float = 30 * 60  # seconds of silence before a flow pauses
@@ -56,6 +57,7 @@ class Settings:
     web_url: str = ""  # public address of the web help center / Mini App (https://…); empty: no web in the chat
     web_port: int | None = None  # where the bot process serves it (default 8080 when WEB_URL is set)
     web_host: str = "0.0.0.0"  # noqa: S104 - the address it listens on (a reverse proxy in front)
+    startup_timeout: float = 60.0  # seconds to keep trying to reach Telegram (getMe) at start-up, then exit 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -72,6 +74,7 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", "data")),
             database_url=env.get("DATABASE_URL", "").strip(),
             timezone=env.get("BOT_TIMEZONE", "Asia/Shanghai"),
+            report_timezone=env.get("REPORT_TIMEZONE", "").strip() or "UTC",
             webhook_url=env.get("WEBHOOK_URL", "").strip(),
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             support_hours=env.get("SUPPORT_HOURS", "").strip(),
@@ -83,6 +86,7 @@ class Settings:
             web_url=env.get("WEB_URL", "").strip().rstrip("/"),
             web_port=int(port) if (port := env.get("WEB_PORT", "").strip()).isdigit() else None,
             web_host=env.get("WEB_HOST", "").strip() or "0.0.0.0",  # noqa: S104 - see the field
+            startup_timeout=_positive(env.get("STARTUP_TIMEOUT", ""), 60.0),
         )
 
 
@@ -108,6 +112,11 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    @property
+    def report_tz(self) -> ZoneInfo:
+        """The zone operators' figures count days in (REPORT_TIMEZONE, default UTC)."""
+        return ZoneInfo(self.settings.report_timezone)
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tz)

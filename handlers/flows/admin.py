@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import Application, ConversationHandler
 
 from handlers.base.common import Context, Services, button, keyboard, lang_of, renderer, services, services_of, show, t
 from helpcenter.knowledge.loader import ContentError, InvalidContent
-from helpcenter.reports.service_stats import service_block
+from helpcenter.reports.service_stats import period_start, service_block, zone_name
 
 log = logging.getLogger(__name__)
 STATS_DAYS = 7
@@ -34,16 +33,17 @@ async def stats(update: Update, context: Context) -> None:
         return
     svc = services(context)
     lang = lang_of(update, context)
-    s = await svc.store.stats(svc.now() - timedelta(days=STATS_DAYS))
+    since = period_start(svc.now(), svc.report_tz, STATS_DAYS)  # whole days in the operators' zone
+    s = await svc.store.stats(since, tz=svc.report_tz)
     rate = f"{s['answered'] / s['total']:.0%}" if s["total"] else "—"
     rated = s["helpful"] + s["unhelpful"]
     ratio = f"{s['helpful'] / rated:.0%}" if rated else "—"
     topics = [(_topic_title(svc, topic, lang), n) for topic, n in s["topics"]]
     text = renderer(context).render("stats.html.j2", lang, s=s, days=STATS_DAYS, rate=rate, helpful_ratio=ratio,
-                                    topics=topics)
+                                    topics=topics, tz=zone_name(svc.report_tz))
     if svc.desk is not None:  # the agents' service figures (helpcenter/reports/service_stats.py)
-        rows = await svc.desk.service_rows(svc.now() - timedelta(days=STATS_DAYS))
-        text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.tz, STATS_DAYS)
+        rows = await svc.desk.service_rows(since)
+        text += "\n\n" + service_block(rows, lambda key, **v: t(context, key, lang, **v), svc.report_tz, STATS_DAYS)
     await update.effective_message.reply_text(text)
 
 

@@ -46,24 +46,29 @@ async def request_human(update: Update, context: Context) -> None:
     ticket = await svc.store.latest_ticket(user.id)
     end = [[InlineKeyboardButton(t(context, "btn.end_ticket", lang), callback_data="tk:end")]]
     context.user_data.hold = None  # /human (or its button): what they send goes to the agent
-    if ticket is not None and ticket.open:
+    if ticket is not None and ticket.open and ticket.opened_by != update.update_id:
         if ticket.card_msg is None:  # a crash between opening and queueing the card: queue it now
             await _queue_card(context, ticket, ticket.thread_id)
         await context.bot.send_message(user.id, t(context, "handoff.already", lang, id=ticket.id),
                                        reply_markup=InlineKeyboardMarkup(end))
         return
-    now = svc.now()
-    name = display_name(user)
-    ticket = await svc.store.open_ticket(user.id, update.effective_chat.id, name, lang,
-                                         context.user_data.role or "buyer", now)
-    thread_id = await _topic_for(context, ticket)
-    if thread_id:
-        await svc.store.update_ticket(ticket.id, now, thread_id=thread_id)
+    if ticket is None or not ticket.open:
+        ticket = await svc.store.open_ticket(user.id, update.effective_chat.id, display_name(user), lang,
+                                             context.user_data.role or "buyer", svc.now(), opened_by=update.update_id)
+    # else this very update opened it and the process died before it was done: it goes on from
+    # where it stopped and answers as the first run would have (the replay after a SIGKILL).
+    thread_id = ticket.thread_id
+    if thread_id is None and not await svc.store.queued(f"card:{ticket.id}"):
+        thread_id = await _topic_for(context, ticket)
+        if thread_id:
+            await svc.store.update_ticket(ticket.id, svc.now(), thread_id=thread_id)
     await _queue_card(context, ticket, thread_id)
     text = t(context, "handoff.opened", lang, id=ticket.id)
+    opened = ticket.created_at.astimezone(svc.tz)
     hours = WorkingHours.parse(svc.settings.support_hours, svc.settings.support_days)
-    if hours is not None and not hours.is_open(now):
-        text += "\n\n" + t(context, "handoff.offhours", lang, when=hours.next_open(now).strftime("%Y-%m-%d %H:%M"))
+    if hours is not None and not hours.is_open(opened):
+        text += "\n\n" + t(context, "handoff.offhours", lang,
+                            when=hours.next_open(opened).strftime("%Y-%m-%d %H:%M"))
     await context.bot.send_message(user.id, text, reply_markup=InlineKeyboardMarkup(end))
     await flush_outbox(context.application)
 

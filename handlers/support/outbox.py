@@ -31,6 +31,13 @@ class _Delivery:
         self.again: set[int] = set()  # destinations with work queued while their worker ran
         self.sending: dict[int, asyncio.Lock] = {}  # held while a relay to that chat is in flight
         self.forum_lock = asyncio.Lock()  # the agents' group is asked once whether it is a forum
+        self.busy = 0  # relays being sent right now (claimed, not yet recorded)
+        self.fenced = False  # another process serves now (or is about to): claim nothing more
+        self.loop: asyncio.AbstractEventLoop | None = None  # for fence_from_thread
+
+
+class Fenced(Exception):
+    """A relay could not be claimed: another process took over (a newer epoch)."""
 
 
 _deliveries: weakref.WeakKeyDictionary[Application, _Delivery] = weakref.WeakKeyDictionary()
@@ -61,6 +68,9 @@ async def flush_outbox(app: Application, wait: float = FLUSH_WAIT) -> None:
     `wait` seconds: usually the relay is out before the handler returns, but a chat that has to
     wait for its budget does not hold up the update (nor the sender's next one)."""
     delivery = _delivery(app)
+    delivery.loop = asyncio.get_running_loop()
+    if delivery.fenced:
+        return
     for chat_id in {_destination(i) for i in await services_of(app).store.pending_outbox()}:
         worker = delivery.workers.get(chat_id)
         if worker is None or worker.done():
@@ -88,8 +98,14 @@ async def _drain(app: Application, chat_id: int) -> None:
                     continue
                 return
             for item in items:
+                if delivery.fenced:
+                    return
                 async with in_flight(app, chat_id):
-                    delay = await _deliver(app, item)
+                    delivery.busy += 1
+                    try:
+                        delay = await _deliver(app, item)
+                    finally:
+                        delivery.busy -= 1
                 if delay is not None:
                     await asyncio.sleep(delay)
                     break
@@ -98,6 +114,10 @@ async def _drain(app: Application, chat_id: int) -> None:
                 await flush_outbox(app, wait=0)
     except asyncio.CancelledError:
         raise
+    except Fenced:
+        if not delivery.fenced:
+            log.warning("another process serves now: this one sends no more relays")
+            delivery.fenced = True
     except Exception:  # the store went away (shut-down) or a bug: the next flush starts again
         log.exception("delivery to chat %s stopped", chat_id)
     finally:
@@ -117,12 +137,41 @@ async def flush_job(context: Context) -> None:
     await flush_outbox(context.application)
 
 
+async def fence(app: Application, seconds: float) -> int:
+    """This process lost the right to serve: claim no more relays, and give the ones being sent
+    up to `seconds` to be recorded (the process taking over waits for them rather than sending
+    them again). How many are still in flight."""
+    delivery = _delivery(app)
+    delivery.fenced = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while delivery.busy and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    return delivery.busy
+
+
+def fence_from_thread(app: Application, seconds: float) -> int:
+    """fence() from another thread (the leader lock's watcher); -1 when the event loop did not answer."""
+    delivery = _delivery(app)
+    loop = delivery.loop
+    if loop is None or loop.is_closed():
+        return 0  # nothing was ever sent from here
+    try:
+        return asyncio.run_coroutine_threadsafe(fence(app, seconds), loop).result(seconds + 1.0)
+    except Exception:  # noqa: BLE001 - a stuck or closing loop: the caller exits anyway
+        return -1
+
+
 async def _deliver(app: Application, item: OutboxItem) -> float | None:
     """Send one relay; None when done (sent or failed for good), else seconds until a retry."""
     svc = services_of(app)
     p = item.payload
     bot = app.bot
-    await svc.store.start_sending(item.id)  # a crash from here to "sent" may deliver it twice
+    claim = await svc.store.start_sending(item.id)  # a crash from here to "sent" may deliver it twice
+    if claim == "fenced":
+        raise Fenced(item.id)
+    if claim != "claimed":
+        return None
     try:
         if p["op"] == "copy":
             reply_to = p.get("reply_to")

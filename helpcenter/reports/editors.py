@@ -24,9 +24,12 @@ class Group:
 
 
 def group_questions(rows: list[tuple[str, str, str | None]], threshold: int = SIMILAR) -> list[Group]:
-    """Greedy grouping: each question joins the first group whose example is similar enough."""
+    """Greedy grouping: each question joins the first group whose example is similar enough;
+    questions with no words left once normalised are left out."""
     groups: list[Group] = []
     for text, lang, entry in rows:
+        if not text.strip():  # only emoji or punctuation ("?", "👍"): nothing for an editor to add
+            continue
         home = next((g for g in groups if g.lang == lang and fuzz.ratio(text, g.example) >= threshold), None)
         if home is None:
             home = Group(text, lang)

@@ -9,9 +9,9 @@ import html
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from statistics import median
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpcenter.desk.hours import WorkingHours
 
@@ -32,6 +32,28 @@ def working_minutes(hours: WorkingHours | None, start: datetime, end: datetime) 
                 total += (hi - lo).total_seconds() / 60
         day += timedelta(days=1)
     return total
+
+
+def period_start(now: datetime, tz: tzinfo, days: int) -> datetime:
+    """The first moment of "the last `days` days" in tz: midnight of the day days-1 before today,
+    so every day counted is a whole day of that zone (today so far included)."""
+    first = now.astimezone(tz).date() - timedelta(days=days - 1)
+    return datetime.combine(first, datetime.min.time(), tz)
+
+
+def report_zone(name: str) -> ZoneInfo:
+    """REPORT_TIMEZONE as a zone (empty: UTC); ValueError with the sentence to print when it is none."""
+    name = name.strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"REPORT_TIMEZONE={name} is not a time zone; use an IANA name such as UTC or"
+                         " Asia/Shanghai") from None
+
+
+def zone_name(tz: tzinfo) -> str:
+    """How reports name a zone: its IANA key (UTC, Asia/Shanghai)."""
+    return getattr(tz, "key", None) or str(tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +120,9 @@ def line(f: Figures, t: Callable[..., str]) -> str:
 
 
 def service_block(rows: list[dict], t: Callable[..., str], tz: ZoneInfo, days: int) -> str:
-    """The service part of /stats (Telegram HTML): all tickets, per agent by name, per day."""
-    lines = [f"<b>{t('desk.stats.title', days=days)}</b>"]
+    """The service part of /stats (Telegram HTML): all tickets, per agent by name, per day in tz
+    (named in the title)."""
+    lines = [f"<b>{html.escape(t('desk.stats.title', days=days, tz=zone_name(tz)), quote=False)}</b>"]
     if not rows:
         return "\n".join([*lines, t("desk.stats.none")])
     total, per_agent, per_day = summarize(rows, tz, t("desk.stats.nobody"))
@@ -114,29 +137,31 @@ def service_block(rows: list[dict], t: Callable[..., str], tz: ZoneInfo, days: i
 
 
 HEADER = ["scope", "label", "tickets", "closed", "first_response_median_min", "resolution_median_min",
-          "reopen_rate", "csat_mean", "rated"]
+          "reopen_rate", "csat_mean", "rated", "timezone"]
 
 
-def _cells(scope: str, f: Figures) -> list[str]:
+def _cells(scope: str, f: Figures, zone: str) -> list[str]:
     def num(v: float | None) -> str:
         return "" if v is None else f"{v:.2f}"
     return [scope, f.label, str(f.tickets), str(f.closed), num(f.first_response_min), num(f.resolution_min),
-            num(f.reopen_rate), num(f.csat), str(f.rated)]
+            num(f.reopen_rate), num(f.csat), str(f.rated), zone]
 
 
-def to_csv(total: Figures, per_agent: Iterable[Figures], per_day: Iterable[Figures]) -> str:
+def to_csv(total: Figures, per_agent: Iterable[Figures], per_day: Iterable[Figures], zone: str = "UTC") -> str:
+    """The figures as CSV; every row names the zone its days (and period) are counted in."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADER)
-    writer.writerow(_cells("all", total))
+    writer.writerow(_cells("all", total, zone))
     for f in per_agent:
-        writer.writerow(_cells("agent", f))
+        writer.writerow(_cells("agent", f, zone))
     for f in per_day:
-        writer.writerow(_cells("day", f))
+        writer.writerow(_cells("day", f, zone))
     return out.getvalue()
 
 
-def to_markdown(total: Figures, per_agent: list[Figures], per_day: list[Figures], days: int = 30) -> str:
+def to_markdown(total: Figures, per_agent: list[Figures], per_day: list[Figures], days: int = 30,
+                zone: str = "UTC") -> str:
     head = ["| {} | tickets | closed | first response (median) | resolution (median) | reopened | CSAT | rated |",
             "|---|---|---|---|---|---|---|---|"]
 
@@ -145,10 +170,11 @@ def to_markdown(total: Figures, per_agent: list[Figures], per_day: list[Figures]
                  percent(f.reopen_rate), stars(f.csat), str(f.rated)]
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
-    lines = ["# Service", "", f"Tickets opened in the last {days} days. First response: minutes from opening to the"
+    lines = ["# Service", "", f"Tickets opened in the last {days} days; days are counted in {zone}"
+             " (REPORT_TIMEZONE). First response: minutes from opening to the"
              " first agent answer (median); resolution: to the last closing (median); reopened: share of"
              " closed tickets the customer reopened; CSAT: the customers' 1–5 ratings.", ""]
     lines += [head[0].format("all"), head[1], row(total, "all tickets"), ""]
     lines += ["## Per agent", "", head[0].format("agent"), head[1], *(row(f, f.label) for f in per_agent), ""]
-    lines += ["## Per day", "", head[0].format("day"), head[1], *(row(f, f.label) for f in per_day), ""]
+    lines += [f"## Per day ({zone})", "", head[0].format("day"), head[1], *(row(f, f.label) for f in per_day), ""]
     return "\n".join(lines)

@@ -11,7 +11,9 @@ and recorded per component in the schema_version table.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -38,6 +40,11 @@ class StoreError(RuntimeError):
 
 # Everything a storage call can raise when the database (not the code) is the problem.
 DB_ERRORS: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, StoreError, *PG_ERRORS)
+
+# This process, as PostgreSQL sees it: every connection it opens is named `<part>:<INSTANCE>`, so
+# the process that takes over from it can tell whether it still has connections (it may still be
+# recording a relay it was sending) or is gone (storage/tickets.py take_over, wait_until_gone).
+INSTANCE = f"{os.getpid()}-{secrets.token_hex(3)}"
 
 BUSY_TIMEOUT = 1.0  # SQLite: seconds to wait for a database another process locked
 POOL_SIZE = 4  # PostgreSQL connections per pool (the store's and the state's)
@@ -284,7 +291,8 @@ class PostgresDatabase(Database):
         if self._pool is not None:
             return
         pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.size, open=False, timeout=30,
-                                   kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": self.name})
+                                   kwargs={"connect_timeout": CONNECT_TIMEOUT,
+                                           "application_name": f"{self.name}:{INSTANCE}"})
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:

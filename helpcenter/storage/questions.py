@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from helpcenter.answers.privacy import mask_personal
@@ -43,21 +43,24 @@ class Questions(Tables):
                                      (question_id, chat_id))
         return row[0] if row else None
 
-    async def stats(self, since: datetime, limit: int = 5) -> dict[str, Any]:
-        """Questions per day, answer rate, top topics, top unanswered, helpful ratio."""
+    async def stats(self, since: datetime, limit: int = 5, tz: tzinfo = UTC) -> dict[str, Any]:
+        """Questions per day (days in tz), answer rate, top topics, top unanswered, helpful ratio."""
         start = iso(since)
 
         async def rows(sql: str, *args: Any) -> list[Any]:
             return await self.db.fetchall(sql, (start, *args))
 
-        per_day = await rows("SELECT substr(asked_at, 1, 10), COUNT(*) FROM questions WHERE asked_at>=?"
-                             " AND source='text' GROUP BY 1 ORDER BY 1")
+        days: dict[str, int] = {}
+        for (asked,) in await rows("SELECT asked_at FROM questions WHERE asked_at>=? AND source='text'"):
+            day = datetime.fromisoformat(asked).astimezone(tz).strftime("%Y-%m-%d")
+            days[day] = days.get(day, 0) + 1
+        per_day = sorted(days.items())
         total, answered = (await rows("SELECT COUNT(*), COUNT(entry_id) FROM questions WHERE asked_at>=?"
                                       " AND source='text'"))[0]
         topics = await rows("SELECT topic, COUNT(*) FROM questions WHERE asked_at>=? AND topic IS NOT NULL"
                             " GROUP BY topic ORDER BY 2 DESC, 1 LIMIT ?", limit)
         unanswered = await rows("SELECT normalized, COUNT(*) FROM questions WHERE asked_at>=? AND entry_id IS NULL"
-                                " GROUP BY normalized ORDER BY 2 DESC, 1 LIMIT ?", limit)
+                                " AND normalized<>'' GROUP BY normalized ORDER BY 2 DESC, 1 LIMIT ?", limit)
         up, down = (await rows("SELECT COUNT(CASE WHEN feedback=1 THEN 1 END), COUNT(CASE WHEN feedback=-1 THEN 1 END)"
                                " FROM questions WHERE asked_at>=?"))[0]
         unanswered = [(mask_personal(text), n) for text, n in unanswered]  # rows logged before masking

@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS bans (
 """
 
 
-DATABASES = ("helpcenter.sqlite3", "state.sqlite3")
+DATABASES = ("helpcenter.sqlite3", "state.sqlite3", "desk.sqlite3")  # desk: storage/desk_records.py
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -135,10 +135,27 @@ async def _legacy_columns(tx: Tx, dialect: str) -> None:
     await tx.execute("CREATE UNIQUE INDEX IF NOT EXISTS outbox_dedup ON outbox(dedup)")
 
 
+FENCING = """  -- in ddl() words
+-- The update that opened a ticket: a replay of it (after a crash) answers as the first run did.
+ALTER TABLE tickets ADD COLUMN opened_by INTEGER;
+-- The epoch of the active process that claimed a relay for sending (leader.epoch when it did).
+ALTER TABLE outbox ADD COLUMN epoch INTEGER;
+-- Which process serves: each one that becomes active takes the next epoch (storage/tickets.py take_over).
+-- A relay is claimed only under the current epoch, so a process that lost its lock claims nothing more.
+CREATE TABLE IF NOT EXISTS leader (
+    id INTEGER PRIMARY KEY,         -- always 1
+    epoch INTEGER NOT NULL,
+    holder TEXT NOT NULL,           -- the serving process: storage.db.INSTANCE (<pid>-<random>)
+    host TEXT NOT NULL,
+    since TEXT NOT NULL
+);
+"""
+
 # Numbered schema steps of this component; add a new Step at the end, never edit an old one.
 STEPS = (
     Step(1, SCHEMA),
     Step(2, run=_legacy_columns),
+    Step(3, FENCING),
 )
 TABLES = ("reminders", "tickets", "links", "outbox", "questions", "bans")  # what migrate copies
 

@@ -3,12 +3,20 @@ banned users."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from helpcenter.storage.db import Tables, iso, named
+from helpcenter.storage.db import INSTANCE, Tables, iso, named
+
+log = logging.getLogger(__name__)
+
+GONE_POLL = 0.05  # seconds between looks at the previous active process's connections
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +33,7 @@ class Ticket:
     rating: int | None
     created_at: datetime
     closed_at: datetime | None
+    opened_by: int | None  # the update that opened it (None for tickets opened before it was kept)
 
     @property
     def open(self) -> bool:
@@ -40,7 +49,7 @@ class OutboxItem:
 
 
 COLUMNS = ("id", "user_id", "chat_id", "user_name", "lang", "role", "status", "thread_id", "card_msg", "rating",
-           "created_at", "closed_at")
+           "created_at", "closed_at", "opened_by")
 TICKET_COLUMNS = ", ".join(COLUMNS)
 
 
@@ -53,13 +62,19 @@ def _ticket(row: Any) -> Ticket:
 
 
 class Tickets(Tables):
-    """The tickets, links, outbox and bans tables (composed into storage.store.Store)."""
+    """The tickets, links, outbox and bans tables (composed into storage.store.Store), and the
+    epoch that fences the outbox between an active process and the one taking over from it."""
+
+    epoch = 0  # this process's epoch once it took over (take_over); 0 claims nothing
 
     async def open_ticket(self, user_id: int, chat_id: int, user_name: str, lang: str, role: str,
-                          now: datetime) -> Ticket:
+                          now: datetime, opened_by: int | None = None) -> Ticket:
+        """A new open ticket; opened_by is the update that asked for it, so a replay of that
+        update (after a crash) recognises the ticket as its own."""
         new = await self.db.insert(
-            "INSERT INTO tickets(user_id, chat_id, user_name, lang, role, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?) RETURNING id", (user_id, chat_id, user_name, lang, role, iso(now), iso(now)))
+            "INSERT INTO tickets(user_id, chat_id, user_name, lang, role, created_at, updated_at, opened_by)"
+            " VALUES (?,?,?,?,?,?,?,?) RETURNING id",
+            (user_id, chat_id, user_name, lang, role, iso(now), iso(now), opened_by))
         ticket = await self.ticket(int(new or 0))
         assert ticket is not None
         return ticket
@@ -120,22 +135,84 @@ class Tickets(Tables):
             (ticket_id, json.dumps(payload, ensure_ascii=False), iso(now), dedup))
         return None if new is None else OutboxItem(new, ticket_id, payload, 0)
 
+    async def queued(self, dedup: str) -> bool:
+        """Whether something was queued under this key (e.g. card:<ticket>)."""
+        return await self.db.fetchone("SELECT 1 FROM outbox WHERE dedup=?", (dedup,)) is not None
+
     async def pending_outbox(self) -> list[OutboxItem]:
         rows = await self.db.fetchall("SELECT id, ticket_id, payload, attempts FROM outbox"
                                       " WHERE status='pending' ORDER BY id")
         return [OutboxItem(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
-    async def start_sending(self, item_id: int) -> None:
-        await self.db.execute("UPDATE outbox SET status='sending' WHERE id=?", (item_id,))
+    async def start_sending(self, item_id: int) -> str:
+        """Claim a pending relay for sending, under this process's epoch: "claimed"; "gone" when
+        it is not pending any more (e.g. /forget deleted it); "fenced" when another process took
+        over since (a newer epoch): this one must not send it. A crash from the claim to "sent"
+        may deliver it twice."""
+        if await self.db.execute("UPDATE outbox SET status='sending', epoch=? WHERE id=? AND status='pending'"
+                                 " AND EXISTS (SELECT 1 FROM leader WHERE id=1 AND epoch=?)",
+                                 (self.epoch, item_id, self.epoch)):
+            return "claimed"
+        row = await self.db.fetchone("SELECT epoch FROM leader WHERE id=1")
+        return "gone" if row is not None and int(row[0]) == self.epoch else "fenced"
 
     async def interrupted_sends(self) -> int:
-        """At start-up: relays a crash caught between the API call and its "sent" mark go out again
-        (Telegram has no idempotency key: they may arrive twice; nothing is lost)."""
-        return await self.db.execute("UPDATE outbox SET status='pending' WHERE status='sending'")
+        """After take_over (and, on PostgreSQL, once the previous active process is gone): relays it
+        was sending when it died go out again (Telegram has no idempotency key: they may arrive
+        twice; nothing is lost)."""
+        return await self.db.execute("UPDATE outbox SET status='pending' WHERE status='sending'"
+                                     " AND (epoch IS NULL OR epoch<?)", (self.epoch,))
 
     async def mark_outbox(self, item_id: int, status: str, error: str | None = None) -> None:
-        await self.db.execute("UPDATE outbox SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
-                              (status, error, item_id))
+        """The outcome of a relay this process claimed. Recorded even after another process took
+        over (that one waits for it), but not once that one has claimed the relay itself."""
+        await self.db.execute("UPDATE outbox SET status=?, attempts=attempts+1, last_error=? WHERE id=? AND epoch=?",
+                              (status, error, item_id, self.epoch))
+
+    # --- who serves ----------------------------------------------------------------------------
+
+    async def take_over(self, now: datetime) -> tuple[str, str] | None:
+        """This process serves from now on: it takes the next epoch, which fences the outbox (the
+        process before it can no longer claim a relay). The process before it as (instance,
+        host), or None (the first, or this one again)."""
+        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(f"SELECT epoch, holder, host FROM leader WHERE id=1{lock}")  # noqa: S608
+            epoch = int(row[0]) + 1 if row else 1
+            await tx.execute("INSERT INTO leader(id, epoch, holder, host, since) VALUES (1,?,?,?,?) ON CONFLICT (id)"
+                             " DO UPDATE SET epoch=excluded.epoch, holder=excluded.holder, host=excluded.host,"
+                             " since=excluded.since", (epoch, INSTANCE, socket.gethostname(), iso(now)))
+        self.epoch = epoch
+        return (str(row[1]), str(row[2])) if row and row[1] != INSTANCE else None
+
+    async def holder(self) -> tuple[str, str, datetime] | None:
+        """The process serving on this database: (instance, host, since), or None."""
+        row = await self.db.fetchone("SELECT holder, host, since FROM leader WHERE id=1")
+        return (str(row[0]), str(row[1]), datetime.fromisoformat(row[2])) if row else None
+
+    async def connected(self, instance: str) -> int:
+        """How many connections the process `instance` has open on this PostgreSQL server (0 on
+        SQLite, where a file lock already proved the previous process gone)."""
+        if self.db.dialect != "postgresql":
+            return 0
+        row = await self.db.fetchone("SELECT COUNT(*) FROM pg_stat_activity WHERE datname=current_database()"
+                                     " AND application_name LIKE ?", (f"%:{instance}",))
+        return int(row[0]) if row else 0
+
+    async def wait_until_gone(self, instance: str, limit: float) -> bool:
+        """Wait until the process that served before has no connection left (it may still be
+        recording a relay it was sending), at most `limit` seconds. True when it is gone."""
+        deadline = time.monotonic() + limit
+        said = False
+        while await self.connected(instance):
+            if time.monotonic() >= deadline:
+                return False
+            if not said:
+                log.info("the previous active process (%s) is still connected: waiting up to %.0f s for it to"
+                         " finish the relays it was sending", instance, limit)
+                said = True
+            await asyncio.sleep(GONE_POLL)
+        return True
 
     # --- bans --------------------------------------------------------------------------------
 
