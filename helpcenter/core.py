@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import jinja2
 
 from helpcenter.answers.render import TEMPLATES_DIR, Renderer, escape, split_message
 from helpcenter.knowledge.loader import CONTENT_DIR, ContentError, InvalidContent, load_content
@@ -68,13 +71,18 @@ class HelpCenter:
     """Content, matcher and renderer, built together so they can never disagree."""
 
     def __init__(self, content_dir: Path = CONTENT_DIR, templates_dir: Path = TEMPLATES_DIR, *,
-                 background: bool = False) -> None:
-        """background: the bot's way. The model loads, and any phrasing vectors content/vectors.npz
+                 background: bool = False, full_check: bool = False) -> None:
+        """full_check: render every entry even when these very bytes were rendered before
+        (`bot.py check`). background: the bot's way. The model loads, and any phrasing vectors content/vectors.npz
         lacks are computed, in a thread; meanwhile questions are matched on the lexical signals."""
         kb, errors = load_content(content_dir)
-        renderer = Renderer(kb, templates_dir) if kb is not None and not errors else None
-        if renderer is not None:
+        cache = embedding.default_cache_dir()
+        renderer = Renderer(kb, templates_dir, cache) if kb is not None and not errors else None
+        stamp = cache / f"rendered-{render_key(content_dir, templates_dir)}"
+        if renderer is not None and (full_check or not stamp.exists()):
             errors.extend(renderer.check_all())
+            if not errors:
+                _touch(stamp)
         if errors or kb is None or renderer is None:
             raise InvalidContent(errors)
         self.kb: KnowledgeBase = kb
@@ -202,10 +210,34 @@ class HelpCenter:
         return Reply(match, [text], SUGGEST if suggestions else OFF_TOPIC, reading=reading)
 
 
+def render_key(content_dir: Path, templates_dir: Path) -> str:
+    """What rendering every entry depends on: content, templates and this package's code. A start
+    on exactly these bytes after one that rendered them all skips rendering them again (half a
+    second of every start); any change renders them all before the bot answers."""
+    digest = hashlib.sha256()
+    code = Path(__file__).resolve().parent
+    files = [*sorted(content_dir.glob("*.yaml")), *sorted(p for p in templates_dir.rglob("*") if p.is_file()),
+             *sorted(code.rglob("*.py"))]
+    digest.update(f"jinja2 {jinja2.__version__}\0".encode())
+    for path in files:
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()[:24]
+
+
+def _touch(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass  # a read-only disk: every start renders everything, as it would without the cache
+
+
 def check(content_dir: Path = CONTENT_DIR, templates_dir: Path = TEMPLATES_DIR) -> list[ContentError]:
     """All content and template errors; empty when the bot may start."""
     try:
-        HelpCenter(content_dir, templates_dir)
+        HelpCenter(content_dir, templates_dir, full_check=True)
     except InvalidContent as exc:
         return exc.errors
     return []

@@ -135,6 +135,26 @@ def test_template_that_fails_to_render_is_a_content_error(content_copy: Path, tm
     assert any("refunds.yaml:" in e and "entry refund-apply (zh)" in e for e in errors), errors
 
 
+def test_a_start_after_a_template_change_renders_everything_again(
+        content_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start on bytes rendered before skips rendering them (core.render_key); a template edited
+    since is rendered at the next start, which refuses it, so the stamp never hides a broken one."""
+    import shutil
+
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    HelpCenter(content_copy, templates)
+    assert list((tmp_path / "cache").glob("rendered-*")), "a full render leaves its stamp"
+    HelpCenter(content_copy, templates)  # the same bytes: starts without rendering them again
+    answer = templates / "answer.html.j2"
+    answer.write_text(answer.read_text(encoding="utf-8").replace("{{ title }}", "{{ text.headline }}"),
+                      encoding="utf-8")
+    with pytest.raises(InvalidContent) as info:
+        HelpCenter(content_copy, templates)
+    assert any("fails to render" in str(e) for e in info.value.errors)
+
+
 def test_invalid_content_refuses_to_build(content_copy: Path) -> None:
     _edit(content_copy / "refunds.yaml", "role: buyer", "role: shopper")
     with pytest.raises(InvalidContent) as info:

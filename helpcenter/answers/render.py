@@ -38,7 +38,9 @@ class Renderer:
     renderer, e.g. for HelpCenter.ask) means not known: wording true either way.
     """
 
-    def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR) -> None:
+    def __init__(self, kb: KnowledgeBase, templates_dir: Path = TEMPLATES_DIR, cache_dir: Path | None = None) -> None:
+        """cache_dir: where compiled templates are kept between starts (Jinja's bytecode cache,
+        keyed by each template's source), a fifth of a second of every start otherwise."""
         self.kb = kb
         self.templates_dir = templates_dir
         self.agents: bool | None = None
@@ -52,6 +54,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             auto_reload=False,  # no stat() per message; /reload builds a new Renderer
+            bytecode_cache=_bytecode_cache(cache_dir),
         )
         self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
                                 sources=kb.sources)
@@ -448,6 +451,16 @@ class Renderer:
                     errors.append(ContentError(entry.file, entry.line,
                                                f"entry {entry.id} ({lang}) fails to render: {exc}"))
         return errors + self.check_vocabulary()
+
+
+def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
+    if cache_dir is None:
+        return None
+    try:
+        (cache_dir / "templates").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only disk: templates are compiled at each start, as without a cache
+    return jinja2.FileSystemBytecodeCache(str(cache_dir / "templates"))
 
 
 def _number(value: Any) -> Any:
