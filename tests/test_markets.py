@@ -50,7 +50,8 @@ def _first_figure(center: HelpCenter, text: str, lang: str) -> tuple[str, str] |
     units = [re.escape(r.t(f"unit.{u}", lang, n=n)).replace(str(n), r"\d+") for n in (1, 7) for u in
              ("hour", "day", "calendar_day", "business_day", "working_day", "month")]
     limit = re.compile("|".join([*units, re.escape(r.t("unknown", lang))]))
-    none = {r.t("mkt.none", lang, market=name): m for m, name in names.items()}
+    none = {r.t(key, lang, market=name, name=r.market_name(m, lang)): m for m, name in names.items()
+            for key in ("mkt.none", "mkt.none_described")}
     heading = None
     for raw in text.split("\n"):
         line = to_plain(raw).removeprefix("┆ ").strip()

@@ -20,6 +20,7 @@ MARKED_ZH = re.compile(r"「[^」]*」")  # a quoted in-app name that exists onl
 URL = re.compile(r"<https?://[^>]*>")
 INTERNAL = re.compile(r"\b(seed|seeds|mission|policy-facts|todo|fixme)\b|种子", re.IGNORECASE)
 RAW_ID = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(refund|return|dispute|seller|handoff)\.[a-z_]+\b")
+ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);")
 STEP_MARK = re.compile(r"第 ?\d+ ?步|步骤 ?\d+|\bStep \d+")
 LATIN_WORD = re.compile(r"[A-Za-z0-9.&'-]*[A-Za-z][A-Za-z0-9.&'-]*")
 # Proper names that a Chinese screen writes in Latin letters (brands, sites, app names).
@@ -49,6 +50,9 @@ def _screens(center: HelpCenter) -> list[tuple[str, str, str]]:
                 progress = r.t("step_of", lang, n=entry.step, total=6) if entry.step else ""
                 for shown in (r.answer(entry, lang), r.answer(entry, lang, progress=progress)):
                     out.append((f"{entry.id} agents={agents}", lang, "\n".join(map(to_plain, shown))))
+                if entry.seller is not None:  # the seller's view of a dispute case
+                    out.append((f"{entry.id} seller agents={agents}", lang,
+                                "\n".join(map(to_plain, r.seller_case(entry, lang)))))
     return out
 
 
@@ -76,6 +80,8 @@ async def _refund_results(tmp_path: Path, center: HelpCenter) -> list[tuple[str,
                         else:  # no public figure there: where to look, and a person
                             assert ("🌏" in " ".join(user.buttons) and "👤" in " ".join(user.buttons)) or \
                                 "☎️" in " ".join(user.buttons), (case, market, lang)
+                        for mark in ("👤", "☎️"):  # a button the text points to is there
+                            assert mark not in user.text or mark in " ".join(user.buttons), (case, market, lang)
                         out.append((f"refund {case}/{variant}/{market}", lang, user.text))
     return out
 
@@ -98,6 +104,7 @@ def _check(center: HelpCenter, screens: list[tuple[str, str, str]]) -> None:
         assert _depth_ok(plain), (what, lang, [line for line in plain.splitlines() if not _depth_ok(line)])
         assert not INTERNAL.search(plain), (what, lang, INTERNAL.search(plain))
         assert not RAW_ID.search(plain), (what, lang, RAW_ID.search(plain))
+        assert not ENTITY.search(plain), (what, lang, ENTITY.search(plain))  # escaped twice
         for line in plain.splitlines():
             assert len(STEP_MARK.findall(line)) <= 1, (what, lang, line)
         if lang == "en":

@@ -71,14 +71,20 @@ class Renderer:
 
     def t(self, key: str, lang: str, **values: Any) -> str:
         """One string of templates/i18n.yaml in lang; 'a|b' picks the plural for n. Without live
-        agents `<key>.no_agents` replaces key where it exists: no offer of a hand-off it cannot give."""
+        agents `<key>.no_agents` replaces key where it exists: no offer of a hand-off it cannot give.
+        A value that is already HTML (Markup: a macro's output in a template) makes the result
+        HTML too, the string escaped around it, so the template does not escape it a second time
+        ("Buyer&amp;#39;s")."""
         if self.agents is False and key + NO_AGENTS in self.strings:
             key += NO_AGENTS
         text = self.strings[key][lang]
         if "|" in text:
             one, many = text.split("|", 1)
             text = one if values.get("n") == 1 else many
-        return text.format(**{k: _number(v) for k, v in values.items()})
+        values = {k: _number(v) for k, v in values.items()}
+        if any(isinstance(v, Markup) for v in values.values()):
+            return Markup.escape(text).format(**values)
+        return text.format(**values)
 
     def amount(self, window: Window, lang: str) -> str:
         unit = f"unit.{window.unit}"
@@ -88,7 +94,9 @@ class Renderer:
         return self.t(unit, lang, n=window.value)
 
     def render(self, template: str, lang: str, **context: Any) -> str:
-        text = self.env.get_template(template).render(lang=lang, **context)
+        # t is this variant's (the environment's global is the base renderer's): a screen rendered
+        # for a bot without agents says so, and never offers a hand-off it cannot give.
+        text = self.env.get_template(template).render(lang=lang, t=self.t, **context)
         return tidy_fold(_BLANK_RUNS.sub("\n\n", text).strip())
 
     def answer(self, entry: Entry, lang: str, progress: str = "", show_related: bool = True,
@@ -142,11 +150,16 @@ class Renderer:
         dependent = bool(self.entry_markets(entry)) or (bool(picked_steps) and all(t for _, t in picked_steps))
         has_own = bool(split["rules"] or split["windows"] or split["figures"])
         missing = None
-        if market is not None and dependent and not has_own:
-            # "no public figure" where time limits are the answer; else "no public source says how"
-            limits = bool(rules or windows) or any(f.window is not None for f in shown)
+        # Steps or notes written for this very market: it is not a market nobody describes.
+        described = market is not None and any(
+            tags and "ALL" not in tags and self.kb.markets.place(tags, market) == OWN
+            for _, tags in (*picked_steps, *picked_notes))
+        limits = bool(rules or windows) or any(f.window is not None for f in shown)
+        if market is not None and dependent and not has_own and (limits or not described):
+            # "no public figure" where time limits are the answer (and, when the market's own
+            # text follows, that it does); else "no public source says how"
             missing = self.missing(market, lang, role or (entry.role if entry.role != "both" else "buyer"),
-                                   figures=limits)
+                                   figures=limits, described=described)
         refs, own_refs, other_refs = self._refs(split, missing)
         # Led by its acceptance windows, a rule keeps its other limits and evidence in the fold.
         folded = [r for r in split["rules"] if not lead or any(r.limits.get(k) for k in LIMIT_KINDS[1:])
@@ -212,12 +225,15 @@ class Renderer:
         other_refs = {sid: len(own) + n for n, sid in enumerate((s for s in rest if s not in own), start=1)}
         return {**own, **other_refs}, own, other_refs
 
-    def missing(self, market: str, lang: str, role: str, figures: bool = True) -> dict[str, Any]:
+    def missing(self, market: str, lang: str, role: str, figures: bool = True,
+                described: bool = False) -> dict[str, Any]:
         """The line for a market without a public figure (or, figures False, without a public
-        description), and where a buyer or seller looks in the app instead."""
+        description), and where a buyer or seller looks in the app instead. described: what the
+        sources do say about the market follows, and the line says so."""
         look = self.kb.markets.where(market, role)
         name = self.market_label(market, lang)
-        return {"line": self.t("mkt.none" if figures else "mkt.none_text", lang, market=name),
+        key = ("mkt.none_described" if described else "mkt.none") if figures else "mkt.none_text"
+        return {"line": self.t(key, lang, market=name, name=self.market_name(market, lang)),
                 "look": self.t("mkt.look", lang, path=look.texts[lang]) if look else "",
                 "source": look.source if look else None}
 
