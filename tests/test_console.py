@@ -88,7 +88,7 @@ async def test_faq_entry_feedback_toast_and_edit_mark(tmp_path: Path, center: He
         await term.press("退款")
         assert "(edited)" in term.shown  # the theme list replaced the theme choice
         shown = await term.press("如何在 TikTok App 里申请退款")
-        assert "入口一" in shown
+        assert "「帮助中心」申请退款" in shown
         assert re.search(r"^🔗 .*https://t\.me/helpcenter_bot\?start=refund-apply$", shown, re.M)
         shown = await term.press("👍")
         assert f"\n» {center.renderer.t('feedback.thanks', 'zh')}\n" in shown

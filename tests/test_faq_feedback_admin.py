@@ -34,7 +34,7 @@ async def test_inline_mode_in_both_languages(tmp_path: Path, center: HelpCenter)
         titles = [r["title"] for r in results]
         assert "如何在 TikTok App 里申请退款" in titles
         article = results[titles.index("如何在 TikTok App 里申请退款")]
-        assert "入口一" in article["input_message_content"]["message_text"]
+        assert "「帮助中心」申请退款" in article["input_message_content"]["message_text"]
         assert article["reply_markup"]["inline_keyboard"][0][0]["url"] == (
             "https://t.me/helpcenter_bot?start=refund-apply")
         english = await _inline(app, api, "lost parcel", language_code="en")
@@ -283,3 +283,18 @@ def test_check_warns_about_confusing_phrasings(tmp_path: Path) -> None:
     found = confusions(HelpCenter(content).matcher)
     assert ("refund-arrival", "包裹丢失了怎么办", "dispute.lost_package") in [
         (e.id, q, w.topic) for e, q, w, _ in found]
+
+
+async def test_faq_with_words_searches_the_questions(tmp_path: Path, center: HelpCenter) -> None:
+    """/faq <words> lists the closest entries as buttons (the words quoted, escaped); nothing
+    close: says so and offers the themes."""
+    async with running_bot(tmp_path, center) as (app, api):
+        bob = chat(app, api, user_id=9, language_code="en")
+        await bob.send("/faq counterfeit")
+        assert bob.text.startswith('FAQ entries closest to "counterfeit"')
+        assert any("Counterfeit item" in b for b in bob.buttons)
+        await bob.press("Counterfeit item")
+        assert bob.text.startswith("Counterfeit item")  # the entry itself
+        await bob.send("/faq <b>weather</b>")
+        assert 'No FAQ entry matches "<b>weather</b>"' in bob.text  # shown as typed, not as HTML
+        assert "❓ FAQ" in bob.buttons

@@ -40,7 +40,7 @@ async def test_mismatch_window_open_with_last_day_and_evidence_deadline(tmp_path
         assert "如果今天提交:最晚 2026-11-23" in text
         assert "审核时间:24 小时,收到证明材料起" in text
         assert "平台接受的证据:物流详情、照片、视频 [" in text
-        assert "入口一" in text and "入口二" in text  # both in-app refund paths of seed 000
+        assert "「帮助中心」申请退款" in text and "「更多功能」" in text  # both in-app refund paths of seed 000
         assert "⏰ 截止前提醒我" in ann.buttons
 
 

@@ -29,13 +29,15 @@ from handlers.base.common import (
     show,
     t,
 )
-from helpcenter.answers.render import to_plain
+from helpcenter.answers.render import escape, to_plain
 from helpcenter.core import guess_lang
 from helpcenter.knowledge.model import Entry
 
 log = logging.getLogger(__name__)
 PAGE = 6  # questions per page
 INLINE_RESULTS = 10
+SEARCH_FLOOR = 0.3  # a candidate's fused score worth listing in a search (inline mode, /faq <words>)
+SEARCH_LIMIT = 200  # characters of /faq <words> searched
 THEMES = ("refund", "return", "dispute", "seller", "handoff")
 
 
@@ -53,6 +55,9 @@ async def browse(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     parts = callback_data(update).parts
     role = parts[2] if len(parts) > 2 and parts[2] in ("buyer", "seller") else context.user_data.role or "buyer"
+    if update.callback_query is None and context.args:  # /faq <words>: search the questions
+        await _search(update, context, lang, " ".join(context.args)[:SEARCH_LIMIT])
+        return
     if len(parts) >= 5 and parts[1] == "t" and parts[3] in THEMES:
         await _questions(update, context, lang, role, parts[3], int(parts[4]) if parts[4].isdigit() else 0)
         return
@@ -63,6 +68,17 @@ async def browse(update: Update, context: Context) -> None:
                                       callback_data=f"faq:r:{other}"), button(context, "btn.menu", lang, "menu")])
     await show(update, context, t(context, "faq.pick_theme", lang, role=t(context, f"role.{role}", lang)),
                keyboard(rows))
+
+
+async def _search(update: Update, context: Context, lang: str, words: str) -> None:
+    """The entries that best match the words, as buttons (the inline mode's search, in the chat)."""
+    svc = services(context)
+    match = await off_loop(update, context, svc.center.matcher.match, words)
+    entries = [c.entry.id for c in match.candidates if c.score >= SEARCH_FLOOR][:PAGE]
+    rows = [*suggestion_rows(context, lang, entries),
+            [button(context, "btn.faq", lang, "faq"), button(context, "btn.menu", lang, "menu")]]
+    key = "faq.found" if entries else "faq.not_found"
+    await show(update, context, t(context, key, lang, words=escape(words)), keyboard(rows), edit=False)
 
 
 async def _questions(update: Update, context: Context, lang: str, role: str, theme: str, page: int) -> None:
@@ -137,7 +153,7 @@ async def inline_query(update: Update, context: Context) -> None:
     lang = guess_lang(text, user_lang) if text else user_lang
     if text:
         match = await off_loop(update, context, svc.center.matcher.match, text)
-        entries = [c.entry for c in match.candidates if c.score >= 0.3][:INLINE_RESULTS]
+        entries = [c.entry for c in match.candidates if c.score >= SEARCH_FLOOR][:INLINE_RESULTS]
     else:
         topics = await svc.store.top_topics(INLINE_RESULTS) or [e.topic for e in kb.entries[:INLINE_RESULTS]]
         entries = [e for topic in topics if (e := kb.entry_for_topic(topic)) is not None]
