@@ -412,23 +412,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         health.set("active")
 
     app.post_init = post_init
+    def telegram_refuses() -> bool:
+        """getMe until Telegram answers (STARTUP_TIMEOUT): False once it did; else the one line."""
+        failed = reach_telegram(settings, health)
+        if failed is not None:
+            health.set("unhealthy", failed.removeprefix("error: "))
+            print(failed, file=sys.stderr)
+        return failed is not None
+
     try:
         if leader is not None:  # hot standby: wait here until the active process is gone
-            health.set("standby")
-            try:
+            try:  # a token Telegram refuses is found now, not in the middle of a failover
+                if telegram_refuses():
+                    return 1
+                health.set("standby")
                 leader.acquire()
             except KeyboardInterrupt:
                 return 0
             leader.watch()
             health.set("starting")
         try:
-            failed = reach_telegram(settings, health)
+            if telegram_refuses():
+                return 1
         except KeyboardInterrupt:
             return 0
-        if failed is not None:
-            health.set("unhealthy", failed.removeprefix("error: "))
-            print(failed, file=sys.stderr)
-            return 1
         from telegram.error import TelegramError
 
         try:

@@ -85,7 +85,8 @@ def test_a_lost_lock_connection_hands_over_to_the_standby(pg_backend: Backend) -
 
 
 def test_a_standby_does_not_touch_telegram(pg_backend: Backend) -> None:
-    """Only the lock holder polls: a standby alone with a busy lock makes no Bot API call."""
+    """Only the lock holder polls: a standby alone with a busy lock checks its token once (getMe,
+    so a token Telegram refuses stops it at start, not at the failover) and polls nothing."""
     import psycopg
 
     holder = psycopg.connect(pg_backend.url, autocommit=True)
@@ -98,7 +99,7 @@ def test_a_standby_does_not_touch_telegram(pg_backend: Backend) -> None:
             try:
                 runner.wait_role(proc, "standby")
                 time.sleep(1.0)
-                assert emu.calls == [] and emu.get_updates_calls == 0
+                assert [c.method for c in emu.calls] == ["getMe"] and emu.get_updates_calls == 0
                 polls = emu.get_updates_calls
                 holder.close()  # the active one goes: this one takes over
                 emu.wait_for(lambda calls: emu.get_updates_calls > polls, timeout=10)
@@ -112,3 +113,31 @@ def test_a_standby_does_not_touch_telegram(pg_backend: Backend) -> None:
                 runner.log.close()
     finally:
         holder.close()
+
+
+def test_a_standby_with_a_token_telegram_refuses_stops_at_start(pg_backend: Backend) -> None:
+    """The lock is busy, so this process would wait as a standby: with a token Telegram refuses it
+    exits at once with the one-line error, rather than failing later, during a failover."""
+    import psycopg
+
+    from .emulator import Failure
+
+    holder = psycopg.connect(pg_backend.url, autocommit=True)
+    try:
+        assert holder.execute("SELECT pg_try_advisory_lock(hashtext('helpcenter-bot:' || current_schema()))"
+                              ).fetchone()[0]
+        with Emulator() as emu:
+            emu.fail(Failure("Unauthorized", code=401, method="getMe", times=10**6))
+            runner = Runner(emu, pg_backend.data_dir, pg_backend)
+            proc = runner._spawn()
+            try:
+                assert proc.wait(timeout=60) == 1
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                runner.log.close()
+            assert [c.method for c in emu.calls] == ["getMe"] and emu.get_updates_calls == 0
+    finally:
+        holder.close()
+    log = (pg_backend.data_dir / "bot.log").read_text()
+    assert "rejected the bot token" in log and "Traceback" not in log, log[-500:]
