@@ -376,3 +376,19 @@ async def test_a_market_picked_with_change_market_is_remembered_as_promised(
         await ann.send("/refund")
         await ann.press("损坏包裹" if language == ZH else "Damaged package")
         assert any(mall in b for b in ann.buttons)  # Thailand's question, no market asked
+
+
+@pytest.mark.parametrize(("language", "now"), [(ZH, "您现在的市场:"), (EN, "Your market now:")])
+async def test_market_command_says_the_market_saved_now(tmp_path: Path, center: HelpCenter, language: str,
+                                                        now: str) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=language)
+        await _as(ann, "buyer", language)
+        await ann.send("/market")
+        assert now not in ann.text  # nothing saved yet
+        await ann.press("泰国" if language == ZH else "Thailand")
+        await ann.send("/market")
+        assert f"{now}{'泰国。' if language == ZH else ' Thailand.'}" in ann.text
+        await ann.press("🏠")
+        await ann.press("🌏")  # the menu's button opens the same prompt
+        assert now in ann.text

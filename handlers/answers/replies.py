@@ -128,12 +128,16 @@ def market_label(context: Context, market: str, lang: str) -> str:
 
 
 async def market_command(update: Update, context: Context) -> None:
-    """/market and the menu's market button: pick (or clear) the market answers show first."""
+    """/market and the menu's market button: pick (or clear) the market answers show first; the
+    one saved now is said, so the user knows whether to change it."""
     lang = lang_of(update, context)
     rows = market_rows(context, lang, "prof:set:{}")
     rows.append([button(context, "btn.any_market", lang, "prof:set:-"), button(context, "btn.menu", lang, "menu")])
-    await show(update, context, t(context, "prof.pick_market", lang), keyboard(rows),
-               edit=update.callback_query is not None)
+    text = t(context, "prof.pick_market", lang)
+    saved = context.user_data.market
+    if saved:
+        text += "\n" + t(context, "prof.current_market", lang, market=market_label(context, saved, lang))
+    await show(update, context, text, keyboard(rows), edit=update.callback_query is not None)
 
 
 async def profile_button(update: Update, context: Context) -> str | None:
