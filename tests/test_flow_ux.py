@@ -287,3 +287,18 @@ async def test_menu_button_on_an_answer_keeps_the_answer(tmp_path: Path, center:
         assert _still_there(api, ann, answer) == answer.text
         await ann.press("申请退款")  # the menu itself is a pure menu: edited in place
         assert [c.method for c in ann.replies] == ["editMessageText"]
+
+
+async def test_a_greeting_says_only_what_the_buttons_below_it_offer(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        for user_id, language, hello, menu in ((1, "en", "hi", "menu"), (2, "zh-hans", "你好", "菜单")):
+            ann = chat(app, api, user_id=user_id, language_code=language)
+            await ann.send("/refund")  # inside a flow: the greeting has only the way back
+            await ann.send(hello)
+            greeting = ann.replies[0]
+            assert greeting.button_texts == ["↩ 回到刚才的步骤" if language != "en" else "↩ Back to where I was"]
+            assert menu not in to_plain(greeting.text).lower(), greeting.text  # no menu to point at
+            await ann.send("/menu")
+            await ann.send(hello)  # on the menu: the greeting, then the menu itself
+            assert [c.method for c in ann.replies] == ["sendMessage", "sendMessage"]
+            assert ann.replies[1].buttons

@@ -302,3 +302,93 @@ async def test_a_market_without_figures_is_said_to_be_unknown_and_a_question_doe
         assert "英国" in own and "美国:30 个自然日" not in own
         await ann.send("/menu")
         assert "🌏 我的市场:美国" in ann.buttons  # the saved market is changed only by /market
+
+
+# --- /market from inside a flow (a new user's report) ---------------------------------------------
+
+def _edited(user: Chat, message_id: int) -> bool:
+    """Whether the last action edited that message (its text or its buttons)."""
+    return any(c.method.startswith("editMessage") and c.params.get("message_id") == message_id
+               for c in user.replies)
+
+
+async def test_market_saved_mid_request_goes_on_for_it_and_keeps_the_old_result(tmp_path: Path,
+                                                                                center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=EN)
+        await ann.send("/refund")
+        await ann.press("Damaged package")
+        await ann.press("Thailand")
+        await ann.press("non-Mall")
+        await ann.press("Yesterday")
+        thai = ann.last_with_buttons()
+        assert to_plain(thai.text).startswith("Damaged package · Thailand") and "Asia/Bangkok" in thai.text
+        await ann.send("/market")
+        await ann.press("United States")
+        assert "Your market is saved: the United States." in ann.alerts
+        assert not _edited(ann, thai.result["message_id"])  # the Thai result stays as it was
+        assert api.messages[(ann.user_id, thai.result["message_id"])]["text"] == thai.text
+        # the same case, for the market just saved: its day asked in its time zone, nothing of Thailand
+        assert "America/Los_Angeles" in ann.text and "Thailand" not in ann.text and "Bangkok" not in ann.text
+        await ann.send("yesterday")  # the conversation is at the day question again
+        assert ann.text.startswith("Damaged package · United States"), ann.text
+        await ann.send("/market")
+        await ann.press("Indonesia")  # on a result: the next screen never replaces it
+        assert "Asia/Jakarta" in ann.text and "America/Los_Angeles" not in ann.text
+
+
+async def test_market_saved_at_the_day_question_asks_the_day_for_that_market(tmp_path: Path,
+                                                                             center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=EN)
+        await ann.send("/market")
+        await ann.press("United States")
+        await ann.send("/refund")
+        await ann.press("Item not as ordered")
+        assert "America/Los_Angeles" in ann.text
+        await ann.send("/market")
+        await ann.press("Indonesia")
+        assert "Asia/Jakarta" in ann.text and "America/Los_Angeles" not in ann.text
+        await ann.press("Yesterday")
+        assert ann.text.startswith("Item not as ordered · Indonesia"), ann.text
+        await ann.send("/market")
+        await ann.press("Any market")  # cleared: the request asks which market
+        assert "Which market did you buy in?" in ann.text and app.user_data[ann.user_id].ref.market is None
+
+
+@pytest.mark.parametrize(("language", "us", "thailand", "change", "mall"), [
+    (ZH, "美国", "泰国", "换个市场", "非 Mall"),
+    (EN, "United States", "Thailand", "Change market", "non-Mall"),
+])
+async def test_a_market_picked_with_change_market_is_remembered_as_promised(
+        tmp_path: Path, center: HelpCenter, language: str, us: str, thailand: str, change: str, mall: str) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=language)
+        await ann.send("/market")
+        await ann.press(us)
+        await ann.send("/refund")
+        await ann.press("损坏包裹" if language == ZH else "Damaged package")
+        await ann.press(ann.buttons[0])  # today: the US result
+        await ann.press(change)
+        assert "选一次我会记住" in ann.text or "I will remember it" in ann.text  # the picker's promise
+        await ann.press(thailand)
+        assert app.user_data[ann.user_id].market == "TH"  # kept
+        await ann.send("/refund")
+        await ann.press("损坏包裹" if language == ZH else "Damaged package")
+        assert any(mall in b for b in ann.buttons)  # Thailand's question, no market asked
+
+
+@pytest.mark.parametrize(("language", "now"), [(ZH, "您现在的市场:"), (EN, "Your market now:")])
+async def test_market_command_says_the_market_saved_now(tmp_path: Path, center: HelpCenter, language: str,
+                                                        now: str) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=language)
+        await _as(ann, "buyer", language)
+        await ann.send("/market")
+        assert now not in ann.text  # nothing saved yet
+        await ann.press("泰国" if language == ZH else "Thailand")
+        await ann.send("/market")
+        assert f"{now}{'泰国。' if language == ZH else ' Thailand.'}" in ann.text
+        await ann.press("🏠")
+        await ann.press("🌏")  # the menu's button opens the same prompt
+        assert now in ann.text

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.base.callbacks import callback_data
 from handlers.base.common import Context, button, deep_link, keyboard, lang_of, off_loop, renderer, services, show, t
-from handlers.base.flow import ACTIONS, HUMAN, SCREENS, State, current, stale_button, way_back
+from handlers.base.flow import ACTIONS, HUMAN, SCREENS, State, current, market_saved, stale_button, way_back
 from handlers.base.weblinks import page_button
 from helpcenter import core
 from helpcenter.knowledge.model import Entry
@@ -128,17 +128,22 @@ def market_label(context: Context, market: str, lang: str) -> str:
 
 
 async def market_command(update: Update, context: Context) -> None:
-    """/market and the menu's market button: pick (or clear) the market answers show first."""
+    """/market and the menu's market button: pick (or clear) the market answers show first; the
+    one saved now is said, so the user knows whether to change it."""
     lang = lang_of(update, context)
     rows = market_rows(context, lang, "prof:set:{}")
     rows.append([button(context, "btn.any_market", lang, "prof:set:-"), button(context, "btn.menu", lang, "menu")])
-    await show(update, context, t(context, "prof.pick_market", lang), keyboard(rows),
-               edit=update.callback_query is not None)
+    text = t(context, "prof.pick_market", lang)
+    saved = context.user_data.market
+    if saved:
+        text += "\n" + t(context, "prof.current_market", lang, market=market_label(context, saved, lang))
+    await show(update, context, text, keyboard(rows), edit=update.callback_query is not None)
 
 
-async def profile_button(update: Update, context: Context) -> None:
+async def profile_button(update: Update, context: Context) -> str | None:
     """prof:set:<market|->  (/market), prof:mkt|role:<value>:<entry>:<question> (the one-time
-    question under an answer), prof:all:<entry>:<question> (the other markets of an answer)."""
+    question under an answer), prof:all:<entry>:<question> (the other markets of an answer).
+    Returns the conversation's next state when a flow moves on for the market just saved."""
     parts = callback_data(update).parts
     action, value = [*parts, "", ""][1:3]
     svc = services(context)
@@ -151,7 +156,7 @@ async def profile_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if action == "pick":
         await market_command(update, context)
-        return
+        return None
     if action == "set" and (value in known or value == "-"):
         if value == "-":
             data.market = None
@@ -161,29 +166,29 @@ async def profile_button(update: Update, context: Context) -> None:
             note = t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang))
         await query.answer(note)
         if current(context) != State.MENU:  # picked from a flow step: that step again, for this market
-            await SCREENS[current(context)](update, context)
-            return
+            return await market_saved(update, context)
         await show(update, context, note, keyboard([[way_back(context, lang)]]))
-        return
+        return None
     if entry is None:
         await stale_button(update, context)
-        return
+        return None
     if action == "all":
         messages, rows = entry_view(context, entry, lang, qid, all_markets=True)
         await show(update, context, messages, keyboard(rows), edit=False, keep=True)  # the answer above stays
-        return
+        return None
     if action == "role" and value in ("buyer", "seller"):
         data.role = value
         await query.answer(t(context, "prof.role_set", lang, role=t(context, f"prof.role.{value}", lang)))
         await show(update, context, *profile_prompt(context, lang, entry.id, qid))
-        return
+        return None
     if action == "mkt" and value in known:
         data.market = value
         await query.answer(t(context, "prof.market_set", lang, market=renderer(context).market_name(value, lang)))
         messages, rows = entry_view(context, entry, lang, qid)
         await show(update, context, messages, keyboard(rows), keep=True)  # the question becomes the answer
-        return
+        return None
     await stale_button(update, context)
+    return None
 
 
 def remember(context: Context, question: str, answer: str | None) -> None:

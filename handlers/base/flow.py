@@ -4,8 +4,8 @@ One ConversationHandler runs every flow, so a user is only ever in one place; th
 also kept in user_data, so a detour (a free-text question, a stale button, a timeout) can lead
 straight back to it. What every flow shares sits here too (resume, stale_button, and the
 registries: @screen and @start behind go:<state>, @ticket_card for what a flow shows on an agents'
-ticket card, actions such as "human" and the Mini App's web actions), so rooms never import one
-another to reach each other.
+ticket card, @on_market for how a flow follows a market saved with /market, actions such as "human"
+and the Mini App's web actions), so rooms never import one another to reach each other.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ Screen = Callable[[Update, Context], Coroutine[Any, Any, None]]
 SCREENS: dict[str, Screen] = {}
 Start = Callable[[Update, Context], Coroutine[Any, Any, str]]
 STARTS: dict[str, Start] = {}  # go:<state> targets that begin a flow (its data is reset or resumed)
+Step = Callable[[Update, Context], Coroutine[Any, Any, str | None]]
+MARKET_STEPS: dict[str, Step] = {}  # states whose flow keeps a market of its own (@on_market)
 Action = Callable[[Update, Context], Coroutine[Any, Any, None]]
 ACTIONS: dict[str, Action] = {}  # what a handler may ask another room to do, without importing it
 HUMAN = "human"  # hand the user to a person (handlers/support/customer.py registers it)
@@ -60,6 +62,17 @@ def start(state: str) -> Callable[[Start], Start]:
 
     def register(fn: Start) -> Start:
         STARTS[state] = fn
+        return fn
+
+    return register
+
+
+def on_market(states: Iterable[str]) -> Callable[[Step], Step]:
+    """Register how a flow that keeps its own copy of the market (the refund form) carries on when
+    the user saves another one with /market while in one of states; it returns the next state."""
+
+    def register(fn: Step) -> Step:
+        MARKET_STEPS.update(dict.fromkeys(states, fn))
         return fn
 
     return register
@@ -169,6 +182,16 @@ async def resume(update: Update, context: Context) -> str:
     The message with the button is usually an answer or a notice: kept messages (common.show)
     stay, and the step comes as a new message."""
     return await goto(update, context, current(context))
+
+
+async def market_saved(update: Update, context: Context) -> str | None:
+    """The step the user is on, again, for the market they just saved: never the last market's
+    screen. A flow with a market of its own moves it (@on_market); the others read the saved one."""
+    state = current(context)
+    if state in MARKET_STEPS:
+        return await MARKET_STEPS[state](update, context)
+    await SCREENS[state](update, context)
+    return None
 
 
 async def stale_button(update: Update, context: Context) -> None:

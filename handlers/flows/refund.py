@@ -35,6 +35,7 @@ from handlers.base.flow import (
     State,
     current,
     goto,
+    on_market,
     screen,
     stale_button,
     start,
@@ -251,6 +252,23 @@ async def _next(update: Update, context: Context) -> str:
     return await goto(update, context, State.REF_DATE)
 
 
+async def _with_market(update: Update, context: Context, market: str | None) -> str:
+    """The same case for another market: its variant and day were that market's, so they are asked
+    again (no market: the market is asked)."""
+    form = _form(context)
+    if form.case is None:
+        return await goto(update, context, State.REF_CASE)
+    form.market, form.variant, form.day = market, None, None
+    return await _next(update, context)
+
+
+@on_market((State.REF_VARIANT, State.REF_MARKET, State.REF_DATE, State.REF_RESULT))
+async def follow_saved_market(update: Update, context: Context) -> str:
+    """A market saved with /market mid-request: the request goes on for it, never showing the
+    last market's screen again (a result shown before stays above, kept)."""
+    return await _with_market(update, context, context.user_data.market)
+
+
 async def on_button(update: Update, context: Context) -> str | None:
     action, value = callback_fields(update, 2)
     form = _form(context)
@@ -266,10 +284,8 @@ async def on_button(update: Update, context: Context) -> str | None:
         form.variant = value
         return await goto(update, context, State.REF_DATE)
     if action == "mkt" and state == State.REF_MARKET and value in kb.vocabulary.markets:
-        form.market, form.variant, form.day = value, None, None
-        if context.user_data.market is None:  # said once, kept (/market changes it)
-            context.user_data.market = value
-        return await _next(update, context)
+        context.user_data.market = value  # saved, as the picker promises (ref.pick_market)
+        return await _with_market(update, context, value)
     if action == "day" and state == State.REF_DATE:
         if value == PENDING and _event(rule) in NOT_YET_EVENTS:
             form.day = PENDING
