@@ -161,6 +161,47 @@ async def test_dispute_answer_opens_refund_with_case_and_market_chosen(
         assert ann.text.startswith(result), ann.text
 
 
+SELLER_ASKS = [
+    (EN, "🏪", "I'm a seller. A buyer claims my product is counterfeit, how long do I have to upload evidence?",
+     "Thailand: no public figure."),
+    (ZH, "🏪", "我是卖家,买家说我的商品是假货,我要多久内上传证据?", "泰国:没有公开数据。"),
+    (EN, "🛍", "I'm a seller. A buyer claims my product is counterfeit, how long do I have to upload evidence?",
+     "Thailand: no public figure."),  # saved as a buyer, but the question says who asks
+]
+
+
+@pytest.mark.parametrize(("language", "role", "question", "first"), SELLER_ASKS)
+async def test_a_seller_is_not_offered_the_buyers_deadline_calculator(
+        tmp_path: Path, center: HelpCenter, language: str, role: str, question: str, first: str) -> None:
+    """/refund walks a buyer through filing: a seller's answer (and its full answer) has no ⏰."""
+    async with running_bot(tmp_path, center) as (app, api):
+        sam = chat(app, api, language_code=language)
+        await sam.send("/start")
+        await sam.press(role)
+        await sam.send("/market")
+        await sam.press("泰国" if language == ZH else "Thailand")
+        await sam.send(question)
+        assert first in sam.text, sam.text
+        assert not any("⏰" in b for b in sam.buttons), sam.buttons
+        await sam.press("📖")  # the full answer, read as the same asker
+        assert "假冒产品" in sam.text or "Counterfeit item" in sam.text
+        assert not any("⏰" in b for b in sam.buttons), sam.buttons
+        await sam.send("/seller")
+        await sam.press("争议规则" if language == ZH else "Dispute rules")
+        await sam.press("假冒产品" if language == ZH else "Counterfeit")
+        assert not any("⏰" in b for b in sam.buttons)
+
+
+async def test_a_buyer_asking_the_same_is_still_offered_the_calculator(tmp_path: Path, center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=EN)
+        await _as(ann, "buyer", EN)
+        await ann.send("/market")
+        await ann.press("Thailand")
+        await ann.send("I got a counterfeit item, how long do I have to upload evidence?")
+        assert "⏰ Calculate my deadline" in ann.buttons, ann.text
+
+
 async def test_deadline_without_a_market_asks_for_the_market(tmp_path: Path, center: HelpCenter) -> None:
     async with running_bot(tmp_path, center) as (app, api):
         ann = chat(app, api)

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from helpcenter.core import HelpCenter
 
 from .botkit import TZ, Chat, chat, running_bot
@@ -244,3 +246,112 @@ async def test_reminders_of_an_older_database_are_kept(tmp_path: Path, center: H
         await ann.press("截止前提醒我")
         assert "我会在 2026-11-26 10:00 (Asia/Jakarta) 提醒您" in ann.text
         assert len(await app.services.store.pending_reminders()) == 2
+
+
+# --- a lost package where the window counts from Delivered (Thailand, Vietnam) ---------------------
+
+LOST = {  # language → (the case, the "never delivered" button, what the result says)
+    "zh-hans": ("丢失包裹", "📭 一直没有签收/送达",
+                ("公开来源规定这个期限自订单显示“已签收/已送达”起计算,但没有说明如果这一步一直没有发生",
+                 "在哪里查看:", "TikTok 官方客服")),
+    "en": ("Lost package", "📭 Never delivered",
+           ("The public source opens this window after the order is marked Delivered, and does not say how it"
+            " applies if that never happens", "Where to look:", "TikTok's official customer service")),
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("market", ["VN", "TH"])
+async def test_a_lost_package_is_not_told_to_wait_for_delivery(tmp_path: Path, center: HelpCenter, language: str,
+                                                                market: str) -> None:
+    """A lost parcel may never be marked Delivered: the calculator does not say the window "has not
+    started, send /refund once it has"; it says the source does not say how the window applies
+    then, where to look in the app, and TikTok's customer service."""
+    case, never, says = LOST[language]
+    zh = language != "en"
+    names = {"VN": ("越南", "Vietnam"), "TH": ("泰国", "Thailand")}[market]
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=language)
+        await ann.send("/refund")
+        await ann.press(case)
+        await ann.press(names[0] if zh else names[1])
+        if market == "TH":
+            await ann.press("非 Mall" if zh else "non-Mall")
+        assert never in ann.buttons
+        assert not any("Not delivered yet" in b or "还没签收" in b for b in ann.buttons)
+        await ann.press(never)
+        text = ann.text
+        for part in says:
+            assert part in text, text
+        assert ("15 个自然日" if market == "VN" else "7 个自然日") in text if zh else \
+            ("15 calendar days" if market == "VN" else "7 calendar days") in text
+        for wait in ("还没开始计算", "再算一次", "has not started", "once it has"):
+            assert wait not in text
+        assert ("☎️ TikTok 官方客服" if zh else "☎️ TikTok support") in ann.buttons  # no agents: TikTok's own
+        assert ("☎️ TikTok 官方客服" if zh else "☎️ TikTok support") in text  # and the text names that button
+        assert not any("⏰" in b for b in ann.buttons)  # no deadline, no reminder
+
+
+async def test_a_lost_package_with_a_day_says_what_the_window_counts_from(tmp_path: Path,
+                                                                          center: HelpCenter) -> None:
+    async with running_bot(tmp_path, center, support_chat_id=-100) as (app, api):
+        bob = chat(app, api, language_code="en")
+        await bob.send("/refund")
+        await bob.press("Lost package")
+        await bob.press("Vietnam")
+        await bob.press("Yesterday")
+        assert "Still open: file by 2026-12-06 (14 days left)" in bob.text
+        assert "If that never happened (as with a lost parcel), the public source does not say" in bob.text
+        await bob.send("/refund")
+        await bob.press("Damaged package")  # Vietnam kept; a damaged parcel arrives: "not yet" as before
+        await bob.press("Not delivered yet")
+        assert "has not started" in bob.text and "never happen" not in bob.text
+        await bob.send("/refund")
+        await bob.press("Lost package")
+        await bob.press("Never delivered")
+        assert 'tap "👤 Talk to a human" below' in bob.text  # with agents: a person
+
+
+def test_the_general_lost_and_late_answers_claim_no_start_event_for_every_market(center: HelpCenter) -> None:
+    """Only Indonesia's sources count the lost and late windows from the last tracking update:
+    the entries' general steps do not say it; Vietnam's and Thailand's answers do not show it."""
+    r, kb = center.renderer, center.kb
+    for entry_id in ("dispute-lost-package", "dispute-late-shipment"):
+        entry = kb.by_id[entry_id]
+        for lang in ("zh", "en"):
+            tracking = kb.glossary.events["last_tracking_update"][lang]
+            assert not any(tracking.removeprefix("after ") in s for s in entry.texts[lang].steps)
+            for market in ("VN", "TH"):
+                own = "\n".join(r.answer(entry, lang, market=market)).split(r.t("mkt.others", lang))[0]
+                assert tracking not in own, (entry_id, lang, market)
+
+
+# --- Thailand: Mall or not, when the buyer does not know -----------------------------------------
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+async def test_a_buyer_not_sure_which_variant_gets_each_window_labelled(tmp_path: Path, center: HelpCenter,
+                                                                        language: str) -> None:
+    zh = language != "en"
+    async with running_bot(tmp_path, center) as (app, api):
+        ann = chat(app, api, language_code=language)
+        await ann.send("/refund")
+        await ann.press("损坏包裹" if zh else "Damaged package")
+        await ann.press("泰国" if zh else "Thailand")
+        unsure = "🤷 不确定,都列出来" if zh else "🤷 Not sure: show each"
+        assert unsure in ann.buttons
+        await ann.press(unsure)
+        await ann.press("昨天" if zh else "Yesterday")  # Bangkok: 2026-11-22, so the 21st
+        text = ann.text
+        if zh:
+            assert "退货/退款申请期限(Mall 商家):15 个自然日" in text
+            assert "退货/退款申请期限(非 Mall 商家):7 个自然日" in text
+            assert "最晚 2026-12-06(还剩 14 天)" in text and "最晚 2026-11-28(还剩 6 天)" in text
+            assert "您不确定属于哪一种" in text
+        else:
+            assert "Return/refund request window (Mall sellers): 15 calendar days" in text
+            assert "Return/refund request window (non-Mall sellers): 7 calendar days" in text
+            assert "file by 2026-12-06 (14 days left)" in text and "file by 2026-11-28 (6 days left)" in text
+            assert "You were not sure which applies" in text
+        await ann.press("⏰")
+        assert "2026-11-28" in ann.text  # reminded of the first window to close
+        assert app.user_data[ann.user_id].ref.variant == "unsure"

@@ -131,8 +131,10 @@ def test_the_deadline_calculator_gives_the_chats_result_in_the_markets_time_zone
     assert "Asia/Jakarta" in html and 'data-action="remind"' in html and 'data-day="2026-11-20"' in html
     closed = site.deadline(Prefs("en"), "mismatch", "", "ID", "2026-11-01").decode()
     assert "❌ Closed on 2026-11-07." in closed and 'data-action="remind"' not in closed
-    needs_variant = site.deadline(Prefs("en"), "quality_safety", "", "ID", "2026-11-20").decode()
-    assert "This case has different windows" in needs_variant
+    not_sure = site.deadline(Prefs("en"), "quality_safety", "", "ID", "2026-11-20").decode()  # no variant: each
+    assert "(durable goods): 6 months" in not_sure and "(other consumer goods): 14 days" in not_sure
+    assert "You were not sure which applies" in not_sure
+    assert 'data-action="remind"' in not_sure and 'data-variant=""' in not_sure  # the first to close
     durable = site.deadline(Prefs("en"), "quality_safety", "durable", "ID", "2026-11-20").decode()
     assert "2027-05-20" in durable
     us = site.deadline(Prefs("en"), "mismatch", "", "US", "2026-11-20").decode()
@@ -141,6 +143,33 @@ def test_the_deadline_calculator_gives_the_chats_result_in_the_markets_time_zone
     assert "Malaysia: no public figure." in other and "Where to look:" in other
     bad = site.deadline(Prefs("en"), "mismatch", "", "ID", "2027-01-01").decode()
     assert "I could not read that date, or it is in the future" in bad
+
+
+@pytest.mark.parametrize(("lang", "says"), [
+    ("zh", "如果这一步一直没有发生(例如包裹丢失),公开来源没有说明该怎么算"),
+    ("en", "If that never happened (as with a lost parcel), the public source does not say how the window applies"),
+])
+def test_the_web_calculator_says_a_lost_parcel_never_delivered_is_not_covered(site: Site, lang: str,
+                                                                               says: str) -> None:
+    """Thailand and Vietnam count a lost package's window from Delivered: the page says what the
+    source does not cover, and where to check; not for a case whose parcel arrives."""
+    for market, variant in (("VN", ""), ("TH", "non_mall"), ("TH", "")):
+        html = site.deadline(Prefs(lang), "lost_package", variant, market, "2026-11-20").decode()
+        assert says in html, (market, variant)
+        assert "TikTok" in html.split(says)[1][:120]  # … or ask TikTok's official customer service
+    damaged = site.deadline(Prefs(lang), "damaged_package", "", "VN", "2026-11-20").decode()
+    assert says not in damaged
+
+
+def test_a_seller_is_not_offered_the_buyers_deadline_calculator_on_the_web(site: Site) -> None:
+    calc = "/deadline"
+    for lang in ("zh", "en"):
+        seller = site.entry("dispute-counterfeit", site.prefs(lang, "TH", "seller")).decode()
+        assert calc not in seller.split("<main")[1]
+        assert calc not in site.home(site.prefs(lang, "TH", "seller")).decode().split("<main")[1]
+        buyer = site.entry("dispute-counterfeit", site.prefs(lang, "TH", "buyer")).decode()
+        assert calc in buyer.split("<main")[1]
+        assert calc in site.home(site.prefs(lang, "TH", None)).decode().split("<main")[1]
 
 
 async def test_search_makes_the_chats_decision(site: Site) -> None:

@@ -187,8 +187,9 @@ class Site:
                                 seller_side=seller, seller_first=prefs.role == "seller",
                                 theme=entry.topic.split(".", 1)[0],
                                 chat_entry=self.chat_link(entry.id),
+                                # the buyer's calculator: not offered to a seller
                                 deadline_case=entry.dispute_case if entry.dispute_case in self.center.kb.glossary.cases
-                                else None)
+                                and prefs.role != "seller" else None)
         return self._cached(("entry", entry_id, prefs), build)
 
     def not_found(self, prefs: Prefs) -> bytes:
@@ -295,14 +296,12 @@ class Site:
             except DateError:
                 error = r.t("web.bad_date", lang)
             else:
-                if variants and not variant:
-                    error = r.t("ref.pick_variant", lang)
-                else:
-                    text, limits = r.refund_result(rule, variant or None, event_day, now, lang, zone=zone)
-                    result = Markup(text)  # noqa: S704 - rendered by our autoescaped templates
-                    acceptance = acceptance_deadline(limits)
-                    if acceptance is not None and acceptance.days_left >= 1:
-                        remind = {"case": case, "market": market, "variant": variant, "day": event_day.isoformat()}
+                # no variant where the rule has several: not sure which, so every window, labelled
+                text, limits = r.refund_result(rule, variant or None, event_day, now, lang, zone=zone)
+                result = Markup(text)  # noqa: S704 - rendered by our autoescaped templates
+                acceptance = acceptance_deadline(limits)
+                if acceptance is not None and acceptance.days_left >= 1:
+                    remind = {"case": case, "market": market, "variant": variant, "day": event_day.isoformat()}
         keep = {k: v for k, v in (("case", case), ("variant", variant), ("market", market), ("day", day)) if v}
         return self._render(
             "web/deadline.html.j2", prefs, "deadline", r.t("web.deadline_title", lang), keep=keep,
@@ -330,7 +329,7 @@ class Site:
             if market not in kb.markets_for(case):
                 raise ValueError("unknown case or market")
             variants = self.variants(case, market)
-            if (variant or variants) and variant not in variants:
+            if variant and variant not in variants:  # none: not sure which, every window (the result's)
                 raise ValueError("unknown variant")
             try:
                 when = date.fromisoformat(day)

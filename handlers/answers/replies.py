@@ -29,19 +29,21 @@ def suggestion_rows(context: Context, lang: str, entry_ids: list[str]) -> list[l
 
 
 def entry_view(context: Context, entry: Entry, lang: str, question_id: int | None, back: str | None = None,
-               all_markets: bool = False,
-               market: str | None = None) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+               all_markets: bool = False, market: str | None = None,
+               role: str | None = None) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
     """An answer and its buttons. With a market (named in the question, else the saved one) that
     market's figures come first, or one line that it has none and where to look in the app; the
     other markets' figures, steps and sources are folded under "other markets", the same in every
-    answer (Renderer.answer). A dispute case offers its deadline. question_id None: shown from a
+    answer (Renderer.answer). A dispute case offers the buyer's deadline calculator, to anyone but
+    a seller (role: the one the question says, else the saved one). question_id None: shown from a
     flow step, no question to rate. all_markets: every market alike (an old "other markets" button)."""
     svc, r = services(context), renderer(context)
     market = None if all_markets else market or context.user_data.market
-    messages = r.answer(entry, lang, show_related=False, market=market, role=context.user_data.role)
+    role = role or context.user_data.role
+    messages = r.answer(entry, lang, show_related=False, market=market, role=role)
     rows = [[InlineKeyboardButton("➜ " + svc.center.kb.by_id[x].texts[lang].title, callback_data=f"ans:{x}")]
             for x in entry.related[:3]]
-    if entry.dispute_case:
+    if entry.dispute_case and role != "seller":
         rows.append([deadline_button(context, lang, entry.dispute_case, market)])
     if question_id is not None:
         rows.append([button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
@@ -61,14 +63,16 @@ def _qid(question_id: int | None) -> str:
 
 def deadline_button(context: Context, lang: str, case: str, market: str | None = None) -> InlineKeyboardButton:
     """⏰ opens /refund with the case and the user's market (named in the question, else saved)
-    chosen: a market without a public figure gets the way into the app and a person, not a picker."""
+    chosen: a market without a public figure gets the way into the app and a person, not a picker.
+    /refund is the buyer's filing: callers offer it to anyone but a seller."""
     market = market or context.user_data.market
     known = market in services(context).center.kb.vocabulary.markets
     return button(context, "btn.calc_deadline", lang, f"ref:start:{case}" + (f":{market}" if known else ""))
 
 
 async def send_entry(update: Update, context: Context, entry: Entry, question_id: int | None = None,
-                     back: str | None = None, market: str | None = None, note: str = "") -> None:
+                     back: str | None = None, market: str | None = None, note: str = "",
+                     role: str | None = None) -> None:
     """The answer, with related questions, 👍/👎, a share link, and the way back; the first
     answer whose figures depend on the market asks for it (and the role, if unknown), once.
     note (HTML) goes before it: which part of a long message was read."""
@@ -77,7 +81,7 @@ async def send_entry(update: Update, context: Context, entry: Entry, question_id
     if question_id is None:  # opened from a button or link: logged too, so feedback counts
         question_id = await svc.store.log_question(update.effective_chat.id, lang, "", entry.id, entry.topic,
                                                    1.0, svc.now(), source="button")
-    messages, rows = entry_view(context, entry, lang, question_id, back, market=market)
+    messages, rows = entry_view(context, entry, lang, question_id, back, market=market, role=role)
     if note:
         messages = [note + messages[0], *messages[1:]]
     await show(update, context, messages, keyboard(rows), edit=False, keep=True)
@@ -238,8 +242,13 @@ async def _figure(update: Update, context: Context, reply: core.Reply, question_
         return False
     lang, svc = lang_of(update, context), services(context)
     context.user_data.misses = 0
-    more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}")]
-    if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases:
+    said = reply.reading.said_role if reply.reading is not None else None
+    # the full answer is read as the same asker ("I'm a seller" holds for it too)
+    more = [button(context, "und.btn.more", lang, f"ans:{reply.entry.id}" + (f":{said}" if said else ""))]
+    # a seller (who says so, or is known as one; or is shown the seller's figures) is not walked
+    # through the buyer's filing
+    seller = (said or context.user_data.role) == "seller" or (reply.figure is not None and reply.figure.seller)
+    if reply.figure is not None and reply.figure.case in svc.center.kb.glossary.cases and not seller:
         more.append(deadline_button(context, lang, reply.figure.case, reply.figure.market))
     rows = [more,
             [button(context, "btn.helpful", lang, f"fb:{question_id}:up"),
@@ -262,7 +271,9 @@ async def _answer(update: Update, context: Context, reply: core.Reply, question_
         await ACTIONS[HUMAN](update, context)  # a question can be a request for a person
         return True
     stated = reply.reading.slots.market if reply.reading is not None else None
-    await send_entry(update, context, reply.entry, question_id=question_id, market=stated, note=reply.note)
+    said = reply.reading.said_role if reply.reading is not None else None
+    await send_entry(update, context, reply.entry, question_id=question_id, market=stated, note=reply.note,
+                     role=said)
     return True
 
 
@@ -305,7 +316,8 @@ async def _missed(update: Update, context: Context, reply: core.Reply) -> None:
 
 
 async def answer_button(update: Update, context: Context) -> None:
-    """ans:<entry-id>[:<role>:<theme>:<page>] from related, suggestion and FAQ buttons."""
+    """ans:<entry-id>[:<role>:<theme>:<page>] from related, suggestion and FAQ buttons;
+    ans:<entry-id>:<role> from a figure answer whose question said who asks."""
     parts = callback_data(update).parts
     entry = services(context).center.kb.by_id.get(parts[1] if len(parts) > 1 else "")
     await update.callback_query.answer()
@@ -315,4 +327,5 @@ async def answer_button(update: Update, context: Context) -> None:
     context.user_data.misses = 0
     context.user_data.suggested = list(entry.related)
     back = f"faq:t:{parts[2]}:{parts[3]}:{parts[4]}" if len(parts) == 5 else None
-    await send_entry(update, context, entry, back=back)
+    said = parts[2] if len(parts) == 3 and parts[2] in ("buyer", "seller") else None
+    await send_entry(update, context, entry, back=back, role=said)

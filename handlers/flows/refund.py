@@ -55,10 +55,17 @@ REMIND_AT = time(10, 0)  # local time of day reminders are sent
 
 PENDING = "pending"  # RefundForm.day when the event the window counts from has not happened yet
 NOT_YET_EVENTS = ("delivered", "received")  # events a buyer can still be waiting for
+UNSURE = "unsure"  # RefundForm.variant when the buyer does not know which variant applies: all are shown
 
 
 def _form(context: Context) -> RefundForm:
     return context.user_data.ref
+
+
+def _variant(form: RefundForm) -> str | None:
+    """The variant the deadlines are counted for: None when there is none, or the buyer is not
+    sure which applies (every window of the rule is then shown, each labelled)."""
+    return None if form.variant == UNSURE else form.variant
 
 
 def _rule(context: Context) -> DisputeRule | None:
@@ -96,7 +103,8 @@ def refund_card(context: Context, lang: str, here: bool) -> CardFacts:
     answers = []
     for key, value, table in (("case", ref.case, names.cases), ("variant", ref.variant, names.conditions)):
         if value:
-            answers.append((r.t(f"card.{key}", lang), table.get(value, {}).get(lang, value)))
+            shown = r.t("btn.variant_unsure", lang) if value == UNSURE else table.get(value, {}).get(lang, value)
+            answers.append((r.t(f"card.{key}", lang), shown))
     if ref.market:
         answers.append((r.t("card.market", lang), r.market_label(ref.market, lang)))
     if ref.day and _day(ref):
@@ -115,7 +123,7 @@ def _acceptance_deadline(context: Context, ref: RefundForm) -> Deadline | None:
     day = _day(ref)
     if rule is None or day is None:
         return None
-    return acceptance_deadline(assess(rule.limits, ref.variant, day, market_now(context, ref.market)[0]))
+    return acceptance_deadline(assess(rule.limits, _variant(ref), day, market_now(context, ref.market)[0]))
 
 
 @screen(State.REF_CASE)
@@ -133,6 +141,7 @@ async def variant_screen(update: Update, context: Context) -> None:
     rule = _rule(context)
     rows = [[InlineKeyboardButton(conditions[v][lang], callback_data=f"ref:var:{v}")]
             for v in (rule.variants if rule else ())]
+    rows.append([button(context, "btn.variant_unsure", lang, f"ref:var:{UNSURE}")])  # every window, labelled
     rows.append([button(context, "btn.back", lang, "go:ref_case"), button(context, "btn.change_market", lang,
                                                                           "go:ref_market")])
     await show(update, context, t(context, "ref.pick_variant", lang), keyboard(rows))
@@ -166,8 +175,9 @@ async def date_screen(update: Update, context: Context) -> None:
                                   callback_data=f"ref:day:{today - timedelta(days=n)}")
              for n in range(2, PICKER_DAYS)]
     rows = [days[i:i + 4] for i in range(0, len(days), 4)]
-    if event in NOT_YET_EVENTS:
-        rows.append([button(context, "btn.not_yet", lang, f"ref:day:{PENDING}")])
+    if event in NOT_YET_EVENTS:  # a lost parcel may never be delivered: not "yet"
+        label = "btn.never_delivered" if rule is not None and rule.event_may_never_happen else "btn.not_yet"
+        rows.append([button(context, label, lang, f"ref:day:{PENDING}")])
     rows.append([button(context, "btn.back", lang, "go:ref_case"),
                  button(context, "btn.change_market", lang, "go:ref_market"),
                  button(context, "btn.cancel", lang, "cancel")])
@@ -180,13 +190,14 @@ async def date_screen(update: Update, context: Context) -> None:
 @screen(State.REF_RESULT)
 async def result_screen(update: Update, context: Context) -> None:
     """The deadlines; or, for a market without a public figure for the case, where to look in the
-    app and a person; or, before the event, that the window has not started."""
+    app and a person; or, before the event, that the window has not started (or, where the case
+    means the event may never happen, that the source does not say how the window applies then)."""
     lang = lang_of(update, context)
     form = _form(context)
     rule = _rule(context)
     svc = services(context)
     now, zone = market_now(context, form.market)
-    text, limits = renderer(context).refund_result(rule, form.variant, _day(form), now, lang, market=form.market,
+    text, limits = renderer(context).refund_result(rule, _variant(form), _day(form), now, lang, market=form.market,
                                                    zone=zone, case=form.case)
     acceptance = acceptance_deadline(limits)
     remindable = acceptance is not None and acceptance.days_left >= 1
@@ -197,7 +208,7 @@ async def result_screen(update: Update, context: Context) -> None:
 def _request(context: Context) -> str:
     """What a reminder is for: the case, market, variant and day of this result."""
     form = _form(context)
-    return ":".join(str(v or "-") for v in (form.case, form.market, form.variant, form.day))
+    return ":".join(str(v or "-") for v in (form.case, form.market, _variant(form), form.day))
 
 
 def _result_rows(context: Context, lang: str, remindable: bool,
@@ -245,7 +256,7 @@ async def _next(update: Update, context: Context) -> str:
     rule = _rule(context)
     if rule is None:  # no public figure for this case there: where to look, and a person
         return await goto(update, context, State.REF_RESULT)
-    if rule.variants and form.variant not in rule.variants:
+    if rule.variants and form.variant not in (*rule.variants, UNSURE):
         return await goto(update, context, State.REF_VARIANT)
     if not rule.variants:
         form.variant = None
@@ -280,7 +291,7 @@ async def on_button(update: Update, context: Context) -> str | None:
     if action == "start":  # from an answer: ref:start:<case>[:<market>], in any state
         return await start_with(update, context, *value.split(":", 1))
     rule = _rule(context)
-    if action == "var" and state == State.REF_VARIANT and rule is not None and value in rule.variants:
+    if action == "var" and state == State.REF_VARIANT and rule is not None and value in (*rule.variants, UNSURE):
         form.variant = value
         return await goto(update, context, State.REF_DATE)
     if action == "mkt" and state == State.REF_MARKET and value in kb.vocabulary.markets:
@@ -352,7 +363,7 @@ async def add_reminder(context: Context, chat_id: int, user_id: int, lang: str) 
     if rule is None or day is None:
         return None, False
     now, (zone, _) = market_now(context, form.market)
-    limits = assess(rule.limits, form.variant, day, now)
+    limits = assess(rule.limits, _variant(form), day, now)
     last = acceptance_deadline(limits)
     last_day = last.last_day if last else None
     due = datetime.combine(last_day - timedelta(days=1), REMIND_AT, now.tzinfo) if last_day else None

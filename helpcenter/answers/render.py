@@ -272,11 +272,14 @@ class Renderer:
         (the acceptance one decides whether a reminder makes sense). Past the window: only the
         window, and what the user can still do. No rule (the market has no public figure for the
         case): that, where to look in the app, and the offer of a person. event_day None: the
-        event the window counts from has not happened yet (not marked Delivered)."""
+        event the window counts from has not happened yet (not marked Delivered), or never will (a
+        rule with event_may_never_happen: the source does not say how its window applies then).
+        variant None on a rule with variants: the buyer is not sure which applies; each is shown."""
         market = rule.market if rule is not None else market
         case = rule.case if rule is not None else case
         zone_name, assumed = zone or (str(now.tzinfo), False)
         zone_line = self.zone_note(market, zone_name, assumed, now.date(), lang)
+        unsure = rule is not None and bool(rule.variants) and variant is None
         entry = self.kb.by_id[self.kb.flows.refund_entry]  # its steps say how to file
         how = self.split(market, (), (), (), [(s, entry.step_markets[i] if i < len(entry.step_markets) else None)
                                               for i, s in enumerate(entry.texts[lang].steps)], [], entry.sources)
@@ -290,7 +293,7 @@ class Renderer:
             refs = self.footnote_numbers((*(w.source for w in pending or ()),
                                           *([missing["source"]] if missing["source"] else ())))
             text = self.render("refund_none.html.j2", lang, case=case, market=market, refs=refs, missing=missing,
-                               pending=pending, rule=rule, zone_line=zone_line,
+                               pending=pending, rule=rule, zone_line=zone_line, unsure=unsure,
                                market_label=self.market_label(market or "other", lang))
             return text, []
         limits = assess(rule.limits, variant, event_day, now)
@@ -309,7 +312,7 @@ class Renderer:
                            closed_sources=CLOSED_SOURCES, zone_line=zone_line,
                            market_label=self.market_label(rule.market, lang),
                            market_name=self.market_name(rule.market, lang),
-                           absent=[] if closed else absent,
+                           absent=[] if closed else absent, unsure=unsure,
                            hours=any(lim.deadline and lim.deadline.exact_time for lim in limits))
         return text, limits
 

@@ -516,7 +516,8 @@ class _Builder:
                     self.r.error(line_of(spec["variants"], i), f"{what}: variant {variant!r} is the condition of"
                                  " no acceptance window")
             rules.append(DisputeRule(case, market, evidence, limits, evidence_source, advice,
-                                     str(spec.get("basis", "dispute")), variants))
+                                     str(spec.get("basis", "dispute")), variants,
+                                     spec.get("event_may_never_happen") is True))
         for case in self.glossary.cases:
             if not any(rule.case == case for rule in rules):
                 self.r.error(node.line, f"case {case!r} has no dispute rule")

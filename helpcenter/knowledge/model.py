@@ -49,6 +49,9 @@ class DisputeRule:
     # window for any item, which is the window a buyer has for this case there
     basis: str = "dispute"
     variants: tuple[str, ...] = ()  # conditions of which the buyer says one (the refund flow asks)
+    # The case itself means the event the window counts from may never happen (a lost parcel is
+    # never marked Delivered), and the source does not say how the window applies then
+    event_may_never_happen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,13 +146,15 @@ class DisputeRuleSpec(Spec):
     evidence_advice: BilingualTexts | None = None
     basis: Literal["dispute", "return_window"] = "dispute"
     variants: list[Any] | None = None
+    event_may_never_happen: bool = False
     acceptance: Windows
     evidence_buyer: Windows | None = None  # left out: no public figure in that market
     evidence_seller: Windows | None = None
     decision: Windows | None = None
     MESSAGES = {**{kind: {"*": WINDOWS, "nested": ""} for kind in LIMIT_KINDS},
                 "basis": "{what}: basis must be dispute or return_window",
-                "variants": "{what}: 'variants' must be a list"}
+                "variants": "{what}: 'variants' must be a list",
+                "event_may_never_happen": "{what}: event_may_never_happen must be true or false"}
 
 
 class ReturnWindowSpec(Spec):
