@@ -355,3 +355,22 @@ async def test_a_buyer_not_sure_which_variant_gets_each_window_labelled(tmp_path
         await ann.press("⏰")
         assert "2026-11-28" in ann.text  # reminded of the first window to close
         assert app.user_data[ann.user_id].ref.variant == "unsure"
+
+
+async def test_a_seller_at_refund_is_pointed_to_the_sellers_side(tmp_path: Path, center: HelpCenter) -> None:
+    """/refund is the buyer's filing window: a seller sees that first, with the way to the seller's
+    side of each case, and can still go on (a seller may be a buyer too)."""
+    async with running_bot(tmp_path, center) as (app, api):
+        bob = chat(app, api, user_id=77, language_code="en")
+        await bob.send("/start")
+        await bob.press("I am a seller")
+        await bob.send("/refund")
+        assert bob.text.startswith("This works out a buyer's filing deadlines.")
+        assert "Lost package" in bob.buttons
+        await bob.press("Dispute rules by case")
+        assert "seller's side" in bob.text
+        ann = chat(app, api, user_id=78, language_code="en")
+        await ann.send("/start")
+        await ann.press("I am a buyer")
+        await ann.send("/refund")
+        assert ann.text.startswith("What happened?") and "⚖️ Dispute rules by case" not in ann.buttons

@@ -130,8 +130,12 @@ def _acceptance_deadline(context: Context, ref: RefundForm) -> Deadline | None:
 async def case_screen(update: Update, context: Context) -> None:
     lang = lang_of(update, context)
     rows = case_rows(context, lang, "ref")
+    text = t(context, "ref.pick_case", lang)
+    if context.user_data.role == "seller":  # the buyer's filing window: a seller's side is elsewhere
+        text = t(context, "ref.seller_note", lang) + "\n\n" + text
+        rows.append([button(context, "btn.disputes", lang, "go:sel_case")])
     rows.append([button(context, "btn.human", lang, "human"), button(context, "btn.menu", lang, "menu")])
-    await show(update, context, t(context, "ref.pick_case", lang), keyboard(rows))
+    await show(update, context, text, keyboard(rows))
 
 
 @screen(State.REF_VARIANT)
