@@ -32,6 +32,8 @@ WORDS = load_knowledge_base().lexicon.dates
     ("November 18, 2026", date(2026, 11, 18)), ("18 November 2026", date(2026, 11, 18)),
     ("two days ago", date(2026, 11, 20)), ("a day ago", date(2026, 11, 21)), ("18/11", date(2026, 11, 18)),
     ("18/11/2026", date(2026, 11, 18)), ("11月18日。", date(2026, 11, 18)),
+    ("一周前", date(2026, 11, 15)), ("两个星期前", date(2026, 11, 8)), ("a week ago", date(2026, 11, 15)),
+    ("2 weeks ago", date(2026, 11, 8)),
     # no year: the most recent such day that is not in the future
     ("12-25", date(2025, 12, 25)), ("Dec 25", date(2025, 12, 25)), ("2月29日", date(2024, 2, 29)),
     ("11-22", TODAY),
@@ -69,7 +71,7 @@ def _break(content: Path, old: str, new: str) -> tuple[int, list[str]]:
      "dates.numbers: '三' is already listed in dates.days_before"),
     ("  ago: [", "  ago_words: [",
      "unknown key 'ago_words' in dates (allowed: ago, before_today, days_before, filler, marks, months, numbers,"
-     " weekdays, weeks_before)"),
+     " weekdays, weeks_ago, weeks_before)"),
 ])
 def test_dates_section_is_validated_with_file_and_line(content_copy: Path, old: str, new: str,
                                                        message: str) -> None:

@@ -105,6 +105,8 @@ async def test_bad_and_future_dates_are_refused(tmp_path: Path, center: HelpCent
         await _case(ann, "损坏包裹")
         await ann.send("上周吧")
         assert "没看懂这个日期" in ann.text
+        day_buttons = [b for b in ann.buttons if b not in ("◀ 上一步", "✖ 取消")]
+        assert len(day_buttons) >= 3, ann.buttons  # the day is asked again, its buttons with it
         await ann.send("2026-12-25")
         assert "没看懂这个日期,或它在未来" in ann.text
         await ann.send("2026/11/20")

@@ -296,3 +296,16 @@ def test_a_source_title_in_one_language_is_refused_with_its_line(content_copy: P
     errors = [str(e) for e in check(content_copy)]
     assert any(e.endswith(f"sources.yaml:{line}: source us-return-policy: title needs both languages"
                           " ({zh: ..., en: ...})") for e in errors), errors
+
+
+def test_content_never_points_up_or_down(center: HelpCenter) -> None:
+    """Where a figure shows depends on the screen (the chat folds it below the steps, a seller's
+    case leads with it, a market may have none): an entry's text never says "below" or "见下方"."""
+    where = re.compile(r"\b(below|above)\b|下方|上方|见下", re.IGNORECASE)
+    for entry in center.kb.entries:
+        for lang, text in entry.texts.items():
+            for line in (*text.steps, *text.notes, *text.advice):
+                assert not where.search(line), (entry.id, lang, line)
+        for lang, text in (entry.seller.texts.items() if entry.seller else ()):
+            for line in (*text.steps, *text.notes, *text.advice):
+                assert not where.search(line), (entry.id, "seller", lang, line)

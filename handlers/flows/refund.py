@@ -332,9 +332,8 @@ async def on_text(update: Update, context: Context) -> str | None:
             await free_text(update, context)
             await SCREENS[State.REF_DATE](update, context)
             return None
-        await show(update, context, t(context, "ref.bad_date", lang),
-                   keyboard([[button(context, "btn.back", lang, "go:ref_case"),
-                              button(context, "btn.cancel", lang, "cancel")]]), edit=False)
+        await show(update, context, t(context, "ref.bad_date", lang), edit=False, keep=True)
+        await SCREENS[State.REF_DATE](update, context)  # the day's buttons again, below
         return None
     return await _record_day(update, context, day)
 

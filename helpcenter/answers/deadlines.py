@@ -133,12 +133,13 @@ def _parse(base: str, today: date, words: DateWords, text: str) -> date:
 
 
 def _word_day(base: str, today: date, words: DateWords) -> date | None:
-    """今天, 两天前, 3 days ago, 周五, 上周五, last friday; None when it is none of these."""
+    """今天, 两天前, 3 days ago, 一周前, a week ago, 周五, 上周五, last friday; None when it is none of these."""
     if base in words.days_before:
         return today - timedelta(days=words.days_before[base])
-    for ago in sorted(words.ago, key=len, reverse=True):
+    for ago, days in sorted([(w, 7) for w in words.weeks_ago] + [(w, 1) for w in words.ago],
+                            key=lambda x: len(x[0]), reverse=True):
         if base.endswith(ago) and (n := _count(base[:-len(ago)].strip(), words)) is not None:
-            return today - timedelta(days=n)
+            return today - timedelta(days=n * days)
     return _weekday(base, today, words)
 
 

@@ -58,7 +58,7 @@ OUT_OF_SCOPE = ("social", "adjacent", "other", "platforms")  # questions the bot
 SIDE_KEYS = {"steps", "notes", "advice"}
 TABLES = ("dispute_rules", "return_windows")
 DATE_KEYS = ("days_before", "ago", "numbers", "months", "marks")
-DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today", "filler")
+DATE_OPTIONAL = ("weekdays", "weeks_before", "before_today", "filler", "weeks_ago")
 DATE_MARKS = ("year", "month", "day")
 
 
@@ -654,6 +654,11 @@ class _Builder:
         if spec is not None:
             self.r.check_keys(spec, DATE_MARKS, DATE_MARKS, "dates.marks")
             marks = {part: self.r.texts(spec, part, "dates.marks") for part in DATE_MARKS if part in spec}
+        weeks_list = node.get("weeks_ago")
+        weeks_ago = tuple(w for i, v in enumerate(weeks_list if isinstance(weeks_list, list) else [])
+                          if (w := word(v, line_of(weeks_list, i), "weeks_ago")) is not None)
+        if "weeks_ago" in node and not isinstance(weeks_list, list):
+            self.r.error(line_of(node, "weeks_ago"), "dates.weeks_ago must be a list of words")
         before_list = node.get("before_today")
         before_today = tuple(w for i, v in enumerate(before_list if isinstance(before_list, list) else [])
                              if (w := word(v, line_of(before_list, i), "before_today")) is not None)
@@ -665,7 +670,8 @@ class _Builder:
         if "filler" in node and (not isinstance(filler_list, list)
                                  or not all(isinstance(v, str) and v.strip() for v in filler_list)):
             self.r.error(line_of(node, "filler"), "dates.filler must be a list of words (quote yes/no/on/off)")
-        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before, before_today, filler)
+        return DateWords(days_before, ago, number_words, months, marks, weekdays, weeks_before, before_today, filler,
+                         weeks_ago)
 
     # --- entries ----------------------------------------------------------------------------
 

@@ -143,6 +143,7 @@ class DateWords:
     weeks_before: dict[str, int] = field(default_factory=dict)  # 上 -> 1 (上周五: the week before)
     before_today: tuple[str, ...] = ()  # last (last Friday: the most recent one before today)
     filler: tuple[str, ...] = ()  # words around a date, dropped: delivered on, 签收于
+    weeks_ago: tuple[str, ...] = ()  # what follows a number of weeks: 周前, weeks ago
 
 
 @dataclass(frozen=True, slots=True)
