@@ -24,9 +24,10 @@ from telegram import Update
 
 from helpcenter.answers.render import to_plain
 from helpcenter.core import FIGURE, GUESS, HelpCenter, guess_lang
+from helpcenter.knowledge.labelled import read_questions
 from helpcenter.knowledge.loader import InvalidContent, display_path
 from helpcenter.knowledge.model import Entry
-from helpcenter.reports.evaluate import evaluate, format_report, read_questions
+from helpcenter.reports.evaluate import evaluate, format_report
 from helpcenter.storage.db import DB_ERRORS, database, is_postgres, safe_url
 from helpcenter.storage.store import StoreError, check_data_dir
 from helpcenter.understanding.normalize import clean

@@ -12,18 +12,8 @@ import pytest
 import yaml
 
 from helpcenter.core import HelpCenter
-from helpcenter.reports.evaluate import (
-    ASPECTS,
-    CASES,
-    MARKETS,
-    NONE,
-    NONE_KINDS,
-    ROLES,
-    Labelled,
-    evaluate,
-    format_report,
-    read_questions,
-)
+from helpcenter.knowledge.labelled import ASPECTS, CASES, MARKETS, NONE, NONE_KINDS, ROLES, Labelled, read_questions
+from helpcenter.reports.evaluate import evaluate, format_report
 from helpcenter.understanding.matcher import Candidate, Match
 
 from .conftest import ROOT, SHARED

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from helpcenter.core import HelpCenter
-from helpcenter.reports.evaluate import evaluate, read_questions
+from helpcenter.knowledge.labelled import read_questions
+from helpcenter.reports.evaluate import evaluate
 from helpcenter.understanding.classifier import Model
 from helpcenter.understanding.matcher import Matcher
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from helpcenter.reports.evaluate import ASPECTS, CASES, MARKETS, NONE, NONE_KINDS, ROLES, Labelled, read_questions
+from helpcenter.knowledge.labelled import ASPECTS, CASES, MARKETS, NONE, NONE_KINDS, ROLES, Labelled, read_questions
 
 from .conftest import ROOT, SHARED
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from helpcenter.core import HelpCenter
+from helpcenter.knowledge.labelled import read_questions
 from helpcenter.knowledge.loader import load_knowledge_base
-from helpcenter.reports.evaluate import evaluate, read_questions
+from helpcenter.reports.evaluate import evaluate
 from helpcenter.understanding import embedding
 from helpcenter.understanding.matcher import Matcher
 

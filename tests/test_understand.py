@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from helpcenter.core import ADJACENT, ANSWER, FIGURE, GUESS, OFF_TOPIC, HelpCenter
+from helpcenter.knowledge.labelled import Labelled, read_questions
 from helpcenter.knowledge.loader import load_content
 from helpcenter.knowledge.vocabulary import ASPECTS, MARKETS
-from helpcenter.reports.evaluate import Labelled, read_questions
 from helpcenter.understanding.slots import Slots, Understander
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +171,8 @@ def test_understanding_errors_name_file_and_line(content_copy: Path, old: str, n
 
 
 def test_figure_score_counts_the_figure_the_bot_leads_with(tmp_path: Path, center: HelpCenter) -> None:
-    from helpcenter.reports.evaluate import figure_score, read_questions
+    from helpcenter.knowledge.labelled import read_questions
+    from helpcenter.reports.evaluate import figure_score
 
     labelled = tmp_path / "q.tsv"
     labelled.write_text(

@@ -5,26 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from helpcenter.knowledge.labelled import (
-    ASPECTS,
-    CASES,
-    MARKETS,
-    NONE,
-    NONE_KINDS,
-    ROLES,
-    SLOTS,
-    UNSET,
-    Labelled,
-    parse_line,
-    read_questions,
-)
+from helpcenter.knowledge.labelled import NONE, NONE_KINDS, Labelled
 from helpcenter.understanding.matcher import Match, Matcher
 
 if TYPE_CHECKING:
     from helpcenter.core import HelpCenter
 
-__all__ = ["ASPECTS", "CASES", "MARKETS", "NONE", "NONE_KINDS", "ROLES", "SLOTS", "UNSET", "Labelled", "Report",
-           "evaluate", "figure_score", "format_report", "parse_line", "ranked_topics", "read_questions"]
 
 @dataclass
 class Report:
