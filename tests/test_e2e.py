@@ -25,6 +25,16 @@ SUPPORT = -1005000
 TOKEN = "123456:emulated"
 
 
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
+    """Stop a bot process the way an operator does (Ctrl-C), killing it if it has not gone in 15 s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def bot_env(emu: Emulator, data_dir: Path) -> dict[str, str]:
     """The environment of a bot process under test: this emulator, this data dir, and the tests'
     EMBEDDINGS setting (off by default: loading the model and embedding the phrasings afresh in
@@ -46,12 +56,7 @@ def bot_process(emu: Emulator, data_dir: Path) -> Iterator[subprocess.Popen]:
         emu.wait_for(lambda calls: emu.get_updates_calls > 0)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(proc)
         log.close()
         output = (data_dir / "bot.log").read_text()
         assert "Traceback" not in output or proc.returncode == -signal.SIGKILL, output[-3000:]

@@ -4,6 +4,7 @@ stops at once while the standby takes over the conversation."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import pytest
 
 from .conftest import ROOT, Backend
 from .emulator import Emulator
-from .test_e2e import SUPPORT, EmuUser, Runner, _copies, health
+from .test_e2e import SUPPORT, EmuUser, Runner, _copies, health, stop_process
 
 
 @pytest.fixture
@@ -105,11 +106,7 @@ def test_a_standby_does_not_touch_telegram(pg_backend: Backend) -> None:
                 emu.wait_for(lambda calls: emu.get_updates_calls > polls, timeout=10)
                 assert health(runner.ports[proc.pid]) == "active"
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop_process(proc, signal.SIGTERM)
                 runner.log.close()
     finally:
         holder.close()

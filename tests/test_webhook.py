@@ -18,7 +18,7 @@ import pytest
 
 from .conftest import ROOT, Backend
 from .emulator import Emulator
-from .test_e2e import EmuUser, _free_port, bot_env, health
+from .test_e2e import EmuUser, _free_port, bot_env, health, stop_process
 
 
 class Proxy:
@@ -129,12 +129,7 @@ def test_webhook_on_postgresql_two_processes_behind_one_url(pg_backend: Backend)
             assert pg_backend.rows("SELECT COUNT(*) FROM tickets") == [(0,)]  # the forged /human opened none
         finally:
             for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
-                    try:
-                        proc.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+                stop_process(proc)
             log.close()
     output = (data_dir / "bot.log").read_text()
     assert "Traceback" not in output, output[-3000:]
