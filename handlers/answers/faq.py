@@ -70,11 +70,15 @@ async def browse(update: Update, context: Context) -> None:
                keyboard(rows))
 
 
+async def _found(update: Update, context: Context, words: str, limit: int) -> list[Entry]:
+    """The entries worth listing for a search, best first (off the event loop, like any question)."""
+    match = await off_loop(update, context, services(context).center.matcher.match, words)
+    return [c.entry for c in match.candidates if c.score >= SEARCH_FLOOR][:limit]
+
+
 async def _search(update: Update, context: Context, lang: str, words: str) -> None:
     """The entries that best match the words, as buttons (the inline mode's search, in the chat)."""
-    svc = services(context)
-    match = await off_loop(update, context, svc.center.matcher.match, words)
-    entries = [c.entry.id for c in match.candidates if c.score >= SEARCH_FLOOR][:PAGE]
+    entries = [e.id for e in await _found(update, context, words, PAGE)]
     rows = [*suggestion_rows(context, lang, entries),
             [button(context, "btn.faq", lang, "faq"), button(context, "btn.menu", lang, "menu")]]
     key = "faq.found" if entries else "faq.not_found"
@@ -152,8 +156,7 @@ async def inline_query(update: Update, context: Context) -> None:
     user_lang = "en" if (query.from_user.language_code or "").lower().startswith("en") else "zh"
     lang = guess_lang(text, user_lang) if text else user_lang
     if text:
-        match = await off_loop(update, context, svc.center.matcher.match, text)
-        entries = [c.entry for c in match.candidates if c.score >= SEARCH_FLOOR][:INLINE_RESULTS]
+        entries = await _found(update, context, text, INLINE_RESULTS)
     else:
         topics = await svc.store.top_topics(INLINE_RESULTS) or [e.topic for e in kb.entries[:INLINE_RESULTS]]
         entries = [e for topic in topics if (e := kb.entry_for_topic(topic)) is not None]
