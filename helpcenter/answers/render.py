@@ -56,8 +56,9 @@ class Renderer:
             auto_reload=False,  # no stat() per message; /reload builds a new Renderer
             bytecode_cache=_bytecode_cache(cache_dir),
         )
-        self.env.globals.update(t=self.t, amount=self.amount, glossary=kb.glossary,
-                                sources=kb.sources)
+        # No global t: each render passes its renderer's own (render(); the web's pages), so the
+        # with/without-agents wording can never come from the wrong variant.
+        self.env.globals.update(amount=self.amount, glossary=kb.glossary, sources=kb.sources)
         self.env.globals["limit_list"] = self.limit_list
 
     def for_agents(self, agents: bool) -> Renderer:
@@ -94,8 +95,7 @@ class Renderer:
         return self.t(unit, lang, n=window.value)
 
     def render(self, template: str, lang: str, **context: Any) -> str:
-        # t is this variant's (the environment's global is the base renderer's): a screen rendered
-        # for a bot without agents says so, and never offers a hand-off it cannot give.
+        # t is this variant's: a screen for a bot without agents never offers a hand-off it cannot give
         text = self.env.get_template(template).render(lang=lang, t=self.t, **context)
         return tidy_fold(_BLANK_RUNS.sub("\n\n", text).strip())
 
